@@ -1,0 +1,14 @@
+from rest_framework.parsers import BaseParser
+
+from packs.intake import load_json_bytes
+
+
+class StrictJSONParser(BaseParser):
+    """DRF's JSON parser replaced by the strict intake: duplicate keys, NaN, bad strings and deep
+    nesting are refused with their own codes before any view sees the body."""
+
+    media_type = "application/json"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        data = stream.read() if stream is not None else b""
+        return load_json_bytes(data)

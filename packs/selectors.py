@@ -1,0 +1,89 @@
+"""Reads of packs, always scoped by the acting principal. Domain packs are a shared catalogue
+readable by every principal with a role; tenant packs follow tenant isolation."""
+
+from django.db.models import QuerySet
+
+from onboarding.errors import NotFound
+from packs.models import DomainPack, TenantPack
+from packs.versions import parse_version, version_key
+from tenants.access import require_any_role, tenant_for_read
+from tenants.principals import Principal
+
+LIST_FIELDS_EXCLUDED = ("content_json",)
+
+
+def _key_or_none(version: str) -> str | None:
+    try:
+        parse_version(version)
+    except Exception:
+        return None
+    return version_key(version)
+
+
+def domain_pack_get(*, principal: Principal, domain: str, version: str) -> DomainPack:
+    require_any_role(principal)
+    key = _key_or_none(version)
+    pack = DomainPack.objects.filter(domain=domain, version_key=key).first() if key else None
+    if pack is None:
+        raise NotFound(f"Domain pack {domain} {version} not found.", code="domain_pack_not_found")
+    return pack
+
+
+def domain_pack_list(
+    *, principal: Principal, domain: str | None = None, status: str | None = None
+) -> QuerySet[DomainPack]:
+    require_any_role(principal)
+    queryset = DomainPack.objects.defer(*LIST_FIELDS_EXCLUDED)
+    if domain:
+        queryset = queryset.filter(domain=domain)
+    if status:
+        queryset = queryset.filter(status=status)
+    return queryset.order_by("domain", "-version_key")
+
+
+def domain_pack_latest(
+    *, principal: Principal, domain: str, include_deprecated: bool = True
+) -> DomainPack | None:
+    require_any_role(principal)
+    queryset = DomainPack.objects.filter(domain=domain)
+    if not include_deprecated:
+        queryset = queryset.exclude(status="DEPRECATED")
+    return queryset.order_by("-version_key").defer(*LIST_FIELDS_EXCLUDED).first()
+
+
+def domain_pack_latest_version(*, principal: Principal, domain: str) -> str | None:
+    """`get_latest_version(domain)` of the specification."""
+    pack = domain_pack_latest(principal=principal, domain=domain)
+    return pack.version if pack else None
+
+
+def domain_names(*, principal: Principal) -> list[str]:
+    require_any_role(principal)
+    return list(DomainPack.objects.order_by("domain").values_list("domain", flat=True).distinct())
+
+
+def tenant_pack_get(*, principal: Principal, tenant_id: str, version: str) -> TenantPack:
+    tenant_for_read(principal=principal, tenant_id=tenant_id)
+    key = _key_or_none(version)
+    pack = TenantPack.objects.filter(tenant_id=tenant_id, version_key=key).first() if key else None
+    if pack is None:
+        raise NotFound(
+            f"Tenant pack {tenant_id} {version} not found.", code="tenant_pack_not_found"
+        )
+    return pack
+
+
+def tenant_pack_list(
+    *, principal: Principal, tenant_id: str, status: str | None = None
+) -> QuerySet[TenantPack]:
+    tenant_for_read(principal=principal, tenant_id=tenant_id)
+    queryset = TenantPack.objects.filter(tenant_id=tenant_id).defer(*LIST_FIELDS_EXCLUDED)
+    if status:
+        queryset = queryset.filter(status=status)
+    return queryset.order_by("-version_key")
+
+
+def tenant_pack_latest_version(*, principal: Principal, tenant_id: str) -> str | None:
+    """`get_latest_version(tenant_id)` of the specification."""
+    pack = tenant_pack_list(principal=principal, tenant_id=tenant_id).first()
+    return pack.version if pack else None

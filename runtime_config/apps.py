@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class RuntimeConfigConfig(AppConfig):
+    name = "runtime_config"

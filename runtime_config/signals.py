@@ -1,0 +1,9 @@
+from django.dispatch import Signal
+
+# Every signal carries `event: onboarding.events.DomainEvent`.
+config_activated = Signal()
+config_activation_requested = Signal()
+change_request_approved = Signal()
+change_request_rejected = Signal()
+change_request_cancelled = Signal()
+change_request_stale = Signal()

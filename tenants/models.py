@@ -1,0 +1,69 @@
+from django.conf import settings
+from django.db import models
+
+
+class TenantStatus(models.TextChoices):
+    ACTIVE = "ACTIVE"
+    SUSPENDED = "SUSPENDED"
+
+
+class Role(models.TextChoices):
+    ADMIN = "ADMIN"
+    VIEWER = "VIEWER"
+
+
+TENANT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{1,63}$"
+
+
+class Tenant(models.Model):
+    tenant_id = models.CharField(primary_key=True, max_length=64)
+    name = models.CharField(max_length=200)
+    status = models.CharField(max_length=16, choices=TenantStatus.choices, default="ACTIVE")
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.CharField(max_length=150)
+    updated_at = models.DateTimeField(auto_now=True)
+    # None follows the global PACK_ACTIVATION_REQUIRES_APPROVAL setting.
+    require_activation_approval = models.BooleanField(null=True, blank=True, default=None)
+
+    class Meta:
+        db_table = "tenants"
+        ordering = ["tenant_id"]
+        indexes = [models.Index(fields=["status"], name="tenants_status_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=["ACTIVE", "SUSPENDED"]),
+                name="tenants_status_valid",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.tenant_id
+
+
+class RoleBinding(models.Model):
+    """A role for a user, platform-wide (tenant is null) or bound to one tenant."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="role_bindings"
+    )
+    role = models.CharField(max_length=16, choices=Role.choices)
+    tenant = models.ForeignKey(
+        Tenant, null=True, blank=True, on_delete=models.CASCADE, related_name="role_bindings"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "role_bindings"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "tenant"],
+                name="role_bindings_one_per_scope",
+                nulls_distinct=False,
+            ),
+            models.CheckConstraint(
+                condition=models.Q(role__in=["ADMIN", "VIEWER"]), name="role_bindings_role_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}:{self.role}@{self.tenant_id or '*'}"

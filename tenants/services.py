@@ -1,0 +1,157 @@
+"""Every state change of tenants. Each function owns its transaction and sends its signal."""
+
+import re
+
+from django.db import IntegrityError, transaction
+
+from onboarding.errors import Conflict, InvalidInput, finding
+from onboarding.events import DomainEvent, send_event
+from tenants import signals
+from tenants.access import require_platform_admin, tenant_for_write
+from tenants.models import TENANT_ID_PATTERN, Tenant, TenantStatus
+from tenants.principals import Principal
+
+_TENANT_ID_RE = re.compile(TENANT_ID_PATTERN)
+
+
+def _check_tenant_id(tenant_id: str) -> None:
+    if not isinstance(tenant_id, str) or not _TENANT_ID_RE.fullmatch(tenant_id):
+        raise InvalidInput(
+            f"tenant_id {tenant_id!r} must match {TENANT_ID_PATTERN}.",
+            code="invalid_tenant_id",
+            errors=[finding("invalid_tenant_id", "/tenant_id", "Invalid tenant id.")],
+        )
+
+
+def _check_name(name: str) -> str:
+    name = (name or "").strip()
+    if not name or len(name) > 200:
+        raise InvalidInput(
+            "name must be 1 to 200 characters.",
+            code="invalid_name",
+            errors=[finding("invalid_name", "/name", "Name must be 1 to 200 characters.")],
+        )
+    return name
+
+
+def tenant_create(
+    *,
+    principal: Principal,
+    tenant_id: str,
+    name: str,
+    require_activation_approval: bool | None = None,
+) -> Tenant:
+    require_platform_admin(principal)
+    _check_tenant_id(tenant_id)
+    name = _check_name(name)
+    try:
+        with transaction.atomic():
+            if Tenant.objects.filter(tenant_id__iexact=tenant_id).exists():
+                raise _tenant_exists(tenant_id)
+            tenant = Tenant.objects.create(
+                tenant_id=tenant_id,
+                name=name,
+                created_by=principal.username,
+                require_activation_approval=require_activation_approval,
+            )
+            send_event(
+                signals.tenant_created,
+                Tenant,
+                DomainEvent(
+                    action="tenant.created",
+                    actor=principal.username,
+                    summary=f"Tenant {tenant_id} ({name}) created",
+                    tenant_id=tenant_id,
+                    object_type="tenant",
+                    object_id=tenant_id,
+                    details={"after": tenant_snapshot(tenant)},
+                ),
+            )
+    except IntegrityError:
+        raise _tenant_exists(tenant_id) from None
+    return tenant
+
+
+def _tenant_exists(tenant_id: str) -> Conflict:
+    return Conflict(f"Tenant {tenant_id!r} already exists.", code="tenant_exists")
+
+
+def tenant_set_status(
+    *, principal: Principal, tenant_id: str, status: str, reason: str = ""
+) -> Tenant:
+    if status not in TenantStatus.values:
+        raise InvalidInput(
+            f"status must be one of {', '.join(TenantStatus.values)}.",
+            code="invalid_status",
+            errors=[finding("invalid_status", "/status", f"Unknown status {status!r}.")],
+        )
+    with transaction.atomic():
+        tenant = tenant_for_write(principal=principal, tenant_id=tenant_id, lock=True)
+        before = tenant_snapshot(tenant)
+        if tenant.status == status:
+            return tenant
+        tenant.status = status
+        tenant.save(update_fields=["status", "updated_at"])
+        send_event(
+            signals.tenant_status_changed,
+            Tenant,
+            DomainEvent(
+                action="tenant.status_changed",
+                actor=principal.username,
+                summary=f"Tenant {tenant_id} {before['status']} → {status}"
+                + (f": {reason}" if reason else ""),
+                tenant_id=tenant_id,
+                object_type="tenant",
+                object_id=tenant_id,
+                details={"before": before, "after": tenant_snapshot(tenant), "reason": reason},
+            ),
+        )
+        _on_commit_bump_runtime()
+    return tenant
+
+
+def tenant_set_approval_policy(
+    *, principal: Principal, tenant_id: str, require_activation_approval: bool | None
+) -> Tenant:
+    with transaction.atomic():
+        tenant = tenant_for_write(principal=principal, tenant_id=tenant_id, lock=True)
+        before = tenant_snapshot(tenant)
+        if tenant.require_activation_approval == require_activation_approval:
+            return tenant
+        tenant.require_activation_approval = require_activation_approval
+        tenant.save(update_fields=["require_activation_approval", "updated_at"])
+        send_event(
+            signals.tenant_policy_changed,
+            Tenant,
+            DomainEvent(
+                action="tenant.policy_changed",
+                actor=principal.username,
+                summary=f"Tenant {tenant_id} activation approval: "
+                f"{_policy_text(require_activation_approval)}",
+                tenant_id=tenant_id,
+                object_type="tenant",
+                object_id=tenant_id,
+                details={"before": before, "after": tenant_snapshot(tenant)},
+            ),
+        )
+    return tenant
+
+
+def _policy_text(value: bool | None) -> str:
+    return {None: "follow global setting", True: "required", False: "not required"}[value]
+
+
+def _on_commit_bump_runtime() -> None:
+    # Suspension must reach every runtime process; imported late to keep apps decoupled.
+    from runtime_config.cache import bump_generation_on_commit
+
+    bump_generation_on_commit()
+
+
+def tenant_snapshot(tenant: Tenant) -> dict:
+    return {
+        "tenant_id": tenant.tenant_id,
+        "name": tenant.name,
+        "status": tenant.status,
+        "require_activation_approval": tenant.require_activation_approval,
+    }
