@@ -5,7 +5,7 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from onboarding.api import wants_html
+from onboarding.pages import wants_html
 from onboarding.problems import problem, problem_response
 
 log = logging.getLogger(__name__)

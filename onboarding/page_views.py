@@ -1,0 +1,1 @@
+"""Pages that have no API twin (login, logout, /ops, /admin/packs)."""
