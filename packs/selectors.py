@@ -87,3 +87,29 @@ def tenant_pack_latest_version(*, principal: Principal, tenant_id: str) -> str |
     """`get_latest_version(tenant_id)` of the specification."""
     pack = tenant_pack_list(principal=principal, tenant_id=tenant_id).first()
     return pack.version if pack else None
+
+
+def domain_pack_resolve(
+    *, principal: Principal, domain: str, version: str | None = None, tenant_id: str | None = None
+) -> DomainPack | None:
+    """The domain pack a tenant pack is checked against (DESIGN §7): the named version, else the
+    tenant's active one for that domain, else the domain's newest non-deprecated version."""
+    if version:
+        return domain_pack_get(principal=principal, domain=domain, version=version)
+    if tenant_id:
+        from runtime_config.models import TenantActiveConfig
+
+        active = (
+            TenantActiveConfig.objects.filter(tenant_id=tenant_id, domain=domain)
+            .select_related("domain_pack")
+            .first()
+        )
+        if active and active.domain_pack:
+            return active.domain_pack
+    require_any_role(principal)
+    return (
+        DomainPack.objects.filter(domain=domain)
+        .exclude(status="DEPRECATED")
+        .order_by("-version_key")
+        .first()
+    )
