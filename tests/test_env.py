@@ -1,0 +1,50 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from onboarding.env import ConfigError, env_bool, env_float, env_int, env_list
+
+
+def test_env_bool__garbage__fails_loudly(monkeypatch):
+    monkeypatch.setenv("X_FLAG", "maybe")
+    with pytest.raises(ConfigError, match="X_FLAG"):
+        env_bool("X_FLAG", False)
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("1", True), ("off", False), ("TRUE", True)])
+def test_env_bool__accepted_spellings__parsed(monkeypatch, raw, expected):
+    monkeypatch.setenv("X_FLAG", raw)
+    assert env_bool("X_FLAG", not expected) is expected
+
+
+def test_env_int__below_minimum__fails_loudly(monkeypatch):
+    monkeypatch.setenv("X_INT", "1")
+    with pytest.raises(ConfigError, match="at least 5"):
+        env_int("X_INT", 10, minimum=5)
+
+
+def test_env_float__not_a_number__fails_loudly(monkeypatch):
+    monkeypatch.setenv("X_F", "fast")
+    with pytest.raises(ConfigError):
+        env_float("X_F", 1.0)
+
+
+def test_env_list__unset_and_set__default_then_split(monkeypatch):
+    monkeypatch.delenv("X_L", raising=False)
+    assert env_list("X_L", ["a"]) == ["a"]
+    monkeypatch.setenv("X_L", "a, b,,c")
+    assert env_list("X_L", []) == ["a", "b", "c"]
+
+
+def test_settings__production_without_secret_key__refuses_to_start():
+    result = subprocess.run(
+        [sys.executable, "-c", "import onboarding.settings"],
+        env={"PATH": "/usr/bin:/bin", "DEBUG": "false"},
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parent.parent,
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY is required" in result.stderr
