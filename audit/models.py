@@ -1,0 +1,74 @@
+"""The audit trail (DESIGN §10): one append-only, hash-chained row per domain event."""
+
+from django.db import models
+
+from onboarding.errors import Conflict
+
+GENESIS_HASH = "0" * 64
+
+
+class AuditAppendOnlyError(Conflict):
+    code = "audit_append_only"
+
+
+class AuditEventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AuditAppendOnlyError("Audit events are append-only: they are never updated.")
+
+    def delete(self):
+        raise AuditAppendOnlyError("Audit events are append-only: they are never deleted.")
+
+    def bulk_create(self, *args, **kwargs):
+        # A bulk insert would skip the chain lock and the hash: rows go through audit_append.
+        raise AuditAppendOnlyError("Audit events are appended one at a time through the chain.")
+
+    def bulk_update(self, *args, **kwargs):
+        raise AuditAppendOnlyError("Audit events are append-only: they are never updated.")
+
+
+class AuditEvent(models.Model):
+    """Append-only: the model refuses changes, and on PostgreSQL a trigger refuses UPDATE and
+    DELETE from raw SQL too (migration audit 0002). `tenant_id` is a plain column, not a foreign
+    key, so that no deletion elsewhere can ever touch the trail."""
+
+    occurred_at = models.DateTimeField()
+    actor = models.CharField(max_length=150)
+    action = models.CharField(max_length=64)
+    tenant_id = models.CharField(max_length=64, null=True, blank=True)
+    object_type = models.CharField(max_length=64, blank=True, default="")
+    object_id = models.CharField(max_length=200, blank=True, default="")
+    domain = models.CharField(max_length=200, blank=True, default="")
+    version = models.CharField(max_length=50, blank=True, default="")
+    checksum = models.CharField(max_length=64, blank=True, default="")
+    summary = models.TextField()
+    details = models.JSONField(default=dict, blank=True)
+    request_id = models.CharField(max_length=128, blank=True, default="")
+    # Unique: two rows claiming the same predecessor would be a fork of the chain.
+    prev_hash = models.CharField(max_length=64, unique=True)
+    hash = models.CharField(max_length=64, unique=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        db_table = "audit_events"
+        ordering = ["-occurred_at", "-id"]
+        indexes = [
+            models.Index(fields=["tenant_id", "occurred_at"], name="audit_tenant_time_idx"),
+            models.Index(fields=["action"], name="audit_action_idx"),
+            models.Index(fields=["actor"], name="audit_actor_idx"),
+            models.Index(fields=["occurred_at"], name="audit_time_idx"),
+            models.Index(fields=["object_type"], name="audit_object_type_idx"),
+            models.Index(fields=["domain", "version"], name="audit_domain_version_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.action} by {self.actor}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AuditAppendOnlyError("Audit events are append-only: they are never updated.")
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AuditAppendOnlyError("Audit events are append-only: they are never deleted.")

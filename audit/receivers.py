@@ -1,0 +1,33 @@
+"""One receiver for every domain signal: each event becomes one audit row, written in the
+sender's transaction. A receiver error propagates to the sender (signals are sent with `send`,
+not `send_robust`), so a change whose audit row cannot be written rolls back."""
+
+from audit.services import audit_append
+from packs import signals as pack_signals
+from runtime_config import signals as config_signals
+from tenants import signals as tenant_signals
+
+AUDITED_SIGNALS = {
+    "tenants.tenant_created": tenant_signals.tenant_created,
+    "tenants.tenant_status_changed": tenant_signals.tenant_status_changed,
+    "tenants.tenant_policy_changed": tenant_signals.tenant_policy_changed,
+    "packs.pack_imported": pack_signals.pack_imported,
+    "packs.pack_import_rejected": pack_signals.pack_import_rejected,
+    "packs.pack_status_changed": pack_signals.pack_status_changed,
+    "packs.playbook_linked": pack_signals.playbook_linked,
+    "packs.playbook_unlinked": pack_signals.playbook_unlinked,
+    "runtime_config.config_activated": config_signals.config_activated,
+    "runtime_config.config_activation_requested": config_signals.config_activation_requested,
+    "runtime_config.change_request_approved": config_signals.change_request_approved,
+    "runtime_config.change_request_rejected": config_signals.change_request_rejected,
+    "runtime_config.change_request_cancelled": config_signals.change_request_cancelled,
+    "runtime_config.change_request_stale": config_signals.change_request_stale,
+}
+
+
+def record_event(sender, event=None, **kwargs) -> None:
+    audit_append(event)
+
+
+for _name, _signal in AUDITED_SIGNALS.items():
+    _signal.connect(record_event, dispatch_uid=f"audit.{_name}", weak=False)

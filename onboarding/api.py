@@ -1,10 +1,17 @@
 """Shared DRF plumbing: strict serializers, the principal of a request, pagination."""
 
+from typing import Any
+
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.views import APIView
 
+from onboarding.errors import InvalidInput, NotFound, finding
 from onboarding.principal import principal_for_request
+from onboarding.problems import PROBLEM_CONTENT_TYPE, validation_errors
+from tenants.access import require_any_role
 from tenants.principals import Principal
 
 
@@ -31,14 +38,145 @@ class StrictSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+class Negotiation(DefaultContentNegotiation):
+    def get_accept_list(self, request):
+        # An empty Accept header asks for nothing in particular, like a missing one.
+        return super().get_accept_list(request) or ["*/*"]
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        # ?format=json is an explicit choice: it wins over a browser's Accept header.
+        chosen = format_suffix or request.query_params.get(self.settings.URL_FORMAT_OVERRIDE)
+        if chosen:
+            renderer = self.filter_renderers(renderers, chosen)[0]
+            return renderer, renderer.media_type
+        return super().select_renderer(request, renderers, format_suffix)
+
+
 class ApiView(APIView):
     @property
     def principal(self) -> Principal:
         return principal_for_request(self.request)
 
     def initial(self, request, *args, **kwargs):
+        # PostgreSQL refuses NUL in text: such a path names nothing, and must not reach a query.
+        if any("\x00" in str(value) for value in kwargs.values()):
+            raise NotFound("Not found.")
+        if "\x00" in request.headers.get("X-Tenant-ID", ""):
+            raise InvalidInput(
+                "X-Tenant-ID is not a tenant id.",
+                code="invalid_tenant_id",
+                errors=[finding("invalid_tenant_id", "", "Invalid X-Tenant-ID header.")],
+            )
         super().initial(request, *args, **kwargs)
         principal_for_request(request)  # X-Tenant-ID mismatch is refused before any work
+
+    def get_content_negotiator(self):
+        return Negotiation()
+
+
+class RoleApiView(ApiView):
+    """An operation for principals with a role: authenticated users without one get 403."""
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        require_any_role(self.principal)
+
+
+class StrictCharField(serializers.CharField):
+    """A JSON string, never a number or a boolean coerced into one."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictChoiceField(serializers.ChoiceField):
+    """One of the choices, given as a JSON string."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid_type")
+        return super().to_internal_value(data)
+
+    default_error_messages = {"invalid_type": "Expected a string."}
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """A JSON true or false, never "yes" or 1."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid")
+        return data
+
+
+def valid_input(serializer_class, data) -> dict[str, Any]:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+class JsonObjectField(serializers.JSONField):
+    """Any JSON object (a pack document): the strict intake already ran on the body."""
+
+    default_error_messages = {"not_a_dict": "Expected a JSON object."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            self.fail("not_a_dict")
+        return data
+
+
+def filtered(filterset_class, request, queryset):
+    """Apply a django-filter FilterSet to a queryset; bad filter values are a 400 like any other
+    invalid input, with the query parameter as the path."""
+    filterset = filterset_class(request.query_params, queryset=queryset, request=request)
+    if not filterset.is_valid():
+        errors = validation_errors(
+            {
+                key: [serializers.ErrorDetail(str(m), "invalid_filter") for m in messages]
+                for key, messages in filterset.errors.items()
+            }
+        )
+        raise InvalidInput("A query parameter is invalid.", code="invalid_filter", errors=errors)
+    return filterset.qs
+
+
+class FindingSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    path = serializers.CharField(help_text="JSON Pointer into the submitted body or document.")
+    message = serializers.CharField()
+    hint = serializers.CharField(required=False)
+
+
+class ProblemSerializer(serializers.Serializer):
+    """RFC 9457 problem details (DESIGN §5)."""
+
+    type = serializers.CharField()
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField()
+    code = serializers.CharField()
+    errors = FindingSerializer(many=True)
+
+
+def problems(*statuses: int, **described: str) -> dict[Any, Any]:
+    """OpenAPI responses for error statuses, each answered with application/problem+json."""
+    names = {
+        400: "Invalid request",
+        401: "Authentication required",
+        403: "Forbidden",
+        404: "Not found",
+        409: "Conflict with the current state",
+        413: "Payload too large",
+    }
+    return {
+        (status, PROBLEM_CONTENT_TYPE): OpenApiResponse(
+            ProblemSerializer, description=described.get(f"s{status}", names.get(status, ""))
+        )
+        for status in statuses
+    }
 
 
 class Pagination(PageNumberPagination):

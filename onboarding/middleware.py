@@ -4,6 +4,7 @@ import uuid
 from django.conf import settings
 
 from onboarding.problems import problem, problem_response
+from onboarding.request_context import bind_request_id, unbind_request_id
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _BODY_ENVELOPE = 256 * 1024  # room for the request fields around a pack of PACK_MAX_BYTES
@@ -17,8 +18,12 @@ class RequestIdMiddleware:
 
     def __call__(self, request):
         incoming = request.headers.get("X-Request-ID", "")
-        request.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
-        response = self.get_response(request)
+        request.request_id = incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        token = bind_request_id(request.request_id)
+        try:
+            response = self.get_response(request)
+        finally:
+            unbind_request_id(token)
         response["X-Request-ID"] = request.request_id
         return response
 

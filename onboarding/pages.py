@@ -23,7 +23,7 @@ def page(url_name: str) -> Callable[[Callable], Callable]:
 
 
 def wants_html(request: HttpRequest) -> bool:
-    if request.GET.get("format") == "json":
+    if request.GET.get("format") in ("json", "csv"):
         return False
     if request.headers.get("HX-Request"):
         return True

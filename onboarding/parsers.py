@@ -1,3 +1,4 @@
+from django.conf import settings
 from rest_framework.parsers import BaseParser
 
 from packs.intake import load_json_bytes
@@ -11,4 +12,6 @@ class StrictJSONParser(BaseParser):
 
     def parse(self, stream, media_type=None, parser_context=None):
         data = stream.read() if stream is not None else b""
-        return load_json_bytes(data)
+        # The body may hold a pack of PACK_MAX_BYTES plus the request fields around it; the
+        # import service checks the size of the pack itself.
+        return load_json_bytes(data, max_bytes=settings.DATA_UPLOAD_MAX_MEMORY_SIZE)

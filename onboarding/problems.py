@@ -87,6 +87,7 @@ _CODE_ALIASES = {
     "null": "wrong_type",
     "not_a_dict": "wrong_type",
     "not_a_list": "wrong_type",
+    "invalid_type": "wrong_type",
     "blank": "blank",
 }
 
@@ -126,6 +127,10 @@ def problem_for_exception(exc: Exception) -> tuple[dict[str, Any], dict[str, str
         if isinstance(exc, klass):
             if isinstance(exc, drf.NotAuthenticated | drf.AuthenticationFailed):
                 headers["WWW-Authenticate"] = "Token"
+            if isinstance(exc, drf.PermissionDenied) and str(exc.detail).startswith("CSRF"):
+                code = "csrf_failed"
+            if isinstance(exc, drf.Throttled) and exc.wait:
+                headers["Retry-After"] = str(int(exc.wait))
             return problem(status, code, title, str(exc.detail)), headers
     if isinstance(exc, drf.APIException):
         code = exc.get_codes() if isinstance(exc.get_codes(), str) else "error"

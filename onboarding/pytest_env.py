@@ -3,3 +3,6 @@
 import os
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production")
+# Tests roll their transactions back, which a process-wide runtime cache would not notice: every
+# lookup reads the database unless a test turns the cache on (tests/runtime_config do).
+os.environ.setdefault("RUNTIME_CONFIG_TTL", "0")

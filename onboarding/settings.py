@@ -72,6 +72,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "onboarding.context_processors.principal",
             ],
+            "libraries": {"ui": "onboarding.templatetags.ui"},
         },
     }
 ]
@@ -181,6 +182,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "TenantStatusEnum": "tenants.models.TenantStatus",
+        "PackStatusEnum": "packs.models.PackStatus",
+        "PackTypeEnum": ["domain", "tenant"],
+    },
 }
 
 LOGGING = {

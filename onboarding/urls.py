@@ -1,13 +1,13 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 
 from onboarding import views
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/docs/", views.SwaggerDocsView.as_view(url_name="schema"), name="swagger-ui"),
     path("django-admin/", admin.site.urls),
     path("", include("onboarding.page_urls")),
     path("", include("tenants.urls")),

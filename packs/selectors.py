@@ -113,3 +113,27 @@ def domain_pack_resolve(
         .order_by("-version_key")
         .first()
     )
+
+
+# --- playbook links ---
+
+
+def playbook_link_get(*, principal: Principal, link_id: int, lock: bool = False):
+    """404 for a link of a tenant the principal may not see: existence is not leaked."""
+    from packs.models import PlaybookLink
+
+    queryset = PlaybookLink.objects.select_for_update() if lock else PlaybookLink.objects
+    link = queryset.filter(pk=link_id).first()
+    if link is None or not principal.can_read_tenant(link.tenant_id):
+        raise NotFound(f"Playbook link {link_id} not found.", code="playbook_link_not_found")
+    return link
+
+
+def playbook_link_list(*, principal: Principal, tenant_id: str, domain: str | None = None):
+    from packs.models import PlaybookLink
+
+    tenant_for_read(principal=principal, tenant_id=tenant_id)
+    queryset = PlaybookLink.objects.filter(tenant_id=tenant_id).select_related("domain_pack")
+    if domain:
+        queryset = queryset.filter(domain=domain)
+    return queryset.defer("domain_pack__content_json").order_by("domain", "playbook_id")

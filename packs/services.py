@@ -4,18 +4,34 @@ Mapping to the specification's repository operations: create_domain_pack → dom
 create_tenant_pack → tenant_pack_create, update_pack_status → pack_set_status (reads live in
 packs.selectors)."""
 
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from onboarding.errors import Conflict, InvalidInput, finding
+from onboarding.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    finding,
+)
 from onboarding.events import DomainEvent, send_event
 from packs import signals
 from packs.canonical import canonical_json, checksum
+from packs.intake import check_json_value
 from packs.models import ALLOWED_TRANSITIONS, DomainPack, PackStatus, TenantPack
 from packs.selectors import domain_pack_get, tenant_pack_get
-from packs.versions import version_key
-from tenants.access import require_platform_admin, tenant_for_write
+from packs.versions import next_version, parse_version, version_key
+from tenants.access import (
+    require_any_role,
+    require_platform_admin,
+    tenant_for_read,
+    tenant_for_write,
+)
 from tenants.principals import Principal
 
 
@@ -172,3 +188,530 @@ def _refuse_if_in_use(pack: DomainPack | TenantPack) -> None:
             ],
             extra={"tenants": tenants},
         )
+
+
+# --- import and validation (DESIGN §6, §7) ---
+
+_DOMAIN_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$")
+_VERSION_LABEL_RE = re.compile(r"^\S{1,50}$")
+_MAX_FINDINGS_IN_AUDIT = 200
+_STORE_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    pack: DomainPack | TenantPack
+    report: dict[str, Any]
+    created: bool
+
+
+def _check_content(content: Any) -> None:
+    """The strict intake for an already-parsed document, plus the size limit of a pack."""
+    if not isinstance(content, dict):
+        raise InvalidInput(
+            "content must be a JSON object.",
+            code="not_an_object",
+            errors=[finding("wrong_type", "/content", "Expected a JSON object.")],
+        )
+    check_json_value(content, path="/content")
+    size = len(canonical_json(content))
+    if size > settings.PACK_MAX_BYTES:
+        raise PayloadTooLarge(
+            f"The pack is {size} bytes; the limit is PACK_MAX_BYTES={settings.PACK_MAX_BYTES}.",
+            errors=[finding("too_large", "/content", f"{size} bytes")],
+        )
+
+
+def _resolve_version(
+    requested: str | None, content: dict[str, Any], latest: str | None
+) -> tuple[str, bool]:
+    """(version, generated): from the request, else the content's `version`, else the next one."""
+    if requested is not None:
+        _parse_at(requested, "/version")
+        return requested, False
+    if "version" in content:
+        _parse_at(content["version"], "/content/version")
+        return content["version"], False
+    return next_version(latest), True
+
+
+def _parse_at(raw: Any, path: str) -> None:
+    try:
+        parse_version(raw)
+    except InvalidInput as exc:
+        exc.errors = [{**item, "path": path} for item in exc.errors]
+        raise
+
+
+def _check_domain(domain: Any, path: str) -> None:
+    if not isinstance(domain, str) or not _DOMAIN_RE.fullmatch(domain):
+        raise InvalidInput(
+            f"domain {domain!r} must match {_DOMAIN_RE.pattern}.",
+            code="invalid_domain",
+            errors=[finding("invalid_domain", path, "Invalid domain name.")],
+        )
+
+
+def _report_with_checksum(report: dict[str, Any], content: dict[str, Any]) -> dict[str, Any]:
+    report.setdefault("checksum", checksum(content))
+    return report
+
+
+def _newest_version(queryset) -> str | None:
+    return queryset.order_by("-version_key").values_list("version", flat=True).first()
+
+
+def _label(value: Any, pattern: re.Pattern) -> str:
+    """A name from a rejected document, fit for an audit column, or "" if it is not one."""
+    return value if isinstance(value, str) and pattern.fullmatch(value) else ""
+
+
+def _reject(
+    *,
+    principal: Principal,
+    pack_type: str,
+    report: dict[str, Any],
+    domain: Any,
+    version: Any,
+    tenant_id: str | None = None,
+) -> InvalidInput:
+    """Record `pack.import_rejected` in a transaction of its own, so the record stays although
+    the request fails, and return the error to raise."""
+    errors = report.get("errors") or []
+    domain, version = _label(domain, _DOMAIN_RE), _label(version, _VERSION_LABEL_RE)
+    with transaction.atomic():
+        send_event(
+            signals.pack_import_rejected,
+            DomainPack if pack_type == "domain" else TenantPack,
+            DomainEvent(
+                action="pack.import_rejected",
+                actor=principal.username,
+                summary=f"{pack_type.title()} pack {tenant_id or domain} {version} rejected: "
+                f"{len(errors)} error(s)",
+                tenant_id=tenant_id,
+                object_type=f"{pack_type}_pack",
+                domain=domain,
+                version=version,
+                checksum=report.get("checksum", ""),
+                details={
+                    "errors": errors[:_MAX_FINDINGS_IN_AUDIT],
+                    "error_count": len(errors),
+                    "warning_count": len(report.get("warnings") or []),
+                },
+            ),
+        )
+    return InvalidInput(
+        f"The {pack_type} pack is invalid: {len(errors)} error(s).",
+        code="pack_invalid",
+        title="Pack is invalid",
+        errors=errors,
+        extra={"validation": report},
+    )
+
+
+def _existing_result(
+    existing: DomainPack | TenantPack, version: str, digest: str, report: dict[str, Any], label: str
+) -> ImportResult:
+    # The same spelling and the same content is a repeat; anything else under an equal version
+    # (another spelling of it, or other content) is a conflict (DESIGN §7).
+    if existing.version == version and existing.checksum == digest:
+        return ImportResult(pack=existing, report=report, created=False)
+    raise version_exists(label, existing.version)
+
+
+def _store(
+    *,
+    principal: Principal,
+    pack_type: str,
+    existing_for: Callable[[str], DomainPack | TenantPack | None],
+    latest_version: Callable[[], str | None],
+    requested_version: str | None,
+    content: dict[str, Any],
+    report: dict[str, Any],
+    create: Callable[[str], DomainPack | TenantPack],
+    label: str,
+) -> ImportResult:
+    """Create the row and send `pack.imported` in one transaction. Concurrent imports of one
+    version meet at the unique constraint: the loser re-reads and answers 200 or 409."""
+    digest = checksum(content)
+    for _attempt in range(_STORE_ATTEMPTS):
+        latest = latest_version()
+        version, generated = _resolve_version(requested_version, content, latest)
+        if generated and latest is not None:
+            newest = existing_for(latest)
+            if newest is not None and newest.checksum == digest:
+                return ImportResult(pack=newest, report=report, created=False)
+        existing = existing_for(version)
+        if existing is not None:
+            return _existing_result(existing, version, digest, report, label)
+        try:
+            with transaction.atomic():
+                pack = create(version)
+                _send_imported(principal, pack_type, pack, report)
+            return ImportResult(pack=pack, report=report, created=True)
+        except Conflict as exc:
+            if exc.code != "version_exists":
+                raise
+            # Lost a race for this version: the next round re-reads what the winner stored.
+    raise version_exists(label, requested_version or "")
+
+
+def _send_imported(
+    principal: Principal, pack_type: str, pack: DomainPack | TenantPack, report: dict[str, Any]
+) -> None:
+    warnings = report.get("warnings") or []
+    send_event(
+        signals.pack_imported,
+        type(pack),
+        DomainEvent(
+            action="pack.imported",
+            actor=principal.username,
+            summary=f"{pack_type.title()} pack {pack_label(pack)} imported"
+            + (f" with {len(warnings)} warning(s)" if warnings else ""),
+            tenant_id=getattr(pack, "tenant_id", None),
+            object_type=f"{pack_type}_pack",
+            object_id=str(pack.pk),
+            domain=pack.domain,
+            version=pack.version,
+            checksum=pack.checksum,
+            details={
+                "after": {
+                    "version": pack.version,
+                    "checksum": pack.checksum,
+                    "size_bytes": pack.size_bytes,
+                    "status": pack.status,
+                },
+                "warnings": warnings[:_MAX_FINDINGS_IN_AUDIT],
+                "checked_against": report.get("checked_against"),
+            },
+        ),
+    )
+
+
+def domain_pack_import(
+    *,
+    principal: Principal,
+    content: dict[str, Any],
+    version: str | None = None,
+    domain: str | None = None,
+) -> ImportResult:
+    """Validate and store a domain pack version (DESIGN §6 POST /admin/packs/domain/import)."""
+    from packs.validation import validate_domain_pack
+
+    require_platform_admin(principal)
+    _check_content(content)
+    if version is not None:
+        _parse_at(version, "/version")
+    named = content.get("domainName")
+    if domain is not None:
+        _check_domain(domain, "/domain")
+        if isinstance(named, str) and named != domain:
+            raise InvalidInput(
+                f"domain {domain!r} differs from the content's domainName {named!r}.",
+                code="domain_mismatch",
+                errors=[finding("domain_mismatch", "/content/domainName", f"Expected {domain!r}.")],
+            )
+    domain = domain if domain is not None else named
+    report = _report_with_checksum(validate_domain_pack(content), content)
+    if not report.get("valid"):
+        raise _reject(
+            principal=principal,
+            pack_type="domain",
+            report=report,
+            domain=domain,
+            version=version or content.get("version"),
+        )
+    _check_domain(domain, "/content/domainName")
+
+    def existing_for(v: str) -> DomainPack | None:
+        return DomainPack.objects.filter(domain=domain, version_key=version_key(v)).first()
+
+    def latest_version() -> str | None:
+        return _newest_version(DomainPack.objects.filter(domain=domain))
+
+    return _store(
+        principal=principal,
+        pack_type="domain",
+        existing_for=existing_for,
+        latest_version=latest_version,
+        requested_version=version,
+        content=content,
+        report=report,
+        create=lambda v: domain_pack_create(
+            principal=principal,
+            domain=domain,
+            version=v,
+            content=content,
+            warnings=report.get("warnings") or [],
+        ),
+        label=f"Domain pack {domain}",
+    )
+
+
+def _resolve_domain_pack(
+    *, principal: Principal, content: dict[str, Any], tenant_id: str | None, version: str | None
+) -> DomainPack | None:
+    from packs.selectors import domain_pack_resolve
+
+    domain = content.get("domainName")
+    if not isinstance(domain, str) or not domain:
+        return None
+    try:
+        return domain_pack_resolve(
+            principal=principal, domain=domain, version=version, tenant_id=tenant_id
+        )
+    except NotFound:
+        raise InvalidInput(
+            f"Domain pack {domain} {version} does not exist.",
+            code="unknown_pack_version",
+            errors=[
+                finding(
+                    "unknown_pack_version",
+                    "/domain_pack_version",
+                    f"No version {version!r} of domain {domain!r}.",
+                )
+            ],
+        ) from None
+
+
+def _validate_tenant(
+    *, principal: Principal, content: dict[str, Any], tenant_id: str | None, version: str | None
+) -> dict[str, Any]:
+    from packs.validation import validate_tenant_pack
+
+    if version is not None:
+        _parse_at(version, "/domain_pack_version")
+    against = _resolve_domain_pack(
+        principal=principal, content=content, tenant_id=tenant_id, version=version
+    )
+    report = validate_tenant_pack(
+        content,
+        domain_pack_content=against.content_json if against else None,
+        checked_against={"domain": against.domain, "version": against.version} if against else None,
+    )
+    return _report_with_checksum(report, content)
+
+
+def tenant_pack_import(
+    *,
+    principal: Principal,
+    tenant_id: str,
+    content: dict[str, Any],
+    version: str | None = None,
+    domain_pack_version: str | None = None,
+) -> ImportResult:
+    """Validate a tenant pack against the domain pack it would run with, and store it."""
+    tenant = tenant_for_write(principal=principal, tenant_id=tenant_id)
+    _check_content(content)
+    if version is not None:
+        _parse_at(version, "/version")
+    named = content.get("tenantId")
+    if named is not None and named != tenant.tenant_id:
+        raise InvalidInput(
+            f"tenant_id {tenant_id!r} differs from the content's tenantId {named!r}.",
+            code="tenant_mismatch",
+            errors=[finding("tenant_mismatch", "/content/tenantId", f"Expected {tenant_id!r}.")],
+        )
+    report = _validate_tenant(
+        principal=principal, content=content, tenant_id=tenant_id, version=domain_pack_version
+    )
+    if not report.get("valid"):
+        raise _reject(
+            principal=principal,
+            pack_type="tenant",
+            report=report,
+            domain=content.get("domainName"),
+            version=version or content.get("version"),
+            tenant_id=tenant_id,
+        )
+    if "domainName" in content:
+        _check_domain(content["domainName"], "/content/domainName")
+
+    def existing_for(v: str) -> TenantPack | None:
+        return TenantPack.objects.filter(tenant_id=tenant_id, version_key=version_key(v)).first()
+
+    def latest_version() -> str | None:
+        return _newest_version(TenantPack.objects.filter(tenant_id=tenant_id))
+
+    return _store(
+        principal=principal,
+        pack_type="tenant",
+        existing_for=existing_for,
+        latest_version=latest_version,
+        requested_version=version,
+        content=content,
+        report=report,
+        create=lambda v: tenant_pack_create(
+            principal=principal,
+            tenant_id=tenant_id,
+            version=v,
+            content=content,
+            warnings=report.get("warnings") or [],
+        ),
+        label=f"Tenant pack {tenant_id}",
+    )
+
+
+def pack_validate(
+    *,
+    principal: Principal,
+    pack_type: str,
+    content: dict[str, Any],
+    tenant_id: str | None = None,
+    domain_pack_version: str | None = None,
+) -> dict[str, Any]:
+    """The validation report of a document, valid or not; nothing is written."""
+    from packs.validation import validate_domain_pack
+
+    require_any_role(principal)
+    if tenant_id is not None:
+        tenant_for_read(principal=principal, tenant_id=tenant_id)
+    _check_content(content)
+    if pack_type == "domain":
+        return _report_with_checksum(validate_domain_pack(content), content)
+    if pack_type == "tenant":
+        return _validate_tenant(
+            principal=principal, content=content, tenant_id=tenant_id, version=domain_pack_version
+        )
+    raise InvalidInput(
+        f"pack_type must be domain or tenant, not {pack_type!r}.",
+        code="invalid_pack_type",
+        errors=[finding("invalid_pack_type", "/pack_type", "Expected domain or tenant.")],
+    )
+
+
+# --- playbook links ---
+
+
+def _link_exists(tenant_id: str, domain: str, playbook_id: str) -> Conflict:
+    message = f"Playbook {playbook_id} is already linked to {tenant_id} for {domain}."
+    return Conflict(
+        message,
+        code="link_exists",
+        errors=[finding("link_exists", "/playbook_id", message)],
+    )
+
+
+def playbook_link_create(
+    *,
+    principal: Principal,
+    tenant_id: str,
+    playbook_id: str,
+    domain: str | None = None,
+    domain_pack_version: str | None = None,
+):
+    """Link a playbook to a tenant and domain, following the tenant's active domain pack version
+    or pinned to `domain_pack_version`. An incompatible playbook is refused with every reason."""
+    from packs import playbooks
+    from packs.models import PlaybookLink
+    from runtime_config.models import TenantActiveConfig
+
+    with transaction.atomic():
+        tenant = tenant_for_write(principal=principal, tenant_id=tenant_id)
+        # Lock what activation locks (DESIGN §8), in its order: the active-config row, else the
+        # tenant row. A concurrent activation then checks this link, or this waits for it.
+        active = TenantActiveConfig.objects.select_for_update().filter(tenant=tenant).first()
+        if active is None:
+            tenant_for_write(principal=principal, tenant_id=tenant_id, lock=True)
+        domain = domain or (active.domain if active is not None else None)
+        if not domain:
+            raise playbooks.domain_required()
+        pinned = None
+        if domain_pack_version:
+            pinned = domain_pack_get(
+                principal=principal, domain=domain, version=domain_pack_version
+            )
+        pair = playbooks.pair_for_tenant(tenant_id=tenant.tenant_id, domain=domain, active=active)
+        base = pinned or pair.domain_pack
+        entries = playbooks.registry_for_pair(base, pair.tenant_pack)
+        playbook = playbooks.find_playbook(entries, playbook_id)
+        if playbook is None:
+            reason = playbooks.playbook_not_found(playbook_id, base, pair.tenant_pack)
+            raise NotFound(reason["message"], code="playbook_not_found", errors=[reason])
+        links = PlaybookLink.objects.filter(tenant=tenant, domain=domain)
+        if links.filter(playbook_id=playbook_id).exists():
+            raise _link_exists(tenant.tenant_id, domain, playbook_id)
+        reasons = playbooks.compatibility_reasons(
+            playbook, domain_pack=base, tenant_pack=pair.tenant_pack
+        )
+        if reasons:
+            raise Conflict(
+                f"Playbook {playbook_id} is incompatible with the tenant's packs.",
+                code="incompatible_playbook",
+                errors=reasons,
+            )
+        try:
+            with transaction.atomic():
+                link = PlaybookLink.objects.create(
+                    tenant=tenant,
+                    domain=domain,
+                    playbook_id=playbook_id,
+                    domain_pack=pinned,
+                    created_by=principal.username,
+                )
+        except IntegrityError:
+            raise _link_exists(tenant.tenant_id, domain, playbook_id) from None
+        _send_link_event(
+            signals.playbook_linked, "playbook.linked", principal, link, base, playbook
+        )
+    return link
+
+
+def playbook_link_delete(*, principal: Principal, link_id: int) -> None:
+    from packs.playbooks import pair_for_tenant
+    from packs.selectors import playbook_link_get
+
+    with transaction.atomic():
+        link = playbook_link_get(principal=principal, link_id=link_id, lock=True)
+        tenant_for_write(principal=principal, tenant_id=link.tenant_id)
+        pinned = link.domain_pack
+        base = pinned or pair_for_tenant(tenant_id=link.tenant_id, domain=link.domain).domain_pack
+        event_link = _LinkSnapshot(link.pk, link.tenant_id, link.domain, link.playbook_id, pinned)
+        link.delete()
+        _send_link_event(
+            signals.playbook_unlinked, "playbook.unlinked", principal, event_link, base, None
+        )
+
+
+@dataclass(frozen=True)
+class _LinkSnapshot:
+    pk: int
+    tenant_id: str
+    domain: str
+    playbook_id: str
+    domain_pack: DomainPack | None
+
+
+def _send_link_event(signal, action, principal, link, domain_pack, playbook) -> None:
+    from packs.models import PlaybookLink
+
+    pinned = link.domain_pack.version if link.domain_pack is not None else None
+    details: dict[str, Any] = {
+        "link_id": link.pk,
+        "playbook_id": link.playbook_id,
+        "pinned_version": pinned,
+    }
+    if playbook is not None:
+        details.update(
+            source=playbook.source,
+            source_version=playbook.pack_version,
+            exception_type=playbook.exception_type,
+            tools=playbook.tools,
+        )
+    verb = "linked to" if action == "playbook.linked" else "unlinked from"
+    send_event(
+        signal,
+        PlaybookLink,
+        DomainEvent(
+            action=action,
+            actor=principal.username,
+            summary=f"Playbook {link.playbook_id} {verb} {link.tenant_id} ({link.domain})",
+            tenant_id=link.tenant_id,
+            object_type="playbook_link",
+            object_id=link.playbook_id,
+            domain=link.domain,
+            version=domain_pack.version if domain_pack is not None else "",
+            checksum=domain_pack.checksum if domain_pack is not None else "",
+            details=details,
+        ),
+    )

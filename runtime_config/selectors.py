@@ -1,5 +1,7 @@
-from runtime_config.models import TenantActiveConfig
-from tenants.access import tenant_for_read
+from django.db.models import QuerySet
+
+from runtime_config.models import ActivationHistory, ConfigChangeRequest, TenantActiveConfig
+from tenants.access import require_any_role, tenant_for_read
 from tenants.principals import Principal
 
 
@@ -12,3 +14,40 @@ def active_config_get(*, principal: Principal, tenant_id: str) -> TenantActiveCo
         .filter(tenant_id=tenant_id)
         .first()
     )
+
+
+def activation_history_list(*, principal: Principal, tenant_id: str) -> QuerySet[ActivationHistory]:
+    """Applied activations of one tenant, newest first."""
+    tenant_for_read(principal=principal, tenant_id=tenant_id)
+    return (
+        ActivationHistory.objects.filter(tenant_id=tenant_id)
+        .select_related("from_domain_pack", "from_tenant_pack", "to_domain_pack", "to_tenant_pack")
+        .defer(*_PACK_CONTENT_FIELDS)
+        .order_by("-revision")
+    )
+
+
+def change_request_list(
+    *, principal: Principal, status: str | None = None, tenant_id: str | None = None
+) -> QuerySet[ConfigChangeRequest]:
+    """Change requests the principal may see, newest first; a tenant it may not see lists none."""
+    require_any_role(principal)
+    queryset = ConfigChangeRequest.objects.select_related("domain_pack", "tenant_pack").defer(
+        "domain_pack__content_json", "tenant_pack__content_json"
+    )
+    visible = principal.visible_tenant_ids()
+    if visible is not None:
+        queryset = queryset.filter(tenant_id__in=visible)
+    if tenant_id:
+        queryset = queryset.filter(tenant_id=tenant_id)
+    if status:
+        queryset = queryset.filter(status=status)
+    return queryset.order_by("-requested_at", "-pk")
+
+
+_PACK_CONTENT_FIELDS = (
+    "from_domain_pack__content_json",
+    "from_tenant_pack__content_json",
+    "to_domain_pack__content_json",
+    "to_tenant_pack__content_json",
+)

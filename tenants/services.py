@@ -14,8 +14,16 @@ from tenants.principals import Principal
 _TENANT_ID_RE = re.compile(TENANT_ID_PATTERN)
 
 
+# Path segments of /admin/packs/tenant/... that a tenant id would shadow.
+_RESERVED_TENANT_IDS = {"import"}
+
+
 def _check_tenant_id(tenant_id: str) -> None:
-    if not isinstance(tenant_id, str) or not _TENANT_ID_RE.fullmatch(tenant_id):
+    if (
+        not isinstance(tenant_id, str)
+        or not _TENANT_ID_RE.fullmatch(tenant_id)
+        or tenant_id.lower() in _RESERVED_TENANT_IDS
+    ):
         raise InvalidInput(
             f"tenant_id {tenant_id!r} must match {TENANT_ID_PATTERN}.",
             code="invalid_tenant_id",
@@ -155,3 +163,48 @@ def tenant_snapshot(tenant: Tenant) -> dict:
         "status": tenant.status,
         "require_activation_approval": tenant.require_activation_approval,
     }
+
+
+def tenant_update(
+    *, principal: Principal, tenant_id: str, name: str | None = None, **policy: bool | None
+) -> Tenant:
+    """PATCH of a tenant: its name and, when `require_activation_approval` is passed (None
+    included: it means "follow the global setting"), its approval policy, in one transaction."""
+    unknown = set(policy) - {"require_activation_approval"}
+    if unknown:
+        raise TypeError(f"unexpected arguments {sorted(unknown)}")
+    with transaction.atomic():
+        tenant = tenant_for_write(principal=principal, tenant_id=tenant_id, lock=True)
+        if name is not None:
+            tenant = _tenant_rename(principal=principal, tenant=tenant, name=_check_name(name))
+        if "require_activation_approval" in policy:
+            tenant = tenant_set_approval_policy(
+                principal=principal,
+                tenant_id=tenant_id,
+                require_activation_approval=policy["require_activation_approval"],
+            )
+    return tenant
+
+
+def _tenant_rename(*, principal: Principal, tenant: Tenant, name: str) -> Tenant:
+    before = tenant_snapshot(tenant)
+    if tenant.name == name:
+        return tenant
+    tenant.name = name
+    tenant.save(update_fields=["name", "updated_at"])
+    # The rename is a change of the tenant's settings: it travels on the policy signal, whose
+    # audit receiver records any DomainEvent it is given.
+    send_event(
+        signals.tenant_policy_changed,
+        Tenant,
+        DomainEvent(
+            action="tenant.updated",
+            actor=principal.username,
+            summary=f"Tenant {tenant.tenant_id} renamed {before['name']!r} → {name!r}",
+            tenant_id=tenant.tenant_id,
+            object_type="tenant",
+            object_id=tenant.tenant_id,
+            details={"before": before, "after": tenant_snapshot(tenant)},
+        ),
+    )
+    return tenant

@@ -1,0 +1,126 @@
+"""Appending to the hash chain. The only writer of `audit_events`.
+
+hash = sha256(prev_hash + canonical JSON of the row without `id` and `hash`). The chain head is
+read and the row inserted under one lock per database, held until the surrounding transaction
+ends, so two writers can never both extend the same head."""
+
+import hashlib
+import json
+import math
+from datetime import UTC, datetime
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, transaction
+from django.utils import timezone
+
+from audit.models import GENESIS_HASH, AuditEvent
+from onboarding.events import DomainEvent
+from onboarding.request_context import current_request_id
+from packs.canonical import canonical_json
+
+# pg_advisory_xact_lock key of the chain head (any constant no other lock in the project uses).
+CHAIN_LOCK_KEY = 0x41554449  # "AUDI"
+
+HASHED_FIELDS = (
+    "occurred_at",
+    "actor",
+    "action",
+    "tenant_id",
+    "object_type",
+    "object_id",
+    "domain",
+    "version",
+    "checksum",
+    "summary",
+    "details",
+    "request_id",
+    "prev_hash",
+)
+_INT64 = 2**63
+
+
+def audit_append(event: DomainEvent, *, request_id: str | None = None) -> AuditEvent:
+    """Write one row for `event` inside the caller's transaction (a change and its audit row
+    commit or roll back together)."""
+    if not isinstance(event, DomainEvent):
+        raise TypeError(f"audit needs a DomainEvent, got {type(event).__name__}")
+    details = jsonable(dict(event.details or {}))
+    with transaction.atomic(savepoint=False):
+        _lock_chain_head()
+        prev_hash = (
+            AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
+            or GENESIS_HASH
+        )
+        row = AuditEvent(
+            occurred_at=timezone.now(),
+            actor=event.actor or "",
+            action=event.action,
+            tenant_id=event.tenant_id or None,
+            object_type=event.object_type or "",
+            object_id=str(event.object_id or ""),
+            domain=event.domain or "",
+            version=event.version or "",
+            checksum=event.checksum or "",
+            summary=event.summary or "",
+            details=details,
+            request_id=current_request_id() if request_id is None else request_id,
+            prev_hash=prev_hash,
+        )
+        row.hash = row_hash(row)
+        row.save()
+    return row
+
+
+def _lock_chain_head() -> None:
+    # SQLite needs nothing: its transactions start with BEGIN IMMEDIATE (settings), so writers
+    # are already serialised for the whole transaction.
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
+
+
+def row_content(row: AuditEvent) -> dict[str, Any]:
+    content = {name: getattr(row, name) for name in HASHED_FIELDS}
+    content["occurred_at"] = iso_utc(row.occurred_at)
+    return content
+
+
+def row_hash(row: AuditEvent) -> str:
+    digest = hashlib.sha256(row.prev_hash.encode("ascii"))
+    digest.update(canonical_json(row_content(row)))
+    return digest.hexdigest()
+
+
+def iso_utc(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def jsonable(value: Any) -> Any:
+    """What the database will give back: plain JSON types. Values jsonb or the canonical writer
+    cannot hold exactly (NaN, integers beyond 64 bits) become strings, so that writing an audit
+    row never fails on an odd value and the stored row hashes the same as the written one."""
+    plain = json.loads(json.dumps(value, cls=_LenientEncoder))
+    return _tame(plain)
+
+
+class _LenientEncoder(DjangoJSONEncoder):
+    def default(self, o):
+        try:
+            return super().default(o)
+        except TypeError:
+            return str(o)
+
+
+def _tame(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _tame(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_tame(item) for item in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, int) and not isinstance(value, bool) and not -_INT64 <= value < _INT64:
+        return str(value)
+    if isinstance(value, str) and "\x00" in value:
+        return value.replace("\x00", "\\u0000")
+    return value

@@ -1,0 +1,90 @@
+"""`make bench`: a fresh PostgreSQL database, every benchmark, one table, docs/performance.md.
+
+Environment: BENCH_DB (database name, default bench_onboarding), BENCH_PG_URL (server URL),
+BENCH_SKIP (comma-separated parts to skip: scale, import, http, validation, runtime)."""
+
+import importlib
+import os
+import sys
+import time
+import traceback
+
+from bench.common import ROOT, recreate_database, setup_django
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def _other(module_name: str, notes: list[str]) -> list[dict]:
+    """The validation and runtime engineers' benchmarks: `run() -> list[dict]`."""
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name == module_name:
+            notes.append(f"{module_name} not present: skipped")
+            return []
+        raise
+    rows = module.run()
+    group = module_name.rsplit("_", 1)[-1]
+    return [dict({"group": group}, **row) for row in rows]
+
+
+def main() -> int:
+    started = time.monotonic()
+    skip = set(filter(None, os.environ.get("BENCH_SKIP", "").split(",")))
+    name = os.environ.get("BENCH_DB", "bench_onboarding")
+    url = recreate_database(name)
+    log(f"database {name} recreated")
+    setup_django(url, "bench.settings")
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    log("migrated")
+
+    from bench import http, imports, report, scale
+
+    rows: list[dict] = []
+    notes: list[str] = []
+
+    def part(label: str, func) -> None:
+        if label in skip:
+            notes.append(f"{label}: skipped (BENCH_SKIP)")
+            return
+        part_started = time.monotonic()
+        try:
+            rows.extend(func())
+        except Exception as exc:
+            traceback.print_exc()
+            notes.append(f"{label}: failed with {exc.__class__.__name__}: {exc}")
+            rows.append(
+                {
+                    "group": label,
+                    "name": f"{label} benchmark",
+                    "pass": False,
+                    "note": f"raised {exc.__class__.__name__}: {exc}",
+                }
+            )
+        log(f"{label} done in {time.monotonic() - part_started:.0f} s")
+
+    def run_scale():
+        result, info = scale.run(url, log=log)
+        notes.append(f"scale data: 1x {info['1x']}; added for 10x: {info['10x']}")
+        return result
+
+    part("scale", run_scale)
+    part("import", lambda: imports.run([scale.tenant_id(i) for i in range(1, 301)], log=log))
+    part("http", lambda: http.run(url, scale.bench_user_token(), log=log))
+    part("validation", lambda: _other("bench.bench_validation", notes))
+    part("runtime", lambda: _other("bench.bench_runtime", notes))
+
+    notes.append(f"total run time {time.monotonic() - started:.0f} s")
+    report.print_table(rows)
+    target = ROOT / "docs" / "performance.md"
+    report.write_markdown(rows, report.machine(url), target, notes=notes)
+    log(f"wrote {target.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,555 @@
+"""Write docs/api.md from real calls: a scratch SQLite database seeded with `seed_demo`, every
+endpoint called through Django's test client, each request shown as curl and each response as
+the service answered it (long lists and documents shortened, marked with "…").
+
+    python -m docs.tools.api_examples            # rewrite docs/api.md
+    python -m docs.tools.api_examples --out F    # write elsewhere
+
+Tokens, timestamps, ids and request ids differ on every run; everything else is stable.
+"""
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+OUT = ROOT / "docs" / "api.md"
+BASE = "http://127.0.0.1:8000"
+LIST_ITEMS = 3
+STRING_CHARS = 160
+
+# A domain pack small enough to show in full.
+DOCS_DOMAIN = {
+    "domainName": "DocsDomain",
+    "exceptionTypes": {
+        "LATE_SETTLEMENT": {"description": "Settlement is late."},
+        "PRICE_BREAK": {"description": "Prices disagree."},
+    },
+    "severityRules": [
+        {"condition": "exceptionType == 'PRICE_BREAK'", "severity": "CRITICAL"},
+        {
+            "condition": "exceptionType == 'LATE_SETTLEMENT' && rawPayload.daysLate > 2",
+            "severity": "HIGH",
+        },
+    ],
+    "tools": {
+        "getSettlement": {"description": "Read a settlement."},
+        "retrySettlement": {"description": "Retry a settlement."},
+    },
+    "playbooks": [
+        {
+            "exceptionType": "LATE_SETTLEMENT",
+            "steps": [
+                {"action": "Read the settlement", "tool": "getSettlement"},
+                {"action": "Retry it", "tool": "retrySettlement"},
+            ],
+        }
+    ],
+    "guardrails": {"allowLists": [], "blockLists": []},
+}
+DOCS_TENANT = {
+    "tenantId": "TENANT_DOCS_001",
+    "domainName": "DocsDomain",
+    "approvedTools": ["getSettlement"],
+    "humanApprovalRules": [
+        {"severity": "CRITICAL", "requireApproval": True},
+        {"severity": "HIGH", "requireApproval": False},
+    ],
+}
+
+
+def _setup() -> None:
+    os.environ["SQLITE_PATH"] = tempfile.mkstemp(prefix="docs_api_", suffix=".sqlite3")[1]
+    os.environ.pop("DATABASE_URL", None)
+    os.environ.pop("CACHE_URL", None)
+    os.environ["DEBUG"] = "true"
+    os.environ["LOG_LEVEL"] = "ERROR"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "onboarding.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+    call_command("seed_demo", stdout=open(os.devnull, "w"))
+
+
+def _shorten(value: Any, depth: int = 0) -> Any:
+    if isinstance(value, dict):
+        if depth >= 2 and len(value) > 4:
+            return {**{k: _shorten(v, depth + 1) for k, v in list(value.items())[:3]}, "…": "…"}
+        return {key: _shorten(item, depth + 1) for key, item in value.items()}
+    if isinstance(value, list):
+        items = [_shorten(item, depth + 1) for item in value[:LIST_ITEMS]]
+        if len(value) > LIST_ITEMS:
+            items.append(f"… {len(value) - LIST_ITEMS} more")
+        return items
+    if isinstance(value, str) and len(value) > STRING_CHARS:
+        return value[:STRING_CHARS] + "…"
+    return value
+
+
+class Recorder:
+    def __init__(self):
+        from django.test import Client
+        from rest_framework.authtoken.models import Token
+
+        self.client = Client()
+        self.tokens = {t.user.username: t.key for t in Token.objects.select_related("user")}
+        self.lines: list[str] = []
+        self.last: Any = None
+
+    def text(self, *paragraphs: str) -> None:
+        for paragraph in paragraphs:
+            self.lines += [paragraph, ""]
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        user: str | None = "admin",
+        title: str = "",
+        headers: dict[str, str] | None = None,
+        show_body: Any = None,
+        shorten: bool = True,
+    ) -> Any:
+        extra = dict(headers or {})
+        if user:
+            extra["Authorization"] = f"Token {self.tokens[user]}"
+        kwargs: dict[str, Any] = {"headers": {"Accept": "application/json", **extra}}
+        if body is not None:
+            kwargs.update(data=json.dumps(body), content_type="application/json")
+        response = getattr(self.client, method.lower())(path, **kwargs)
+        curl = ["curl -s"]
+        if method != "GET":
+            curl.append(f"-X {method}")
+        if user:
+            variable = {"admin": "$TOKEN", "admin2": "$TOKEN2", "viewer": "$VIEWER_TOKEN"}[user]
+            curl.append(f'-H "Authorization: Token {variable}"')
+        for name, value in (headers or {}).items():
+            curl.append(f"-H '{name}: {value}'")
+        if body is not None:
+            shown = json.dumps(show_body if show_body is not None else body, ensure_ascii=False)
+            curl.append("-H 'Content-Type: application/json'")
+            curl.append(f"-d '{shown}'")
+        curl.append(f'"{BASE}{path}"')
+        if title:
+            self.lines += [f"**{title}**", ""]
+        self.lines += ["```sh", " \\\n  ".join(curl), "```", ""]
+        content_type = response.get("Content-Type", "")
+        head = [f"HTTP {response.status_code}"]
+        for name in ("Content-Type", "ETag", "Location"):
+            if response.get(name):
+                head.append(f"{name}: {response[name]}")
+        self.lines += ["```http", *head, "```"]
+        payload: Any = None
+        if getattr(response, "streaming", False):
+            raw = b"".join(response.streaming_content)
+        else:
+            raw = response.content
+        if response.status_code != 204 and raw:
+            if "json" in content_type:
+                payload = json.loads(raw.replace(b"http://testserver", BASE.encode()))
+                shown = _shorten(payload) if shorten else payload
+                self.lines += ["```json", json.dumps(shown, indent=2, ensure_ascii=False), "```"]
+            else:
+                text = raw.decode()[:600]
+                self.lines += ["```text", text.rstrip(), "```"]
+        self.lines.append("")
+        self.last = response
+        return payload
+
+    def endpoint(self, method: str, path: str, summary: str, errors: str = "") -> None:
+        self.lines += [f"### `{method} {path}`", "", summary, ""]
+        if errors:
+            self.lines += [f"Errors: {errors}", ""]
+
+
+def build() -> str:  # noqa: PLR0915 - one linear script is the readable form here
+    _setup()
+    r = Recorder()
+    t, d = "TENANT_DOCS_001", "DocsDomain"
+    r.text(
+        "# API reference",
+        "Generated by `python -m docs.tools.api_examples`: every example below was produced by "
+        "calling the service (a scratch SQLite database seeded with `manage.py seed_demo`). "
+        "The OpenAPI 3 document at `/api/schema/` (Swagger UI at `/api/docs/`) is the reference "
+        "for every field; this page shows the calls in use. Lists and long values are shortened "
+        "with `…`; tokens, timestamps and ids differ on your machine.",
+        "## Conventions",
+        "- **Auth**: `Authorization: Token <key>` (`manage.py issue_token USER --role ADMIN` "
+        "prints one; `make run` prints the demo ones). Set them once: "
+        "`TOKEN=<admin token>`, `TOKEN2=<admin2 token>`, `VIEWER_TOKEN=<viewer token>`. "
+        "No credentials → 401; a role that may not do it → 403; another tenant's resource for a "
+        "tenant-bound principal → 404.",
+        "- **Representation**: every `/admin/...` path answers JSON to `Accept: application/json` "
+        "(or `*/*`, or `?format=json`) and an HTML page to browsers. Send "
+        "`Accept: application/json` from scripts.",
+        "- **Bodies** are strict JSON: an unknown field → 400 `unknown_field`; a wrong type → "
+        "400 naming the field's path. Bodies over `PACK_MAX_BYTES` → 413 `too_large`.",
+        "- **Errors** are RFC 9457 problem details (`Content-Type: application/problem+json`): "
+        '`{"type": "/errors/<code>", "title", "status", "detail", "code", "errors": '
+        '[{"code", "path", "message", "hint"?}]}`; `path` is a JSON Pointer into the body.',
+        "- **Lists**: `?page=&page_size=` (default 50, max 200) → "
+        '`{"count", "next", "previous", "results"}`; list rows never carry `content_json`.',
+        "- **Tenant context**: `X-Tenant-ID: <id>` narrows lists for platform principals; a "
+        "tenant-bound principal naming another tenant gets 403 `tenant_context_mismatch`.",
+        "- Every response carries `X-Request-ID` (also recorded in the audit trail).",
+        "- **Pack documents in bodies**: in the examples, `\"<...>\"` in a `-d` body stands for "
+        "a whole pack document. Build such a body from a file with `jq`, e.g.:",
+    )
+    r.lines += [
+        "```sh",
+        "jq -n --slurpfile c packs/demo/domain_capital_markets.json "
+        "'{content: $c[0], version: \"v3.2\"}' \\",
+        '  | curl -s -X POST -H "Authorization: Token $TOKEN" '
+        "-H 'Content-Type: application/json' \\",
+        '    -d @- "http://127.0.0.1:8000/admin/packs/domain/import"',
+        "```",
+        "",
+    ]
+
+    r.text("## Health and schema")
+    r.endpoint("GET", "/healthz", "Liveness and database check, no authentication.")
+    r.call("GET", "/healthz", user=None)
+    r.endpoint(
+        "GET",
+        "/api/schema/",
+        "The OpenAPI 3 document (YAML; `?format=json` for JSON). Swagger UI at `/api/docs/`, "
+        "served without any CDN.",
+    )
+
+    r.text("## Tenants")
+    r.endpoint(
+        "POST",
+        "/admin/tenants",
+        "Create a tenant (platform ADMIN). `tenant_id` matches `^[A-Za-z0-9][A-Za-z0-9_-]{1,63}$`; "
+        "`require_activation_approval` is `true`, `false` or `null` (follow the global "
+        "`PACK_ACTIVATION_REQUIRES_APPROVAL`).",
+        "400 `invalid_tenant_id`, 400 `unknown_field`, 401, 403, 409 `tenant_exists`.",
+    )
+    r.call("POST", "/admin/tenants", {"tenant_id": t, "name": "Docs Tenant"}, title="Create")
+    r.call(
+        "POST", "/admin/tenants", {"tenant_id": t, "name": "Again"}, title="Same id again → 409"
+    )
+    r.call(
+        "POST",
+        "/admin/tenants",
+        {"tenant_id": "bad id!", "name": "x"},
+        title="Invalid id → 400",
+    )
+    r.call(
+        "POST",
+        "/admin/tenants",
+        {"tenant_id": "TENANT_X", "name": "x", "require_approval": True},
+        title="Unknown field → 400",
+    )
+    r.call("POST", "/admin/tenants", {"tenant_id": "TENANT_X", "name": "x"}, user=None,
+           title="No credentials → 401")
+    r.call("POST", "/admin/tenants", {"tenant_id": "TENANT_X", "name": "x"}, user="viewer",
+           title="VIEWER → 403")
+
+    r.endpoint("GET", "/admin/tenants", "List tenants visible to the caller. Filters: "
+               "`status`, `search` (id or name), `page`, `page_size`.", "400 `invalid_filter`.")
+    r.call("GET", "/admin/tenants?search=TENANT&page_size=2")
+
+    r.endpoint("GET", "/admin/tenants/{tenant_id}",
+               "One tenant with its `active_config` (or `null`).", "404 `tenant_not_found`.")
+    r.call("GET", "/admin/tenants/TENANT_FINANCE_001")
+    r.call("GET", "/admin/tenants/NO_SUCH_TENANT", title="Unknown → 404")
+
+    r.endpoint("PATCH", "/admin/tenants/{tenant_id}",
+               "Change `name` or `require_activation_approval` (tenant ADMIN for the name; the "
+               "approval policy needs a platform ADMIN).", "400, 403, 404.")
+    r.call("PATCH", f"/admin/tenants/{t}", {"require_activation_approval": True})
+
+    r.endpoint("PATCH", "/admin/tenants/{tenant_id}/status",
+               "Suspend or re-activate. A SUSPENDED tenant cannot be activated and its runtime "
+               "config answers 409 `tenant_suspended`.", "400 `invalid_status`, 403, 404.")
+    r.call("PATCH", f"/admin/tenants/{t}/status", {"status": "SUSPENDED", "reason": "docs"})
+    r.call("PATCH", f"/admin/tenants/{t}/status", {"status": "ACTIVE"})
+    r.call("PATCH", f"/admin/tenants/{t}/status", {"status": "PAUSED"}, title="Bad status → 400")
+
+    r.text("## Packs")
+    r.endpoint(
+        "POST",
+        "/admin/packs/validate",
+        "Validate without storing. Always 200 with the report when the request is well formed "
+        "(`valid: false` for a bad pack); 400 only for a malformed request or a pack the strict "
+        "intake refuses. A tenant pack is checked against `domain_pack_version`, else the "
+        "tenant's active one, else the newest non-deprecated one.",
+        "400 (request), 401.",
+    )
+    r.call("POST", "/admin/packs/validate", {"pack_type": "domain", "content": DOCS_DOMAIN},
+           show_body={"pack_type": "domain", "content": "<the DocsDomain pack below>"},
+           title="A valid domain pack")
+    bad = json.loads(json.dumps(DOCS_DOMAIN))
+    bad["severityRules"][0]["if"] = bad["severityRules"][0].pop("condition")
+    bad["playbooks"][0]["steps"][1]["tool"] = "retrySettlment"
+    r.call("POST", "/admin/packs/validate", {"pack_type": "domain", "content": bad},
+           show_body={"pack_type": "domain", "content": "<DocsDomain with `if` and a typo>"},
+           title="An invalid one (still 200)")
+
+    r.endpoint(
+        "POST",
+        "/admin/packs/domain/import",
+        "Import a domain pack version (platform ADMIN). Body `{content, version?, domain?}`. "
+        "201 with the pack and its `validation` report; 200 when the same version with the same "
+        "checksum exists (nothing written).",
+        "400 `pack_invalid` (the report's errors in `errors`), 400 `invalid_version`, "
+        "400 `domain_mismatch`, 409 `version_exists`, 413 `too_large`.",
+    )
+    r.lines += ["The pack used in these examples:", "", "```json",
+                json.dumps(DOCS_DOMAIN, indent=2), "```", ""]
+    body = {"content": DOCS_DOMAIN, "version": "v1.0"}
+    show = {"content": "<DocsDomain pack>", "version": "v1.0"}
+    r.call("POST", "/admin/packs/domain/import", body, show_body=show, title="Import v1.0 → 201")
+    r.call("POST", "/admin/packs/domain/import", body, show_body=show,
+           title="Same content, same version → 200")
+    changed = json.loads(json.dumps(DOCS_DOMAIN))
+    changed["tools"]["escalate"] = {"description": "Escalate to a human."}
+    r.call("POST", "/admin/packs/domain/import", {"content": changed, "version": "1.0"},
+           show_body={"content": "<changed pack>", "version": "1.0"},
+           title="Other content under an equal version → 409")
+    r.call("POST", "/admin/packs/domain/import", {"content": bad, "version": "v9"},
+           show_body={"content": "<invalid pack>", "version": "v9"}, title="Invalid → 400")
+    r.call("POST", "/admin/packs/domain/import", {"content": changed},
+           show_body={"content": "<changed pack>"}, title="No version: the next one (v1.1)")
+
+    r.endpoint("GET", "/admin/packs/domain", "Domain packs, newest version first. Filters: "
+               "`domain`, `status`, `page`, `page_size`. Readable by every principal.")
+    r.call("GET", f"/admin/packs/domain?domain={d}")
+    r.endpoint("GET", "/admin/packs/domain/{domain}/{version}",
+               "One version with `content_json` and its stored `validation_warnings`.",
+               "404 `domain_pack_not_found`.")
+    r.call("GET", f"/admin/packs/domain/{d}/v1.0")
+    r.endpoint("GET", "/admin/packs/domain/{domain}/diff?from=V1&to=V2",
+               "Structural diff: added, removed and changed JSON Pointers with old and new "
+               "values.", "400 when `from`/`to` is missing, 404 unknown version.")
+    r.call("GET", f"/admin/packs/domain/{d}/diff?from=v1.0&to=v1.1")
+
+    r.endpoint(
+        "POST",
+        "/admin/packs/tenant/import",
+        "Import a tenant pack version (ADMIN of the tenant). Body `{tenant_id, content, "
+        "version?, domain_pack_version?}`; checked against a domain pack version as for "
+        "validate.",
+        "400 `pack_invalid`, 400 `tenant_mismatch` (content `tenantId` ≠ `tenant_id`), "
+        "400 `invalid_version`, 404 `tenant_not_found`, 409 `version_exists`.",
+    )
+    r.lines += ["The tenant pack used in these examples:", "", "```json",
+                json.dumps(DOCS_TENANT, indent=2), "```", ""]
+    r.call("POST", "/admin/packs/tenant/import",
+           {"tenant_id": t, "content": DOCS_TENANT, "version": "v1.0",
+            "domain_pack_version": "v1.0"},
+           show_body={"tenant_id": t, "content": "<tenant pack>", "version": "v1.0",
+                      "domain_pack_version": "v1.0"}, title="Import → 201")
+    r.call("POST", "/admin/packs/tenant/import",
+           {"tenant_id": "TENANT_FINANCE_001", "content": DOCS_TENANT},
+           show_body={"tenant_id": "TENANT_FINANCE_001", "content": "<tenant pack of " + t + ">"},
+           title="Wrong tenant → 400")
+    tenant_v2 = {**DOCS_TENANT, "approvedTools": ["getSettlement", "retrySettlement"]}
+    r.call("POST", "/admin/packs/tenant/import",
+           {"tenant_id": t, "content": tenant_v2, "version": "v1.1"},
+           show_body={"tenant_id": t, "content": "<tenant pack, retrySettlement approved>",
+                      "version": "v1.1"}, title="A second version")
+
+    r.endpoint("GET", "/admin/packs/tenant/{tenant_id}", "The tenant's pack versions, newest "
+               "first. Filters: `status`, `page`.", "404 unknown or invisible tenant.")
+    r.call("GET", f"/admin/packs/tenant/{t}")
+    r.endpoint("GET", "/admin/packs/tenant/{tenant_id}/{version}", "One version with "
+               "`content_json`.", "404 `tenant_pack_not_found`.")
+    r.call("GET", f"/admin/packs/tenant/{t}/v1.0")
+    r.endpoint("GET", "/admin/packs/tenant/{tenant_id}/diff?from=V1&to=V2", "As for domain packs.")
+    r.call("GET", f"/admin/packs/tenant/{t}/diff?from=v1.0&to=v1.1")
+
+    r.endpoint("GET", "/admin/packs/schema/{domain|tenant}",
+               "The JSON Schema (Draft 2020-12) the validator uses.", "404 `schema_not_found`.")
+    r.call("GET", "/admin/packs/schema/tenant")
+
+    r.endpoint(
+        "PATCH",
+        "/admin/packs/domain/{domain}/{version}/status",
+        "Move a version's status (`DRAFT`→`ACTIVE`|`DEPRECATED`, `ACTIVE`→`DEPRECATED`, "
+        "`DEPRECATED`→`ACTIVE`). The same for `/admin/packs/tenant/{tenant_id}/{version}/status`.",
+        "400 `invalid_status`, 409 `invalid_transition`, 409 `pack_in_use` (naming the tenants).",
+    )
+    r.call("PATCH", "/admin/packs/domain/CapitalMarketsTrading/v3.2/status",
+           {"status": "DEPRECATED"}, title="Active for a tenant → 409")
+    r.call("PATCH", f"/admin/packs/domain/{d}/v1.1/status", {"status": "DEPRECATED"},
+           title="An unused DRAFT → 200")
+    r.call("PATCH", f"/admin/packs/domain/{d}/v1.1/status", {"status": "DRAFT"},
+           title="Not an allowed move → 409")
+    r.endpoint("PATCH", "/admin/packs/tenant/{tenant_id}/{version}/status", "See above.")
+
+    r.text("## Activation, approvals, history")
+    r.endpoint(
+        "POST",
+        "/admin/packs/activate",
+        "Activate a (domain pack, tenant pack) pair for a tenant. Body `{tenant_id, domain?, "
+        "domain_pack_version?, tenant_pack_version?, expected_revision?, comment?, dry_run?}`; "
+        "omitted versions keep their current value; the domain comes from `domain`, else the "
+        "tenant pack's `domainName`, else the current one. 200 with the active config "
+        "(`changed: false` and nothing written when equal to the current one); 202 with a "
+        "PENDING change request when the tenant's policy requires approval; `dry_run: true` → "
+        "200 preview, nothing written.",
+        "400 `unknown_pack_version`, 400 `domain_required`, 404, 409 `tenant_suspended`, "
+        "`pack_deprecated`, `incompatible_packs`, `incompatible_playbook_links`, "
+        "`revision_conflict`.",
+    )
+    r.call("PATCH", f"/admin/tenants/{t}", {"require_activation_approval": False},
+           title="(first, turn approval off for this tenant)")
+    r.call("POST", "/admin/packs/activate",
+           {"tenant_id": t, "domain_pack_version": "v1.0", "tenant_pack_version": "v1.0",
+            "dry_run": True}, title="Preview (dry run)")
+    r.call("POST", "/admin/packs/activate",
+           {"tenant_id": t, "domain_pack_version": "v1.0", "tenant_pack_version": "v1.0",
+            "comment": "first activation"}, title="Apply → 200")
+    r.call("POST", "/admin/packs/activate",
+           {"tenant_id": t, "domain_pack_version": "v1.0", "tenant_pack_version": "v1.0"},
+           title="Same again → 200, changed: false")
+    r.call("POST", "/admin/packs/activate",
+           {"tenant_id": t, "tenant_pack_version": "v7"}, title="Unknown version → 400")
+    r.call("POST", "/admin/packs/activate",
+           {"tenant_id": t, "tenant_pack_version": "v1.1", "expected_revision": 0},
+           title="Stale expected_revision → 409")
+    r.call("POST", "/admin/packs/activate",
+           {"tenant_id": t, "tenant_pack_verison": "v1.1"}, title="Typo in a field → 400")
+    r.call("POST", "/admin/packs/activate",
+           {"tenant_id": t, "tenant_pack_version": "v1.1"}, title="Move to tenant pack v1.1")
+
+    r.endpoint("GET", "/admin/tenants/{tenant_id}/activations",
+               "Activation history, newest first.", "404.")
+    r.call("GET", f"/admin/tenants/{t}/activations")
+    r.endpoint("POST", "/admin/tenants/{tenant_id}/rollback",
+               "Re-apply the pair of an earlier revision (`to_revision`, default the previous "
+               "one) as a new revision; same policy and checks as activate. Body "
+               "`{to_revision?, expected_revision?, comment?, dry_run?}`.",
+               "400 `no_previous_revision`, 400 `unknown_revision`, and those of activate.")
+    r.call("POST", f"/admin/tenants/{t}/rollback", {"comment": "back to v1.0"})
+
+    r.text(
+        "### Approvals (four eyes)",
+        "With `require_activation_approval: true` on the tenant (or "
+        "`PACK_ACTIVATION_REQUIRES_APPROVAL=true` and the tenant following it), activate and "
+        "rollback answer 202 with a PENDING change request; another ADMIN approves it.",
+    )
+    r.call("PATCH", f"/admin/tenants/{t}", {"require_activation_approval": True})
+    pending = r.call("POST", "/admin/packs/activate",
+                     {"tenant_id": t, "tenant_pack_version": "v1.1", "comment": "approve me"},
+                     title="Activate → 202 PENDING")
+    cr = (pending or {}).get("change_request", {}).get("id", "00000000-0000-0000-0000-000000000000")
+    r.endpoint("GET", "/admin/config-changes", "Change requests. Filters: `status`, `tenant_id`, "
+               "`page`.")
+    r.call("GET", "/admin/config-changes?status=PENDING")
+    r.endpoint("POST", "/admin/config-changes/{id}/approve",
+               "Approve (ADMIN, not the requester): re-checks and applies. Body `{comment?}`.",
+               "403 `self_approval`, 404 `change_request_not_found`, 409 `not_pending`, "
+               "409 `stale_change_request` (the tenant's revision moved since the request).")
+    r.call("POST", f"/admin/config-changes/{cr}/approve", {}, title="By the requester → 403")
+    r.call("POST", f"/admin/config-changes/{cr}/approve", {"comment": "looks right"},
+           user="admin2", title="By another ADMIN → 200")
+    r.call("POST", f"/admin/config-changes/{cr}/approve", {}, user="admin2",
+           title="Again → 409")
+    r.endpoint("POST", "/admin/config-changes/{id}/reject",
+               "Reject (ADMIN, may be anyone but is usually the reviewer). Body `{comment?}`.",
+               "404, 409 `not_pending`.")
+    pending = r.call("POST", f"/admin/tenants/{t}/rollback", {"comment": "roll back?"},
+                     title="(a rollback waits for approval too)")
+    cr = (pending or {}).get("change_request", {}).get("id", cr)
+    r.call("POST", f"/admin/config-changes/{cr}/reject", {"comment": "not now"}, user="admin2")
+    r.endpoint("POST", "/admin/config-changes/{id}/cancel",
+               "Withdraw a PENDING request (its requester or an ADMIN). Body `{comment?}`.",
+               "404, 409 `not_pending`.")
+    pending = r.call("POST", "/admin/packs/activate",
+                     {"tenant_id": t, "tenant_pack_version": "v1.0"}, title="(another request)")
+    cr = (pending or {}).get("change_request", {}).get("id", cr)
+    r.call("POST", f"/admin/config-changes/{cr}/cancel", {"comment": "changed my mind"})
+
+    r.text("## Playbooks")
+    r.endpoint(
+        "GET",
+        "/admin/playbooks",
+        "The playbook registry: domain playbooks and tenant custom playbooks with their tools, "
+        "whether each is linked for the tenant and compatible with its active configuration. "
+        "Filters: `tenant_id`, `domain`.",
+    )
+    r.call("GET", "/admin/playbooks?tenant_id=TENANT_FINANCE_001")
+    r.endpoint("POST", "/admin/playbooks/links",
+               "Link a playbook for a tenant, following the tenant's active domain pack version "
+               "or pinned to `domain_pack_version`. Body `{tenant_id, playbook_id, domain?, "
+               "domain_pack_version?}`.",
+               "404 `playbook_not_found`, 409 `link_exists`, 409 `incompatible_playbook` with "
+               "the reasons.")
+    link = r.call("POST", "/admin/playbooks/links",
+                  {"tenant_id": t, "playbook_id": "LATE_SETTLEMENT"}, title="Link → 201")
+    r.call("POST", "/admin/playbooks/links", {"tenant_id": t, "playbook_id": "LATE_SETTLEMENT"},
+           title="Again → 409")
+    r.call("POST", "/admin/playbooks/links", {"tenant_id": t, "playbook_id": "NO_SUCH"},
+           title="Unknown playbook → 404")
+    r.endpoint("DELETE", "/admin/playbooks/links/{id}", "Unlink.",
+               "404 `playbook_link_not_found`.")
+    r.call("DELETE", f"/admin/playbooks/links/{(link or {}).get('id', 0)}")
+
+    r.text("## Audit")
+    r.endpoint(
+        "GET",
+        "/admin/audit",
+        "The hash-chained audit trail, newest first. Filters: `tenant_id`, `action`, `actor`, "
+        "`object_type`, `domain`, `version`, `since`, `until` (ISO 8601), `page`, `page_size`; "
+        "`?format=csv` streams CSV.",
+        "400 `invalid_filter`.",
+    )
+    r.call("GET", f"/admin/audit?tenant_id={t}&action=config.activated&page_size=1")
+    r.call("GET", f"/admin/audit?tenant_id={t}&page_size=2&format=csv",
+           headers={"Accept": "text/csv"}, title="CSV")
+
+    r.text("## Runtime")
+    r.endpoint(
+        "GET",
+        "/runtime/tenants/{tenant_id}/config",
+        "The tenant's effective configuration (domain pack merged with the tenant pack), with "
+        "both versions and checksums, and an `ETag`; `If-None-Match` with that ETag → 304.",
+        "404 `no_active_config`, 409 `tenant_suspended`.",
+    )
+    r.call("GET", "/runtime/tenants/TENANT_FINANCE_001/config")
+    etag = r.last.get("ETag", '"x"')
+    r.call("GET", "/runtime/tenants/TENANT_FINANCE_001/config",
+           headers={"If-None-Match": etag}, title="Unchanged → 304")
+    r.endpoint(
+        "POST",
+        "/ops/exceptions/evaluate",
+        "Evaluate one exception against the tenant's active configuration: severity (first "
+        "matching domain rule, then the tenant override, default MEDIUM), the playbook and its "
+        "steps, whether approval is required, the tools outside the approved ones, and what "
+        "decided each.",
+        "400 `unknown_exception_type`, 404 no active config, 409 `tenant_suspended`.",
+    )
+    r.call("POST", "/ops/exceptions/evaluate",
+           {"tenant_id": "TENANT_FINANCE_001", "exception_type": "SETTLEMENT_FAIL",
+            "payload": {"tradeId": "T-1001", "failReason": "SSI_MISMATCH"}},
+           title="SETTLEMENT_FAIL (HIGH, no approval)", shorten=False)
+    r.call("POST", "/ops/exceptions/evaluate",
+           {"tenant_id": "TENANT_FINANCE_001", "exception_type": "POSITION_BREAK",
+            "payload": {"account": "ACC-7", "breakAmount": 1250000}},
+           title="POSITION_BREAK (CRITICAL, approval required)", shorten=False)
+    r.call("POST", "/ops/exceptions/evaluate",
+           {"tenant_id": "TENANT_FINANCE_001", "exception_type": "NOT_A_TYPE", "payload": {}},
+           title="Unknown type → 400")
+    return "\n".join(r.lines).rstrip() + "\n"
+
+
+def main(argv: list[str]) -> int:
+    out = Path(argv[argv.index("--out") + 1]) if "--out" in argv else OUT
+    out.write_text(build(), encoding="utf-8")
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,450 @@
+"""REST operations on domain and tenant packs (DESIGN §6): import, validate, list, get, status,
+diff and the JSON Schemas. Parse, call a service or selector, render."""
+
+from typing import Any
+
+import django_filters
+from django.db.models import Q
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+
+from onboarding.api import (
+    FindingSerializer,
+    JsonObjectField,
+    Pagination,
+    RoleApiView,
+    StrictCharField,
+    StrictChoiceField,
+    StrictSerializer,
+    filtered,
+    problems,
+    valid_input,
+)
+from onboarding.errors import InvalidInput, NotFound, finding
+from packs import selectors, services
+from packs.diff import json_diff
+from packs.models import DomainPack, PackStatus, TenantPack
+from runtime_config.models import TenantActiveConfig
+from tenants.principals import Principal
+
+PACK_TYPES = ("domain", "tenant")
+
+# --- input ---
+
+
+class DomainImportInput(StrictSerializer):
+    content = JsonObjectField(help_text="The domain pack document.")
+    version = StrictCharField(
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
+        help_text="e.g. v3.2; default: the content's version, else the next one.",
+    )
+    domain = StrictCharField(required=False, help_text="Must equal the content's domainName.")
+
+
+class TenantImportInput(StrictSerializer):
+    tenant_id = StrictCharField()
+    content = JsonObjectField(help_text="The tenant pack document.")
+    version = StrictCharField(required=False, allow_blank=True, trim_whitespace=False)
+    domain_pack_version = StrictCharField(
+        required=False, help_text="Validate against this domain pack version (default §7)."
+    )
+
+
+class ValidateInput(StrictSerializer):
+    pack_type = StrictChoiceField(choices=PACK_TYPES)
+    content = JsonObjectField()
+    tenant_id = StrictCharField(required=False)
+    domain_pack_version = StrictCharField(required=False)
+
+
+class PackStatusInput(StrictSerializer):
+    status = StrictCharField(help_text="DRAFT, ACTIVE or DEPRECATED")
+
+
+# --- output ---
+
+
+class ReportOutput(serializers.Serializer):
+    valid = serializers.BooleanField()
+    pack_type = serializers.ChoiceField(choices=PACK_TYPES)
+    checksum = serializers.CharField()
+    errors = FindingSerializer(many=True)
+    warnings = FindingSerializer(many=True)
+    summary = serializers.DictField()
+    checked_against = serializers.DictField(allow_null=True)
+
+
+class PackOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    pack_type = serializers.ChoiceField(choices=PACK_TYPES)
+    domain = serializers.CharField()
+    tenant_id = serializers.CharField(required=False, help_text="Tenant packs only.")
+    version = serializers.CharField()
+    checksum = serializers.CharField()
+    size_bytes = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=PackStatus.choices)
+    created_at = serializers.DateTimeField()
+    created_by = serializers.CharField()
+    validation_warnings = FindingSerializer(many=True)
+    active_for = serializers.ListField(
+        child=serializers.CharField(), help_text="Visible tenants running this version."
+    )
+
+
+class PackDetailOutput(PackOutput):
+    content_json = serializers.JSONField()
+
+
+class PackImportOutput(PackOutput):
+    validation = ReportOutput()
+
+
+class PackPageOutput(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.CharField(allow_null=True)
+    previous = serializers.CharField(allow_null=True)
+    results = PackOutput(many=True)
+
+
+class DiffEntryOutput(serializers.Serializer):
+    path = serializers.CharField(help_text="JSON Pointer")
+    old = serializers.JSONField(required=False)
+    new = serializers.JSONField(required=False)
+
+
+class DiffSideOutput(serializers.Serializer):
+    version = serializers.CharField()
+    checksum = serializers.CharField()
+
+
+class DiffOutput(serializers.Serializer):
+    pack_type = serializers.ChoiceField(choices=PACK_TYPES)
+    domain = serializers.CharField(required=False)
+    tenant_id = serializers.CharField(required=False)
+    to = DiffSideOutput()
+    added = DiffEntryOutput(many=True)
+    removed = DiffEntryOutput(many=True)
+    changed = DiffEntryOutput(many=True)
+
+
+# "from" is a Python keyword: declare the field by name.
+DiffOutput._declared_fields["from"] = DiffSideOutput()
+
+
+def pack_data(pack: DomainPack | TenantPack, active_for: list[str]) -> dict[str, Any]:
+    data = {
+        "id": pack.pk,
+        "pack_type": pack.pack_type,
+        "domain": pack.domain,
+        "version": pack.version,
+        "checksum": pack.checksum,
+        "size_bytes": pack.size_bytes,
+        "status": pack.status,
+        "created_at": pack.created_at,
+        "created_by": pack.created_by,
+        "validation_warnings": pack.validation_warnings,
+        "active_for": active_for,
+    }
+    if isinstance(pack, TenantPack):
+        data["tenant_id"] = pack.tenant_id
+    return data
+
+
+def active_for_map(principal: Principal, packs: list) -> dict[int, list[str]]:
+    """Tenants (visible to the principal) whose active config points at each pack: one query
+    for a whole page."""
+    if not packs:
+        return {}
+    field = "domain_pack_id" if isinstance(packs[0], DomainPack) else "tenant_pack_id"
+    rows = TenantActiveConfig.objects.filter(**{f"{field}__in": [p.pk for p in packs]})
+    visible = principal.visible_tenant_ids()
+    if visible is not None:
+        rows = rows.filter(tenant_id__in=visible)
+    found: dict[int, list[str]] = {}
+    for pack_id, tenant_id in rows.order_by("tenant_id").values_list(field, "tenant_id"):
+        found.setdefault(pack_id, []).append(tenant_id)
+    return found
+
+
+def pack_rows(principal: Principal, packs: list) -> list[dict[str, Any]]:
+    active = active_for_map(principal, packs)
+    return [pack_data(pack, active.get(pack.pk, [])) for pack in packs]
+
+
+def pack_detail(principal: Principal, pack, **extra: Any) -> dict[str, Any]:
+    data = pack_rows(principal, [pack])[0]
+    data.update(extra)
+    return data
+
+
+class DomainPackFilter(django_filters.FilterSet):
+    domain = django_filters.CharFilter(max_length=200)
+    status = django_filters.ChoiceFilter(choices=PackStatus.choices)
+    search = django_filters.CharFilter(method="filter_search", max_length=200)
+
+    class Meta:
+        model = DomainPack
+        fields = ["domain", "status"]
+
+    def filter_search(self, queryset, name, value):
+        return queryset.filter(Q(domain__icontains=value) | Q(version__icontains=value))
+
+
+class TenantPackFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=PackStatus.choices)
+    domain = django_filters.CharFilter(max_length=200)
+    search = django_filters.CharFilter(method="filter_search", max_length=200)
+
+    class Meta:
+        model = TenantPack
+        fields = ["status", "domain"]
+
+    def filter_search(self, queryset, name, value):
+        return queryset.filter(Q(version__icontains=value) | Q(domain__icontains=value))
+
+
+_LIST_PARAMETERS = [
+    OpenApiParameter("status", str, enum=PackStatus.values),
+    OpenApiParameter("search", str, description="Part of the domain or version."),
+    OpenApiParameter("page", int),
+    OpenApiParameter("page_size", int, description="At most 200."),
+]
+_DIFF_PARAMETERS = [
+    OpenApiParameter("from", str, required=True, description="The older version."),
+    OpenApiParameter("to", str, required=True, description="The newer version."),
+]
+
+
+def _page(view, queryset) -> Response:
+    paginator = Pagination()
+    # Newest first by parsed version; the id breaks ties so pages never overlap.
+    page = paginator.paginate_queryset(
+        queryset.order_by("-version_key", "domain", "-id"), view.request, view=view
+    )
+    return paginator.get_paginated_response(pack_rows(view.principal, list(page)))
+
+
+def _import_response(view, result: services.ImportResult) -> Response:
+    body = pack_detail(view.principal, result.pack, validation=result.report)
+    return Response(body, status=201 if result.created else 200)
+
+
+# --- views: import and validate ---
+
+
+class DomainPackImportView(RoleApiView):
+    @extend_schema(
+        operation_id="domain_packs_import",
+        request=DomainImportInput,
+        responses={
+            201: PackImportOutput,
+            200: PackImportOutput,
+            **problems(400, 401, 403, 409, 413),
+        },
+        description="201 new version; 200 the same version with the same checksum exists; "
+        "400 pack_invalid (errors of the validation report), domain_mismatch, invalid_version; "
+        "409 version_exists.",
+    )
+    def post(self, request):
+        data = valid_input(DomainImportInput, request.data)
+        result = services.domain_pack_import(principal=self.principal, **data)
+        return _import_response(self, result)
+
+
+class TenantPackImportView(RoleApiView):
+    @extend_schema(
+        operation_id="tenant_packs_import",
+        request=TenantImportInput,
+        responses={
+            201: PackImportOutput,
+            200: PackImportOutput,
+            **problems(400, 401, 403, 404, 409, 413),
+        },
+        description="Validated against the domain pack version it would run with. 400 "
+        "pack_invalid, tenant_mismatch; 404 unknown tenant; 409 version_exists.",
+    )
+    def post(self, request):
+        data = valid_input(TenantImportInput, request.data)
+        result = services.tenant_pack_import(principal=self.principal, **data)
+        return _import_response(self, result)
+
+
+class PackValidateView(RoleApiView):
+    @extend_schema(
+        operation_id="packs_validate",
+        request=ValidateInput,
+        responses={200: ReportOutput, **problems(400, 401, 403, 404, 413)},
+        description="The validation report, valid or not; nothing is stored.",
+    )
+    def post(self, request):
+        data = valid_input(ValidateInput, request.data)
+        return Response(services.pack_validate(principal=self.principal, **data))
+
+
+# --- views: domain packs ---
+
+
+class DomainPackListView(RoleApiView):
+    @extend_schema(
+        operation_id="domain_packs_list",
+        parameters=[OpenApiParameter("domain", str), *_LIST_PARAMETERS],
+        responses={200: PackPageOutput, **problems(400, 401, 403)},
+    )
+    def get(self, request):
+        queryset = selectors.domain_pack_list(principal=self.principal)
+        return _page(self, filtered(DomainPackFilter, request, queryset))
+
+
+class DomainPackDetailView(RoleApiView):
+    @extend_schema(
+        operation_id="domain_packs_retrieve",
+        responses={200: PackDetailOutput, **problems(401, 403, 404)},
+    )
+    def get(self, request, domain: str, version: str):
+        pack = selectors.domain_pack_get(principal=self.principal, domain=domain, version=version)
+        return Response(pack_detail(self.principal, pack, content_json=pack.content_json))
+
+
+class DomainPackStatusView(RoleApiView):
+    @extend_schema(
+        operation_id="domain_packs_status_update",
+        request=PackStatusInput,
+        responses={200: PackOutput, **problems(400, 401, 403, 404, 409)},
+        description="409 invalid_transition; 409 pack_in_use names the tenants running it.",
+    )
+    def patch(self, request, domain: str, version: str):
+        data = valid_input(PackStatusInput, request.data)
+        pack = services.pack_set_status(
+            principal=self.principal,
+            pack_type="domain",
+            domain=domain,
+            version=version,
+            status=data["status"],
+        )
+        return Response(pack_detail(self.principal, pack))
+
+
+class DomainPackDiffView(RoleApiView):
+    @extend_schema(
+        operation_id="domain_packs_diff",
+        parameters=_DIFF_PARAMETERS,
+        responses={200: DiffOutput, **problems(400, 401, 403, 404)},
+    )
+    def get(self, request, domain: str):
+        old_version, new_version = _diff_versions(request)
+        old, new = (
+            selectors.domain_pack_get(principal=self.principal, domain=domain, version=v)
+            for v in (old_version, new_version)
+        )
+        return Response({"pack_type": "domain", "domain": domain, **_diff(old, new)})
+
+
+# --- views: tenant packs ---
+
+
+class TenantPackListView(RoleApiView):
+    @extend_schema(
+        operation_id="tenant_packs_list",
+        parameters=[OpenApiParameter("domain", str), *_LIST_PARAMETERS],
+        responses={200: PackPageOutput, **problems(400, 401, 403, 404)},
+    )
+    def get(self, request, tenant_id: str):
+        queryset = selectors.tenant_pack_list(principal=self.principal, tenant_id=tenant_id)
+        return _page(self, filtered(TenantPackFilter, request, queryset))
+
+
+class TenantPackDetailView(RoleApiView):
+    @extend_schema(
+        operation_id="tenant_packs_retrieve",
+        responses={200: PackDetailOutput, **problems(401, 403, 404)},
+    )
+    def get(self, request, tenant_id: str, version: str):
+        pack = selectors.tenant_pack_get(
+            principal=self.principal, tenant_id=tenant_id, version=version
+        )
+        return Response(pack_detail(self.principal, pack, content_json=pack.content_json))
+
+
+class TenantPackStatusView(RoleApiView):
+    @extend_schema(
+        operation_id="tenant_packs_status_update",
+        request=PackStatusInput,
+        responses={200: PackOutput, **problems(400, 401, 403, 404, 409)},
+        description="409 invalid_transition; 409 pack_in_use.",
+    )
+    def patch(self, request, tenant_id: str, version: str):
+        data = valid_input(PackStatusInput, request.data)
+        pack = services.pack_set_status(
+            principal=self.principal,
+            pack_type="tenant",
+            tenant_id=tenant_id,
+            version=version,
+            status=data["status"],
+        )
+        return Response(pack_detail(self.principal, pack))
+
+
+class TenantPackDiffView(RoleApiView):
+    @extend_schema(
+        operation_id="tenant_packs_diff",
+        parameters=_DIFF_PARAMETERS,
+        responses={200: DiffOutput, **problems(400, 401, 403, 404)},
+    )
+    def get(self, request, tenant_id: str):
+        old_version, new_version = _diff_versions(request)
+        old, new = (
+            selectors.tenant_pack_get(principal=self.principal, tenant_id=tenant_id, version=v)
+            for v in (old_version, new_version)
+        )
+        return Response({"pack_type": "tenant", "tenant_id": tenant_id, **_diff(old, new)})
+
+
+def _diff_versions(request) -> tuple[str, str]:
+    missing = [name for name in ("from", "to") if not request.query_params.get(name)]
+    if missing:
+        raise InvalidInput(
+            "Both ?from= and ?to= versions are required.",
+            code="missing_required",
+            errors=[
+                finding("missing_required", f"/{name}", f"Query parameter {name!r} is required.")
+                for name in missing
+            ],
+        )
+    return request.query_params["from"], request.query_params["to"]
+
+
+def _diff(old, new) -> dict[str, Any]:
+    return {
+        "from": {"version": old.version, "checksum": old.checksum},
+        "to": {"version": new.version, "checksum": new.checksum},
+        **json_diff(old.content_json, new.content_json),
+    }
+
+
+# --- views: schemas ---
+
+
+def _schema(pack_type: str) -> dict[str, Any] | None:
+    from packs.validation import load_schema
+
+    try:
+        return load_schema(pack_type)
+    except (KeyError, FileNotFoundError):
+        return None
+
+
+class PackSchemaView(RoleApiView):
+    @extend_schema(
+        operation_id="packs_schema",
+        responses={200: OpenApiTypes.OBJECT, **problems(401, 403, 404)},
+        description="The JSON Schema (Draft 2020-12) of a domain or tenant pack.",
+    )
+    def get(self, request, pack_type: str):
+        schema = _schema(pack_type) if pack_type in PACK_TYPES else None
+        if schema is None:
+            raise NotFound(f"No schema for pack type {pack_type!r}.", code="schema_not_found")
+        return Response(schema)

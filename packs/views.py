@@ -1,0 +1,605 @@
+"""Pages of packs and playbooks (DESIGN §11): the Domain/Tenant Packs tabs with the import panel,
+pack detail and diff pages, status changes, and the playbook registry.
+
+Registered on the API's URL names; every write calls the same services as the API."""
+
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+
+from onboarding.errors import InvalidInput, NotFound, ServiceError, finding
+from onboarding.pages import page
+from onboarding.ui import (
+    Column,
+    Filter,
+    Table,
+    done,
+    filters_from,
+    form_data,
+    is_htmx,
+    page_view,
+    render_page,
+    wants_write,
+)
+from packs import selectors, services
+from packs.models import ALLOWED_TRANSITIONS, DomainPack, PackStatus, TenantPack
+
+PACKS_TABLE = "packs-table"
+PLAYBOOKS_TABLE = "playbooks-table"
+_STATUS_VERBS = {"ACTIVE": "Mark active", "DEPRECATED": "Deprecate"}
+
+
+# --- the packs page (tabs) ---------------------------------------------------------------------
+
+
+def packs_page(request, *, tab: str = "domain", tenant_id: str | None = None, import_state=None):
+    principal = request.principal
+    tab = tab if tab in ("domain", "tenant") else "domain"
+    tenants = _visible_tenants(principal)
+    if tab == "domain":
+        filters = filters_from(
+            request,
+            Filter("domain", "Domain", options=[(d, d) for d in _domains(principal)]),
+            Filter("status", "Status", options=_status_options()),
+        )
+        table = _domain_table(request, principal, filters)
+    else:
+        filters = filters_from(
+            request,
+            Filter("tenant_id", "Tenant", options=[(t.tenant_id, t.tenant_id) for t in tenants]),
+            Filter("status", "Status", options=_status_options()),
+        )
+        if tenant_id:
+            filters[0].value = tenant_id
+        table = _tenant_table(request, principal, filters)
+    writable = [t for t in tenants if principal.can_write_tenant(t.tenant_id)]
+    context = {
+        "tab": tab,
+        "table": table,
+        "filters": filters,
+        "keep": [("tab", tab)],
+        "can_import": principal.is_platform_admin if tab == "domain" else bool(writable),
+        "writable_tenants": writable,
+        "selected_tenant": tenant_id or request.GET.get("tenant_id", ""),
+        "import_state": import_state or {},
+    }
+    return render_page(
+        request,
+        "packs/index.html",
+        context,
+        status=(import_state or {}).get("status", 200),
+        partials={PACKS_TABLE: "components/data_table.html"},
+    )
+
+
+def _status_options() -> list[tuple[str, str]]:
+    return [(s, s.title()) for s in PackStatus.values]
+
+
+def _domains(principal) -> list[str]:
+    return selectors.domain_names(principal=principal)
+
+
+def _visible_tenants(principal) -> list:
+    from tenants.selectors import tenant_list
+
+    return list(tenant_list(principal=principal)[:500])
+
+
+def _active_for(field: str, pack_ids: list[int], principal) -> dict[int, list[str]]:
+    """Which tenants (that the principal may see) run each pack right now."""
+    from runtime_config.models import TenantActiveConfig
+
+    rows = TenantActiveConfig.objects.filter(**{f"{field}__in": pack_ids})
+    visible = principal.visible_tenant_ids()
+    if visible is not None:
+        rows = rows.filter(tenant_id__in=visible)
+    running: dict[int, list[str]] = {}
+    for pack_id, tenant_id in rows.values_list(field, "tenant_id").order_by("tenant_id"):
+        running.setdefault(pack_id, []).append(tenant_id)
+    return running
+
+
+def _pack_columns(first: Column) -> list[Column]:
+    return [
+        first,
+        Column("version", "Version", "version_key"),
+        Column("status", "Status", "status"),
+        Column("running", "Active for"),
+        Column("checksum", "Checksum"),
+        Column("size", "Size", "size_bytes"),
+        Column("created_at", "Created", "created_at"),
+        Column("created_by", "By", "created_by"),
+        Column("actions", "Actions"),
+    ]
+
+
+def _decorate(table: Table, field: str, principal) -> Table:
+    rows = list(table.page.object_list)
+    running = _active_for(field, [row.pk for row in rows], principal)
+    for row in rows:
+        row.running_for = running.get(row.pk, [])
+        row.transitions = [
+            (to, _STATUS_VERBS[to])
+            for (frm, to) in sorted(ALLOWED_TRANSITIONS)
+            if frm == row.status
+        ]
+    table.page.object_list = rows
+    return table
+
+
+def _domain_table(request, principal, filters) -> Table:
+    values = {item.name: item.value for item in filters}
+    rows = selectors.domain_pack_list(
+        principal=principal, domain=values.get("domain") or None, status=values.get("status")
+    )
+    table = Table(
+        request,
+        rows,
+        _pack_columns(Column("domain", "Domain", "domain")),
+        table_id=PACKS_TABLE,
+        row_template="packs/_domain_row.html",
+        default_sort="-created_at",
+        empty="No domain packs match these filters. Import one with the panel above.",
+    )
+    return _decorate(table, "domain_pack_id", principal)
+
+
+def _tenant_table(request, principal, filters) -> Table:
+    values = {item.name: item.value for item in filters}
+    tenant_id = values.get("tenant_id")
+    if tenant_id:
+        rows = selectors.tenant_pack_list(
+            principal=principal, tenant_id=tenant_id, status=values.get("status") or None
+        )
+    else:
+        # Every tenant the principal may see (the selector lists one tenant at a time).
+        rows = TenantPack.objects.defer("content_json")
+        visible = principal.visible_tenant_ids()
+        if visible is not None:
+            rows = rows.filter(tenant_id__in=visible)
+        if values.get("status"):
+            rows = rows.filter(status=values["status"])
+    table = Table(
+        request,
+        rows,
+        _pack_columns(Column("tenant", "Tenant", "tenant_id")),
+        table_id=PACKS_TABLE,
+        row_template="packs/_tenant_row.html",
+        default_sort="-created_at",
+        empty="No tenant packs match these filters. Import one with the panel above.",
+    )
+    return _decorate(table, "tenant_pack_id", principal)
+
+
+@page("domain-pack-list")
+@page_view
+def domain_pack_list_page(request):
+    return packs_page(request, tab="domain")
+
+
+@page("tenant-pack-list")
+@page_view
+def tenant_pack_list_page(request, tenant_id: str):
+    from tenants.selectors import tenant_get
+
+    tenant_get(principal=request.principal, tenant_id=tenant_id)
+    return packs_page(request, tab="tenant", tenant_id=tenant_id)
+
+
+# --- import and validate -----------------------------------------------------------------------
+
+
+def _uploaded_content(request, data) -> dict:
+    from packs.intake import load_json_object
+
+    upload = request.FILES.get("file")
+    if upload is not None and upload.size:
+        raw = upload.read()
+    else:
+        raw = (data.get("content") or "").strip().encode("utf-8")
+    if not raw:
+        raise InvalidInput(
+            "Choose a JSON file or paste the pack's JSON.",
+            code="content_required",
+            errors=[finding("missing_required", "/content", "No pack content was submitted.")],
+        )
+    return load_json_object(raw)
+
+
+def _import_answer(request, state: dict, tab: str):
+    if is_htmx(request):
+        response = TemplateResponse(
+            request, "packs/_import_result.html", {"state": state}, status=state["status"]
+        )
+        if state.get("stored"):
+            response["HX-Trigger"] = "packs-changed"
+        return response
+    return packs_page(request, tab=tab, import_state=state)
+
+
+def _failure_state(exc: ServiceError, action: str) -> dict:
+    report = exc.extra.get("validation") if exc.extra else None
+    return {
+        "status": exc.status,
+        "action": action,
+        "ok": False,
+        "detail": exc.detail,
+        "code": exc.code,
+        "errors": (report or {}).get("errors") or exc.errors,
+        "warnings": (report or {}).get("warnings") or [],
+        "report": report,
+    }
+
+
+@page("domain-pack-import")
+@page_view
+def domain_pack_import_page(request):
+    if not wants_write(request):
+        return HttpResponseRedirect("/admin/packs?tab=domain")
+    data = form_data(request)
+    try:
+        content = _uploaded_content(request, data)
+        result = services.domain_pack_import(
+            principal=request.principal,
+            content=content,
+            version=data.get("version", "").strip() or None,
+            domain=data.get("domain", "").strip() or None,
+        )
+    except ServiceError as exc:
+        if exc.status in (401, 403):
+            raise
+        return _import_answer(request, _failure_state(exc, "import"), "domain")
+    return _import_answer(request, _success_state(result, "domain"), "domain")
+
+
+@page("tenant-pack-import")
+@page_view
+def tenant_pack_import_page(request):
+    if not wants_write(request):
+        return HttpResponseRedirect("/admin/packs?tab=tenant")
+    data = form_data(request)
+    try:
+        content = _uploaded_content(request, data)
+        result = services.tenant_pack_import(
+            principal=request.principal,
+            tenant_id=data.get("tenant_id", "").strip(),
+            content=content,
+            version=data.get("version", "").strip() or None,
+            domain_pack_version=data.get("domain_pack_version", "").strip() or None,
+        )
+    except ServiceError as exc:
+        if exc.status in (401, 403):
+            raise
+        return _import_answer(request, _failure_state(exc, "import"), "tenant")
+    return _import_answer(request, _success_state(result, "tenant"), "tenant")
+
+
+def _success_state(result, pack_type: str) -> dict:
+    pack = result.pack
+    return {
+        "status": 201 if result.created else 200,
+        "action": "import",
+        "ok": True,
+        "stored": True,
+        "created": result.created,
+        "pack": pack,
+        "pack_type": pack_type,
+        "url": pack_url(pack),
+        "errors": result.report.get("errors") or [],
+        "warnings": result.report.get("warnings") or [],
+        "report": result.report,
+    }
+
+
+@page("pack-validate")
+@page_view
+def pack_validate_page(request):
+    if not wants_write(request):
+        return HttpResponseRedirect("/admin/packs")
+    data = form_data(request)
+    pack_type = data.get("pack_type", "domain")
+    try:
+        content = _uploaded_content(request, data)
+        report = services.pack_validate(
+            principal=request.principal,
+            pack_type=pack_type,
+            content=content,
+            tenant_id=data.get("tenant_id", "").strip() or None,
+            domain_pack_version=data.get("domain_pack_version", "").strip() or None,
+        )
+    except ServiceError as exc:
+        if exc.status in (401, 403):
+            raise
+        return _import_answer(request, _failure_state(exc, "validate"), pack_type)
+    state = {
+        "status": 200,
+        "action": "validate",
+        "ok": bool(report.get("valid")),
+        "errors": report.get("errors") or [],
+        "warnings": report.get("warnings") or [],
+        "report": report,
+    }
+    return _import_answer(request, state, pack_type)
+
+
+# --- detail, diff, status ----------------------------------------------------------------------
+
+
+def pack_url(pack) -> str:
+    if isinstance(pack, DomainPack):
+        return f"/admin/packs/domain/{pack.domain}/{pack.version}"
+    return f"/admin/packs/tenant/{pack.tenant_id}/{pack.version}"
+
+
+def _detail(request, pack, versions, diff_base: str):
+    principal = request.principal
+    running = _active_for(
+        "domain_pack_id" if isinstance(pack, DomainPack) else "tenant_pack_id", [pack.pk], principal
+    )
+    others = [v for v in versions if v.pk != pack.pk]
+    context = {
+        "pack": pack,
+        "pack_type": pack.pack_type,
+        "running_for": running.get(pack.pk, []),
+        "versions": versions,
+        "others": others,
+        "diff_base": diff_base,
+        "transitions": [
+            (to, _STATUS_VERBS[to])
+            for (frm, to) in sorted(ALLOWED_TRANSITIONS)
+            if frm == pack.status
+        ],
+        "can_write": principal.is_platform_admin
+        if isinstance(pack, DomainPack)
+        else principal.can_write_tenant(pack.tenant_id),
+        "status_url": pack_url(pack) + "/status",
+        "writable_tenants": [
+            t for t in _visible_tenants(principal) if principal.can_write_tenant(t.tenant_id)
+        ],
+    }
+    return TemplateResponse(request, "packs/detail.html", context)
+
+
+@page("domain-pack-detail")
+@page_view
+def domain_pack_detail_page(request, domain: str, version: str):
+    pack = selectors.domain_pack_get(principal=request.principal, domain=domain, version=version)
+    versions = list(selectors.domain_pack_list(principal=request.principal, domain=pack.domain))
+    return _detail(request, pack, versions, f"/admin/packs/domain/{pack.domain}/diff")
+
+
+@page("tenant-pack-detail")
+@page_view
+def tenant_pack_detail_page(request, tenant_id: str, version: str):
+    pack = selectors.tenant_pack_get(
+        principal=request.principal, tenant_id=tenant_id, version=version
+    )
+    versions = list(selectors.tenant_pack_list(principal=request.principal, tenant_id=tenant_id))
+    return _detail(request, pack, versions, f"/admin/packs/tenant/{tenant_id}/diff")
+
+
+def _status_change(request, *, pack_type: str, version: str, domain=None, tenant_id=None):
+    if not wants_write(request):
+        return HttpResponseRedirect(f"/admin/packs/{pack_type}/{domain or tenant_id}/{version}")
+    status = form_data(request).get("status", "")
+    pack = services.pack_set_status(
+        principal=request.principal,
+        pack_type=pack_type,
+        status=status,
+        version=version,
+        domain=domain,
+        tenant_id=tenant_id,
+    )
+    label = f"{pack.domain} {pack.version}" if pack_type == "domain" else f"{tenant_id} {version}"
+    back = form_data(request).get("next", "")
+    back = back if back.startswith("/admin/") else pack_url(pack)
+    return done(request, back, f"{pack_type.title()} pack {label} is now {pack.status}.")
+
+
+@page("domain-pack-status")
+@page_view
+def domain_pack_status_page(request, domain: str, version: str):
+    return _status_change(request, pack_type="domain", version=version, domain=domain)
+
+
+@page("tenant-pack-status")
+@page_view
+def tenant_pack_status_page(request, tenant_id: str, version: str):
+    return _status_change(request, pack_type="tenant", version=version, tenant_id=tenant_id)
+
+
+def _diff(request, *, versions, get, title: str, base: str, back: str):
+    from packs.diff import json_diff
+
+    old_version = request.GET.get("from", "").strip()
+    new_version = request.GET.get("to", "").strip()
+    labels = [v.version for v in versions]
+    if not new_version and labels:
+        new_version = labels[0]
+    if not old_version and len(labels) > 1:
+        old_version = labels[1] if labels[0] == new_version else labels[0]
+    diff, old, new = None, None, None
+    if old_version and new_version:
+        old, new = get(old_version), get(new_version)
+        diff = json_diff(old.content_json, new.content_json)
+    return TemplateResponse(
+        request,
+        "packs/diff.html",
+        {
+            "title": title,
+            "labels": labels,
+            "old": old,
+            "new": new,
+            "old_version": old_version,
+            "new_version": new_version,
+            "diff": diff,
+            "base": base,
+            "back": back,
+        },
+    )
+
+
+@page("domain-pack-diff")
+@page_view
+def domain_pack_diff_page(request, domain: str):
+    principal = request.principal
+    versions = list(selectors.domain_pack_list(principal=principal, domain=domain))
+    if not versions:
+        raise NotFound(f"Domain {domain} has no packs.", code="domain_pack_not_found")
+    return _diff(
+        request,
+        versions=versions,
+        get=lambda v: selectors.domain_pack_get(principal=principal, domain=domain, version=v),
+        title=f"Domain pack {domain}",
+        base=f"/admin/packs/domain/{domain}/diff",
+        back=f"/admin/packs?tab=domain&domain={domain}",
+    )
+
+
+@page("tenant-pack-diff")
+@page_view
+def tenant_pack_diff_page(request, tenant_id: str):
+    principal = request.principal
+    versions = list(selectors.tenant_pack_list(principal=principal, tenant_id=tenant_id))
+    return _diff(
+        request,
+        versions=versions,
+        get=lambda v: selectors.tenant_pack_get(
+            principal=principal, tenant_id=tenant_id, version=v
+        ),
+        title=f"Tenant pack {tenant_id}",
+        base=f"/admin/packs/tenant/{tenant_id}/diff",
+        back=f"/admin/packs?tab=tenant&tenant_id={tenant_id}",
+    )
+
+
+@page("pack-schema")
+@page_view
+def pack_schema_page(request, pack_type: str):
+    import json
+    from pathlib import Path
+
+    from tenants.access import require_any_role
+
+    require_any_role(request.principal)
+    path = Path(__file__).parent / "schemas" / f"{pack_type}_pack.schema.json"
+    if pack_type not in ("domain", "tenant") or not path.is_file():
+        raise NotFound(f"No schema for pack type {pack_type!r}.", code="schema_not_found")
+    schema = json.loads(path.read_text(encoding="utf-8"))
+    return TemplateResponse(
+        request, "packs/schema.html", {"pack_type": pack_type, "schema": schema}
+    )
+
+
+# --- playbooks ---------------------------------------------------------------------------------
+
+
+@page("playbook-list")
+@page_view
+def playbook_list_page(request):
+    from packs.playbooks import playbook_registry
+
+    principal = request.principal
+    tenants = _visible_tenants(principal)
+    filters = filters_from(
+        request,
+        Filter("tenant_id", "Tenant", options=[(t.tenant_id, t.tenant_id) for t in tenants]),
+        Filter("domain", "Domain", options=[(d, d) for d in _domains(principal)]),
+    )
+    values = {item.name: item.value for item in filters}
+    tenant_id = values.get("tenant_id") or (tenants[0].tenant_id if len(tenants) == 1 else "")
+    if tenant_id:
+        filters[0].value = tenant_id
+    rows, note = [], ""
+    if tenant_id or values.get("domain"):
+        try:
+            rows = list(
+                playbook_registry(
+                    principal=principal,
+                    tenant_id=tenant_id or None,
+                    domain=values.get("domain") or None,
+                )
+            )
+        except ServiceError as exc:
+            if exc.status == 404:
+                raise
+            note = exc.detail
+    else:
+        note = "Choose a tenant (or a domain) to see its playbook registry."
+    table = Table(
+        request,
+        rows,
+        [
+            Column("playbook_id", "Playbook", "playbook_id"),
+            Column("exception_type", "Exception type", "exception_type"),
+            Column("source", "Source", "source"),
+            Column("pack_version", "Pack version"),
+            Column("tools", "Tools"),
+            Column("linked", "Linked", "linked"),
+            Column("compatible", "Compatibility", "compatible"),
+            Column("actions", "Actions"),
+        ],
+        table_id=PLAYBOOKS_TABLE,
+        row_template="packs/_playbook_row.html",
+        default_sort="playbook_id",
+        empty=note or "No playbooks in this tenant's packs.",
+    )
+    return render_page(
+        request,
+        "packs/playbooks.html",
+        {
+            "table": table,
+            "filters": filters,
+            "keep": [],
+            "tenant_id": tenant_id,
+            "can_write": bool(tenant_id) and principal.can_write_tenant(tenant_id),
+            "note": note,
+            "linkable": [r for r in rows if not r["linked"] and r["compatible"]],
+            "pin_versions": _pin_versions(principal, rows),
+        },
+        partials={PLAYBOOKS_TABLE: "components/data_table.html"},
+    )
+
+
+def _pin_versions(principal, rows) -> list:
+    domains = sorted({row["domain"] for row in rows if row.get("domain")})
+    if len(domains) != 1:
+        return []
+    packs = selectors.domain_pack_list(principal=principal, domain=domains[0])
+    return list(packs.exclude(status=PackStatus.DEPRECATED)[:50])
+
+
+@page("playbook-link-create")
+@page_view
+def playbook_link_create_page(request):
+    if not wants_write(request):
+        return HttpResponseRedirect("/admin/playbooks")
+    data = form_data(request)
+    tenant_id = data.get("tenant_id", "").strip()
+    link = services.playbook_link_create(
+        principal=request.principal,
+        tenant_id=tenant_id,
+        playbook_id=data.get("playbook_id", "").strip(),
+        domain=data.get("domain", "").strip() or None,
+        domain_pack_version=data.get("domain_pack_version", "").strip() or None,
+    )
+    return done(
+        request,
+        f"/admin/playbooks?tenant_id={link.tenant_id}",
+        f"Playbook {link.playbook_id} linked to {link.tenant_id} ({link.domain}).",
+    )
+
+
+@page("playbook-link-delete")
+@page_view
+def playbook_link_delete_page(request, link_id: int):
+    if not wants_write(request):
+        return HttpResponseRedirect("/admin/playbooks")
+    link = selectors.playbook_link_get(principal=request.principal, link_id=link_id)
+    tenant_id, playbook_id = link.tenant_id, link.playbook_id
+    services.playbook_link_delete(principal=request.principal, link_id=link_id)
+    return done(
+        request,
+        f"/admin/playbooks?tenant_id={tenant_id}",
+        f"Playbook {playbook_id} unlinked from {tenant_id}.",
+    )

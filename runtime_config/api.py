@@ -1,0 +1,355 @@
+"""REST operations on activation, approvals, history and rollback (DESIGN §6, §8)."""
+
+from typing import Any
+
+import django_filters
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+
+from onboarding.api import (
+    Pagination,
+    RoleApiView,
+    StrictBooleanField,
+    StrictCharField,
+    StrictSerializer,
+    filtered,
+    problems,
+    valid_input,
+)
+from runtime_config import selectors, services
+from runtime_config.models import ChangeRequestStatus, ConfigChangeRequest
+
+# --- input ---
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer, never a string or a boolean coerced into one."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class ActivateInput(StrictSerializer):
+    tenant_id = StrictCharField(max_length=200)
+    domain = StrictCharField(max_length=200, required=False)
+    domain_pack_version = StrictCharField(max_length=200, required=False)
+    tenant_pack_version = StrictCharField(max_length=200, required=False)
+    expected_revision = StrictIntegerField(min_value=0, required=False)
+    comment = StrictCharField(max_length=2000, required=False, allow_blank=True, default="")
+    dry_run = StrictBooleanField(required=False, default=False)
+
+
+class RollbackInput(StrictSerializer):
+    to_revision = StrictIntegerField(min_value=1, required=False)
+    expected_revision = StrictIntegerField(min_value=0, required=False)
+    comment = StrictCharField(max_length=2000, required=False, allow_blank=True, default="")
+    dry_run = StrictBooleanField(required=False, default=False)
+
+
+class ReviewInput(StrictSerializer):
+    comment = StrictCharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+# --- output ---
+
+
+class ActivationResultOutput(serializers.Serializer):
+    tenant_id = serializers.CharField()
+    domain = serializers.CharField()
+    active_domain_pack_version = serializers.CharField(allow_null=True)
+    active_tenant_pack_version = serializers.CharField(allow_null=True)
+    activated_at = serializers.DateTimeField()
+    activated_by = serializers.CharField()
+    revision = serializers.IntegerField()
+    changed = serializers.BooleanField()
+
+
+class ChangeRequestOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    status = serializers.ChoiceField(choices=ChangeRequestStatus.choices)
+    kind = serializers.CharField(help_text="activate or rollback")
+    tenant_id = serializers.CharField()
+    domain = serializers.CharField()
+    domain_pack_version = serializers.CharField(allow_null=True)
+    domain_pack_checksum = serializers.CharField(allow_null=True)
+    tenant_pack_version = serializers.CharField(allow_null=True)
+    tenant_pack_checksum = serializers.CharField(allow_null=True)
+    base_revision = serializers.IntegerField()
+    requested_by = serializers.CharField()
+    requested_at = serializers.DateTimeField()
+    reviewed_by = serializers.CharField(allow_null=True)
+    reviewed_at = serializers.DateTimeField(allow_null=True)
+    comment = serializers.CharField(allow_blank=True)
+    review_comment = serializers.CharField(allow_blank=True)
+
+
+class ChangeRequestResultOutput(serializers.Serializer):
+    change_request = ChangeRequestOutput()
+
+
+class ChangeRequestApprovedOutput(serializers.Serializer):
+    change_request = ChangeRequestOutput()
+    active_config = ActivationResultOutput()
+
+
+class ActivationFindingOutput(serializers.Serializer):
+    code = serializers.CharField()
+    path = serializers.CharField()
+    message = serializers.CharField()
+    hint = serializers.CharField(required=False)
+
+
+class ActivationPreviewOutput(serializers.Serializer):
+    dry_run = serializers.BooleanField()
+    tenant_id = serializers.CharField()
+    outcome = serializers.ChoiceField(
+        choices=["apply", "pending_approval", "unchanged", "refused"],
+        help_text="What the same request without dry_run would do.",
+    )
+    changed = serializers.BooleanField()
+    valid = serializers.BooleanField()
+    problems = serializers.ListField(child=serializers.CharField())
+    current = serializers.DictField(allow_null=True)
+    proposed = serializers.DictField()
+    changes = serializers.ListField(child=serializers.DictField())
+    effective_config_diff = serializers.DictField(help_text="added, removed, changed")
+    errors = ActivationFindingOutput(many=True)
+    warnings = ActivationFindingOutput(many=True)
+    requires_approval = serializers.BooleanField()
+
+
+class ActivationHistoryOutput(serializers.Serializer):
+    revision = serializers.IntegerField()
+    kind = serializers.CharField()
+    domain = serializers.CharField()
+    from_domain_pack_version = serializers.CharField(allow_null=True)
+    from_tenant_pack_version = serializers.CharField(allow_null=True)
+    to_domain_pack_version = serializers.CharField(allow_null=True)
+    to_tenant_pack_version = serializers.CharField(allow_null=True)
+    actor = serializers.CharField()
+    activated_at = serializers.DateTimeField()
+    comment = serializers.CharField(allow_blank=True)
+    change_request_id = serializers.UUIDField(allow_null=True)
+
+
+class ActivationHistoryPageOutput(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.CharField(allow_null=True)
+    previous = serializers.CharField(allow_null=True)
+    results = ActivationHistoryOutput(many=True)
+
+
+class ChangeRequestPageOutput(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.CharField(allow_null=True)
+    previous = serializers.CharField(allow_null=True)
+    results = ChangeRequestOutput(many=True)
+
+
+def _version(pack) -> str | None:
+    return pack.version if pack is not None else None
+
+
+def active_config_data(config, *, changed: bool) -> dict[str, Any]:
+    return {
+        "tenant_id": config.tenant_id,
+        "domain": config.domain,
+        "active_domain_pack_version": _version(config.domain_pack),
+        "active_tenant_pack_version": _version(config.tenant_pack),
+        "activated_at": config.activated_at,
+        "activated_by": config.activated_by,
+        "revision": config.revision,
+        "changed": changed,
+    }
+
+
+def history_data(row) -> dict[str, Any]:
+    return {
+        "revision": row.revision,
+        "kind": row.kind,
+        "domain": row.domain,
+        "from_domain_pack_version": _version(row.from_domain_pack),
+        "from_tenant_pack_version": _version(row.from_tenant_pack),
+        "to_domain_pack_version": _version(row.to_domain_pack),
+        "to_tenant_pack_version": _version(row.to_tenant_pack),
+        "actor": row.actor,
+        "activated_at": row.activated_at,
+        "comment": row.comment,
+        "change_request_id": row.change_request_id,
+    }
+
+
+def change_request_data(change_request: ConfigChangeRequest) -> dict[str, Any]:
+    return services.change_request_snapshot(change_request)
+
+
+def outcome_response(outcome: services.ActivationOutcome) -> Response:
+    """200 applied or unchanged, 200 preview, 202 pending: the same for activate and rollback."""
+    if outcome.status == "preview":
+        return Response(outcome.preview)
+    if outcome.status == "pending":
+        return Response({"change_request": change_request_data(outcome.change_request)}, status=202)
+    return Response(active_config_data(outcome.config, changed=outcome.changed))
+
+
+_CHANGE_RESPONSES = {
+    200: PolymorphicProxySerializer(
+        component_name="ActivationOutcome",
+        serializers=[ActivationResultOutput, ActivationPreviewOutput],
+        resource_type_field_name=None,
+    ),
+    202: ChangeRequestResultOutput,
+    **problems(
+        400,
+        401,
+        403,
+        404,
+        409,
+        s400="unknown_pack_version, domain_required, domain_pack_version_required, "
+        "unknown_field, wrong_type",
+        s409="tenant_suspended, pack_deprecated, incompatible_packs, "
+        "incompatible_playbook_links, revision_conflict",
+    ),
+}
+
+
+# --- views ---
+
+
+class ActivateView(RoleApiView):
+    @extend_schema(
+        operation_id="config_activate",
+        request=ActivateInput,
+        responses=_CHANGE_RESPONSES,
+        description="Activate a (domain pack, tenant pack) pair for a tenant. Omitted versions "
+        "keep their current value. `dry_run: true` answers 200 with a preview "
+        "(ActivationPreviewOutput) and writes nothing. When the approval policy applies, "
+        "202 with a PENDING change request.",
+    )
+    def post(self, request):
+        data = valid_input(ActivateInput, request.data)
+        outcome = services.config_activate(principal=self.principal, **data)
+        return outcome_response(outcome)
+
+
+class RollbackView(RoleApiView):
+    @extend_schema(
+        operation_id="config_rollback",
+        request=RollbackInput,
+        responses=_CHANGE_RESPONSES,
+        description="Re-activate the pair of an earlier revision (default: the previous one) "
+        "through the same checks and approval policy as activation.",
+    )
+    def post(self, request, tenant_id: str):
+        data = valid_input(RollbackInput, request.data)
+        outcome = services.config_rollback(principal=self.principal, tenant_id=tenant_id, **data)
+        return outcome_response(outcome)
+
+
+class ActivationHistoryView(RoleApiView):
+    @extend_schema(
+        operation_id="config_activations_list",
+        parameters=[OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
+        responses={200: ActivationHistoryPageOutput, **problems(401, 403, 404)},
+    )
+    def get(self, request, tenant_id: str):
+        queryset = selectors.activation_history_list(principal=self.principal, tenant_id=tenant_id)
+        paginator = Pagination()
+        page = paginator.paginate_queryset(queryset, request, view=self)
+        return paginator.get_paginated_response([history_data(row) for row in page])
+
+
+class ChangeRequestFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=ChangeRequestStatus.choices)
+    tenant_id = django_filters.CharFilter(field_name="tenant_id", max_length=64)
+
+    class Meta:
+        model = ConfigChangeRequest
+        fields = ["status", "tenant_id"]
+
+
+class ChangeRequestListView(RoleApiView):
+    @extend_schema(
+        operation_id="config_changes_list",
+        parameters=[
+            OpenApiParameter("status", str, enum=ChangeRequestStatus.values),
+            OpenApiParameter("tenant_id", str),
+            OpenApiParameter("page", int),
+            OpenApiParameter("page_size", int, description="At most 200."),
+        ],
+        responses={200: ChangeRequestPageOutput, **problems(400, 401, 403)},
+    )
+    def get(self, request):
+        queryset = filtered(
+            ChangeRequestFilter, request, selectors.change_request_list(principal=self.principal)
+        )
+        paginator = Pagination()
+        page = paginator.paginate_queryset(queryset, request, view=self)
+        return paginator.get_paginated_response([change_request_data(cr) for cr in page])
+
+
+class ChangeRequestApproveView(RoleApiView):
+    @extend_schema(
+        operation_id="config_changes_approve",
+        request=ReviewInput,
+        responses={
+            200: ChangeRequestApprovedOutput,
+            **problems(
+                400,
+                401,
+                403,
+                404,
+                409,
+                s403="self_approval, admin_required",
+                s409="not_pending, stale_change_request, and every activation conflict",
+            ),
+        },
+    )
+    def post(self, request, id):
+        data = valid_input(ReviewInput, request.data)
+        change_request, config = services.change_request_approve(
+            principal=self.principal, change_request_id=id, **data
+        )
+        return Response(
+            {
+                "change_request": change_request_data(change_request),
+                "active_config": active_config_data(config, changed=True),
+            }
+        )
+
+
+class ChangeRequestRejectView(RoleApiView):
+    @extend_schema(
+        operation_id="config_changes_reject",
+        request=ReviewInput,
+        responses={
+            200: ChangeRequestResultOutput,
+            **problems(400, 401, 403, 404, 409, s409="not_pending"),
+        },
+    )
+    def post(self, request, id):
+        data = valid_input(ReviewInput, request.data)
+        change_request = services.change_request_reject(
+            principal=self.principal, change_request_id=id, **data
+        )
+        return Response({"change_request": change_request_data(change_request)})
+
+
+class ChangeRequestCancelView(RoleApiView):
+    @extend_schema(
+        operation_id="config_changes_cancel",
+        request=ReviewInput,
+        responses={
+            200: ChangeRequestResultOutput,
+            **problems(400, 401, 403, 404, 409, s409="not_pending"),
+        },
+    )
+    def post(self, request, id):
+        data = valid_input(ReviewInput, request.data)
+        change_request = services.change_request_cancel(
+            principal=self.principal, change_request_id=id, **data
+        )
+        return Response({"change_request": change_request_data(change_request)})

@@ -1,0 +1,157 @@
+"""The exception evaluator (DESIGN §9): what the platform's orchestrator asks for each exception.
+
+severity  = the first domain severity rule whose CEL condition matches
+            {exceptionType, rawPayload} (a missing field is no match), then the tenant's override
+            for the exception type, else MEDIUM;
+playbook  = the tenant's custom playbook for the type, else the domain's;
+approval  = the tenant's humanApprovalRules entry for that severity, or the guardrail
+            `humanApprovalThreshold` when the payload carries a `confidence` below it;
+blocked   = tools of the playbook outside the approved tools, on a guardrail block list, outside
+            a guardrail allow-list, or unknown to the domain pack.
+
+Everything but the severity and the approval is resolved when the configuration is loaded
+(runtime.ExceptionPlan); an evaluation only runs the conditions."""
+
+from typing import Any
+
+import orjson
+
+from onboarding.errors import InvalidInput, finding
+from packs.cel import condition_matches
+from runtime_config.runtime import DEFAULT_SEVERITY, EffectiveConfig, get_effective_config
+
+
+def unknown_exception_type(config: EffectiveConfig, exception_type: Any) -> InvalidInput:
+    return InvalidInput(
+        f"Exception type {exception_type!r} is not defined by domain pack "
+        f"{config.domain} {config.domain_pack_version}.",
+        code="unknown_exception_type",
+        errors=[
+            finding(
+                "unknown_exception_type",
+                "/exception_type",
+                f"Unknown exception type {exception_type!r}.",
+                hint="One of: " + ", ".join(sorted(config.plans)),
+            )
+        ],
+    )
+
+
+def evaluate(*, tenant_id: str, exception_type: str, payload: Any) -> dict[str, Any]:
+    config = get_effective_config(tenant_id)
+    return evaluate_with(config, exception_type=exception_type, payload=payload)
+
+
+def evaluate_with(config: EffectiveConfig, *, exception_type: str, payload: Any) -> dict[str, Any]:
+    plan = config.plans.get(exception_type) if isinstance(exception_type, str) else None
+    if plan is None:
+        raise unknown_exception_type(config, exception_type)
+    activation = {"exceptionType": exception_type, "rawPayload": payload}
+    matched = None
+    for rule in config.severity_rules:
+        if rule.compiled is not None and condition_matches(rule.compiled, activation):
+            matched = rule
+            break
+    override = plan.override
+    if override is not None:
+        severity, decided_by = override["severity"], "tenant_override"
+    elif matched is not None:
+        severity, decided_by = matched.severity, "domain_rule"
+    else:
+        severity, decided_by = DEFAULT_SEVERITY, "default"
+
+    approval_rule = config.approval_rules.get(severity)
+    by_rule = approval_rule is not None and approval_rule["requireApproval"]
+    guardrail = _guardrail(config.approval_threshold, payload)
+    requires_approval = by_rule or bool(guardrail and guardrail["triggered"])
+
+    decision = orjson.loads(plan.decision_json)
+    playbook = decision["playbook"]
+    severity_why = {
+        "decided_by": decided_by,
+        "rule": None
+        if matched is None
+        else {
+            "index": matched.index,
+            "pointer": f"/severityRules/{matched.index}",
+            "condition": matched.condition,
+            "severity": matched.severity,
+        },
+        "override": None
+        if override is None
+        else {
+            "index": override["index"],
+            "pointer": f"/customSeverityOverrides/{override['index']}",
+            "exceptionType": override["exceptionType"],
+            "severity": override["severity"],
+        },
+        "default": DEFAULT_SEVERITY if decided_by == "default" else None,
+    }
+    approval_why = {
+        "rule": None
+        if approval_rule is None
+        else {**approval_rule, "pointer": f"/humanApprovalRules/{approval_rule['index']}"},
+        "guardrail": guardrail,
+    }
+    packs = config.packs_used()
+    return {
+        "tenant_id": config.tenant_id,
+        "exception_type": exception_type,
+        "severity": severity,
+        "requires_approval": requires_approval,
+        "playbook": playbook,
+        "tools": decision["tools"],
+        "blocked_tools": decision["blocked_tools"],
+        "explanation": {
+            "summary": _summary(severity_why, severity, playbook, requires_approval, packs),
+            "severity": severity_why,
+            "playbook": None
+            if playbook is None
+            else {
+                "source": playbook["source"],
+                "playbook_id": playbook["playbook_id"],
+                "pointer": playbook["pointer"],
+            },
+            "approval": approval_why,
+            "packs": packs,
+        },
+    }
+
+
+def _guardrail(threshold: float | None, payload: Any) -> dict[str, Any] | None:
+    if threshold is None:
+        return None
+    confidence = payload.get("confidence") if isinstance(payload, dict) else None
+    if isinstance(confidence, bool) or not isinstance(confidence, int | float):
+        confidence = None
+    return {
+        "humanApprovalThreshold": threshold,
+        "confidence": confidence,
+        "triggered": confidence is not None and confidence < threshold,
+    }
+
+
+def _summary(why, severity, playbook, requires_approval, packs) -> str:
+    if why["decided_by"] == "tenant_override":
+        text = f"Severity {severity} from tenant override #{why['override']['index']}"
+        if why["rule"]:
+            text += (
+                f" (over domain rule #{why['rule']['index']} "
+                f"`{why['rule']['condition']}` → {why['rule']['severity']})"
+            )
+    elif why["decided_by"] == "domain_rule":
+        text = f"Severity {severity} from domain rule #{why['rule']['index']} "
+        text += f"`{why['rule']['condition']}`"
+    else:
+        text = f"Severity {severity} by default (no rule or override applies)"
+    if playbook:
+        text += f"; playbook {playbook['playbook_id']} from the {playbook['source']} pack"
+    else:
+        text += "; no playbook"
+    text += "; approval required" if requires_approval else "; no approval needed"
+    domain = packs["domain_pack"]
+    text += f"; domain pack {domain['domain']} {domain['version']} ({domain['checksum'][:12]})"
+    if packs["tenant_pack"]:
+        tenant = packs["tenant_pack"]
+        text += f", tenant pack {tenant['version']} ({tenant['checksum'][:12]})"
+    return text + "."

@@ -1,0 +1,205 @@
+"""The runtime's HTTP surface (DESIGN §6, §9): the effective configuration of a tenant and the
+exception evaluator. Same authentication and tenant isolation as the admin API.
+
+The config endpoint is on the platform's hot path: it answers from the process cache with the
+JSON bytes serialized when the configuration was loaded, and costs no query beyond
+authentication (the tenant check uses the principal's roles; existence and status were settled
+when the configuration was loaded)."""
+
+import orjson
+from django.contrib.auth import get_user_model
+from django.http import HttpResponse
+from drf_spectacular.authentication import TokenScheme
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
+from rest_framework import exceptions, serializers
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authtoken.models import Token
+
+from onboarding.api import JsonObjectField, RoleApiView, StrictCharField, StrictSerializer, problems
+from onboarding.api import valid_input as _valid_input
+from runtime_config.evaluator import evaluate
+from runtime_config.runtime import get_effective_config
+from tenants.access import tenant_not_found
+from tenants.models import RoleBinding
+
+
+class TokenWithRolesAuthentication(TokenAuthentication):
+    """Token authentication that loads the user's role bindings in the same query, handing them
+    to `Principal.from_user` as if prefetched: one query per request instead of two, which on
+    this endpoint is most of the cost of a cache hit."""
+
+    def authenticate_credentials(self, key):
+        rows = list(
+            Token.objects.filter(key=key).values_list(
+                "user_id",
+                "user__username",
+                "user__is_active",
+                "user__is_superuser",
+                "user__role_bindings__id",
+                "user__role_bindings__role",
+                "user__role_bindings__tenant_id",
+            )
+        )
+        if not rows:
+            raise exceptions.AuthenticationFailed("Invalid token.")
+        user_id, username, is_active, is_superuser = rows[0][:4]
+        if not is_active:
+            raise exceptions.AuthenticationFailed("User inactive or deleted.")
+        user = get_user_model()(
+            id=user_id, username=username, is_active=is_active, is_superuser=is_superuser
+        )
+        user._state.adding, user._state.db = False, Token.objects.db
+        bindings = RoleBinding.objects.filter(user_id=user_id)
+        bindings._result_cache = [
+            RoleBinding(id=binding_id, user_id=user_id, role=role, tenant_id=tenant_id)
+            for _, _, _, _, binding_id, role, tenant_id in rows
+            if binding_id is not None
+        ]
+        bindings._prefetch_done = True
+        user._prefetched_objects_cache = {"role_bindings": bindings}
+        return (user, Token(key=key, user_id=user_id))
+
+
+class TokenWithRolesScheme(TokenScheme):
+    # The same `Authorization: Token <key>` header as the admin API, under its own component
+    # name (drf-spectacular refuses two classes behind one name).
+    target_class = TokenWithRolesAuthentication
+    name = "runtimeTokenAuth"
+    priority = 1
+
+
+AUTHENTICATION = [TokenWithRolesAuthentication, SessionAuthentication]
+
+
+def _require_read(principal, tenant_id: str) -> None:
+    if not principal.can_read_tenant(tenant_id):
+        raise tenant_not_found(tenant_id)
+
+
+def etag_matches(header: str | None, etag: str) -> bool:
+    """If-None-Match uses the weak comparison (RFC 9110 §13.1.2)."""
+    if not header:
+        return False
+    for candidate in header.split(","):
+        candidate = candidate.strip()
+        if candidate == "*" or candidate.removeprefix("W/") == etag:
+            return True
+    return False
+
+
+EffectiveConfigOutput = inline_serializer(
+    "EffectiveConfig",
+    {
+        "tenant_id": serializers.CharField(),
+        "domain": serializers.CharField(),
+        "revision": serializers.IntegerField(),
+        "source": serializers.CharField(help_text="`database`, or `file` (file fallback)"),
+        "activated_at": serializers.DateTimeField(allow_null=True),
+        "domain_pack": serializers.DictField(help_text="{domain, version, checksum}"),
+        "tenant_pack": serializers.DictField(
+            allow_null=True, help_text="{version, checksum}, or null without a tenant pack"
+        ),
+        "config": serializers.DictField(
+            help_text="The domain pack merged with the tenant pack: severityOverrides, "
+            "guardrails, approvedTools, humanApprovalRules, playbooks (tenant's first)."
+        ),
+    },
+)
+
+DecisionOutput = inline_serializer(
+    "ExceptionDecision",
+    {
+        "tenant_id": serializers.CharField(),
+        "exception_type": serializers.CharField(),
+        "severity": serializers.CharField(),
+        "requires_approval": serializers.BooleanField(),
+        "playbook": serializers.DictField(allow_null=True),
+        "tools": serializers.ListField(child=serializers.CharField()),
+        "blocked_tools": serializers.ListField(child=serializers.DictField()),
+        "explanation": serializers.DictField(
+            help_text="summary, severity {decided_by, rule, override, default}, playbook, "
+            "approval {rule, guardrail}, packs {source, revision, domain_pack, tenant_pack}"
+        ),
+    },
+)
+
+
+class EvaluateInput(StrictSerializer):
+    tenant_id = StrictCharField(max_length=64)
+    exception_type = StrictCharField(max_length=200)
+    payload = JsonObjectField(required=False, default=dict)
+
+
+class RuntimeConfigView(RoleApiView):
+    """The tenant's effective configuration as the runtime uses it: the active domain pack merged
+    with the tenant pack, both versions and checksums. Conditional GET: send the ETag back in
+    If-None-Match to get 304 while nothing changed."""
+
+    authentication_classes = AUTHENTICATION
+
+    @extend_schema(
+        operation_id="runtime_config_retrieve",
+        parameters=[OpenApiParameter("If-None-Match", str, OpenApiParameter.HEADER)],
+        responses={
+            200: EffectiveConfigOutput,
+            304: OpenApiResponse(description="Not modified (If-None-Match matched the ETag)"),
+            **problems(
+                401,
+                403,
+                404,
+                409,
+                s404="Unknown tenant, or no active configuration (`no_active_config`)",
+                s409="`tenant_suspended`",
+            ),
+        },
+    )
+    def get(self, request, tenant_id: str):
+        _require_read(self.principal, tenant_id)
+        config = get_effective_config(tenant_id)
+        if etag_matches(request.headers.get("If-None-Match"), config.etag):
+            response = HttpResponse(status=304)
+        else:
+            response = HttpResponse(config.body, content_type="application/json")
+        response["ETag"] = config.etag
+        response["Cache-Control"] = "no-cache"
+        return response
+
+
+class EvaluateView(RoleApiView):
+    """Evaluate one exception against the tenant's active configuration: severity, playbook,
+    whether approval is required, blocked tools, and an explanation naming the rule, override,
+    playbook and pack versions that decided it. Writes nothing."""
+
+    authentication_classes = AUTHENTICATION
+
+    @extend_schema(
+        operation_id="exceptions_evaluate",
+        request=EvaluateInput,
+        responses={
+            200: DecisionOutput,
+            **problems(
+                400,
+                401,
+                403,
+                404,
+                409,
+                s400="Invalid body, or `unknown_exception_type`",
+                s404="Unknown tenant, or no active configuration (`no_active_config`)",
+                s409="`tenant_suspended`",
+            ),
+        },
+    )
+    def post(self, request):
+        data = _valid_input(EvaluateInput, request.data)
+        _require_read(self.principal, data["tenant_id"])
+        decision = evaluate(
+            tenant_id=data["tenant_id"],
+            exception_type=data["exception_type"],
+            payload=data["payload"],
+        )
+        return HttpResponse(orjson.dumps(decision), content_type="application/json")

@@ -1,0 +1,319 @@
+"""Pages of activation, rollback, approvals and the evaluator (DESIGN §8, §9, §11).
+
+Registered on the API's URL names; every write calls the same services as the API."""
+
+import json
+
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+
+from onboarding.errors import InvalidInput, finding
+from onboarding.pages import page
+from onboarding.ui import (
+    Column,
+    Filter,
+    Table,
+    done,
+    filters_from,
+    form_data,
+    is_htmx,
+    page_view,
+    render_page,
+    wants_write,
+)
+from runtime_config import selectors, services
+from runtime_config.models import ChangeRequestStatus
+
+CHANGES_TABLE = "changes-table"
+_TRUE = {"true", "1", "on", "yes"}
+
+
+def _int_or_none(raw: str | None, field: str) -> int | None:
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise InvalidInput(
+            f"{field} must be an integer.",
+            code="wrong_type",
+            errors=[finding("wrong_type", f"/{field}", "Expected an integer.")],
+        ) from None
+
+
+def _pair_text(domain, domain_version, tenant_version, tenant_id) -> str:
+    text = f"{domain} {domain_version}" if domain_version else f"{domain} (no domain pack)"
+    if tenant_version:
+        text += f" and tenant pack {tenant_version}"
+    return f"{text} for {tenant_id}"
+
+
+def _outcome_message(outcome, tenant_id: str, verb: str = "Activated") -> str:
+    if outcome.status == "pending":
+        return (
+            f"Change request created for {tenant_id}: it waits for another ADMIN's approval "
+            "on the Approvals page."
+        )
+    if outcome.status == "unchanged":
+        return f"Nothing changed: this configuration is already active for {tenant_id}."
+    config = outcome.config
+    return (
+        f"{verb} "
+        + _pair_text(
+            config.domain,
+            config.domain_pack.version if config.domain_pack else None,
+            config.tenant_pack.version if config.tenant_pack else None,
+            tenant_id,
+        )
+        + f" (revision {config.revision})."
+    )
+
+
+@page("config-activate")
+@page_view
+def activate_page(request):
+    if not wants_write(request):
+        return HttpResponseRedirect("/admin/tenants")
+    data = form_data(request)
+    tenant_id = data.get("tenant_id", "").strip()
+    domain = data.get("domain", "").strip() or None
+    domain_version = data.get("domain_pack_version", "").strip() or None
+    if data.get("domain_pack"):
+        domain, _, domain_version = data["domain_pack"].partition("::")
+    dry_run = data.get("dry_run", "").lower() in _TRUE
+    outcome = services.config_activate(
+        principal=request.principal,
+        tenant_id=tenant_id,
+        domain=domain or None,
+        domain_pack_version=domain_version or None,
+        tenant_pack_version=data.get("tenant_pack_version", "").strip() or None,
+        expected_revision=_int_or_none(data.get("expected_revision"), "expected_revision"),
+        comment=data.get("comment", "")[:2000],
+        dry_run=dry_run,
+    )
+    if dry_run:
+        return _preview_response(request, outcome.preview)
+    return done(request, f"/admin/tenants/{tenant_id}", _outcome_message(outcome, tenant_id))
+
+
+def _preview_response(request, preview: dict):
+    proposed = preview.get("proposed") or {}
+    current = preview.get("current") or {}
+    diff = preview.get("effective_config_diff") or {}
+    context = {
+        "preview": preview,
+        "proposed": proposed,
+        "sentence": "Activate "
+        + _pair_text(
+            proposed.get("domain"),
+            proposed.get("domain_pack_version"),
+            proposed.get("tenant_pack_version"),
+            preview.get("tenant_id"),
+        ),
+        "expected_revision": current.get("revision", 0) if current else 0,
+        "diff": diff,
+        "diff_count": sum(len(diff.get(kind) or []) for kind in ("added", "removed", "changed")),
+    }
+    template = "runtime/_activate_preview.html" if is_htmx(request) else "runtime/activate.html"
+    return TemplateResponse(request, template, context)
+
+
+@page("tenant-rollback")
+@page_view
+def rollback_page(request, tenant_id: str):
+    if not wants_write(request):
+        return HttpResponseRedirect(f"/admin/tenants/{tenant_id}")
+    data = form_data(request)
+    outcome = services.config_rollback(
+        principal=request.principal,
+        tenant_id=tenant_id,
+        to_revision=_int_or_none(data.get("to_revision"), "to_revision"),
+        comment=data.get("comment", "")[:2000],
+    )
+    return done(
+        request,
+        f"/admin/tenants/{tenant_id}",
+        _outcome_message(outcome, tenant_id, verb="Rolled back to"),
+    )
+
+
+@page("tenant-activations")
+@page_view
+def activations_page(request, tenant_id: str):
+    from tenants.selectors import tenant_get
+
+    tenant = tenant_get(principal=request.principal, tenant_id=tenant_id)
+    rows = selectors.activation_history_list(principal=request.principal, tenant_id=tenant_id)
+    table = Table(
+        request,
+        rows,
+        [
+            Column("revision", "Revision", "revision"),
+            Column("kind", "Kind"),
+            Column("domain_pack", "Domain pack"),
+            Column("tenant_pack", "Tenant pack"),
+            Column("actor", "By", "actor"),
+            Column("activated_at", "At", "activated_at"),
+            Column("comment", "Comment"),
+        ],
+        table_id="activations-table",
+        row_template="runtime/_activation_row.html",
+        default_sort="-revision",
+        empty="No activations yet.",
+    )
+    return render_page(
+        request,
+        "runtime/activations.html",
+        {"tenant": tenant, "table": table},
+        partials={"activations-table": "components/data_table.html"},
+    )
+
+
+# --- approvals ---------------------------------------------------------------------------------
+
+
+@page("config-change-list")
+@page_view
+def change_list_page(request):
+    principal = request.principal
+    filters = filters_from(
+        request,
+        Filter("status", "Status", options=[(s, s.title()) for s in ChangeRequestStatus.values]),
+        Filter("tenant_id", "Tenant", options=_tenant_options(principal)),
+    )
+    values = {item.name: item.value for item in filters}
+    rows = selectors.change_request_list(
+        principal=principal,
+        status=values.get("status") or None,
+        tenant_id=values.get("tenant_id") or None,
+    )
+    table = Table(
+        request,
+        rows,
+        [
+            Column("requested_at", "Requested", "requested_at"),
+            Column("tenant", "Tenant", "tenant_id"),
+            Column("change", "Change"),
+            Column("requested_by", "Requested by", "requested_by"),
+            Column("status", "Status", "status"),
+            Column("review", "Review"),
+            Column("actions", "Actions"),
+        ],
+        table_id=CHANGES_TABLE,
+        row_template="runtime/_change_row.html",
+        default_sort="-requested_at",
+        empty="No change requests match these filters.",
+    )
+    pending = selectors.change_request_list(principal=principal, status="PENDING").count()
+    return render_page(
+        request,
+        "runtime/changes.html",
+        {"table": table, "filters": filters, "keep": [], "pending_count": pending},
+        partials={CHANGES_TABLE: "components/data_table.html"},
+    )
+
+
+def _tenant_options(principal) -> list[tuple[str, str]]:
+    from tenants.selectors import tenant_list
+
+    return [(t.tenant_id, t.tenant_id) for t in tenant_list(principal=principal)[:500]]
+
+
+def _review(request, change_id, action: str):
+    if not wants_write(request):
+        return HttpResponseRedirect("/admin/config-changes")
+    comment = form_data(request).get("comment", "")[:2000]
+    service = {
+        "approve": services.change_request_approve,
+        "reject": services.change_request_reject,
+        "cancel": services.change_request_cancel,
+    }[action]
+    result = service(principal=request.principal, change_request_id=change_id, comment=comment)
+    change = result[0] if isinstance(result, tuple) else result
+    past = {"approve": "approved and applied", "reject": "rejected", "cancel": "cancelled"}
+    return done(
+        request,
+        "/admin/config-changes",
+        f"Change request for {change.tenant_id} {past[action]}.",
+    )
+
+
+@page("config-change-approve")
+@page_view
+def change_approve_page(request, id):
+    return _review(request, id, "approve")
+
+
+@page("config-change-reject")
+@page_view
+def change_reject_page(request, id):
+    return _review(request, id, "reject")
+
+
+@page("config-change-cancel")
+@page_view
+def change_cancel_page(request, id):
+    return _review(request, id, "cancel")
+
+
+# --- runtime -----------------------------------------------------------------------------------
+
+
+@page("runtime-config")
+@page_view
+def runtime_config_page(request, tenant_id: str):
+    from runtime_config.runtime import get_effective_config
+    from tenants.selectors import tenant_get
+
+    tenant = tenant_get(principal=request.principal, tenant_id=tenant_id)
+    config = get_effective_config(tenant.tenant_id)
+    return TemplateResponse(
+        request,
+        "runtime/effective.html",
+        {"tenant": tenant, "config": config, "document": json.loads(config.body)},
+    )
+
+
+@page("exceptions-evaluate")
+@page_view
+def evaluate_page(request):
+    from runtime_config.evaluator import evaluate
+    from tenants.access import tenant_not_found
+
+    if not wants_write(request):
+        return HttpResponseRedirect("/ops")
+    data = form_data(request)
+    tenant_id = data.get("tenant_id", "").strip()
+    exception_type = data.get("exception_type", "").strip()
+    if not request.principal.can_read_tenant(tenant_id):
+        raise tenant_not_found(tenant_id)
+    payload = _payload(data.get("payload", ""))
+    decision = evaluate(tenant_id=tenant_id, exception_type=exception_type, payload=payload)
+    context = {"decision": decision, "payload": payload}
+    if is_htmx(request):
+        return TemplateResponse(request, "ops/_decision.html", context)
+    from onboarding.page_views import ops_context
+
+    context.update(ops_context(request, tenant_id, exception_type, data.get("payload", "")))
+    return TemplateResponse(request, "ops/ops.html", context)
+
+
+def _payload(raw: str):
+    from packs.intake import load_json_bytes
+
+    raw = raw.strip() or "{}"
+    try:
+        value = load_json_bytes(raw.encode("utf-8"))
+    except InvalidInput as exc:
+        exc.errors = [
+            {**item, "path": "/payload" + (item.get("path") or "")} for item in exc.errors
+        ]
+        raise
+    if not isinstance(value, dict):
+        raise InvalidInput(
+            "The payload must be a JSON object.",
+            code="wrong_type",
+            errors=[finding("wrong_type", "/payload", "Expected a JSON object.")],
+        )
+    return value

@@ -1,0 +1,179 @@
+"""REST operations on tenants (DESIGN §6): parse, call a service or selector, render."""
+
+import django_filters
+from django.db.models import Q
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+
+from onboarding.api import (
+    Pagination,
+    RoleApiView,
+    StrictBooleanField,
+    StrictCharField,
+    StrictSerializer,
+    filtered,
+    problems,
+    valid_input,
+)
+from runtime_config.selectors import active_config_get
+from tenants import selectors, services
+from tenants.models import Tenant, TenantStatus
+
+# --- input ---
+
+
+class TenantCreateInput(StrictSerializer):
+    tenant_id = StrictCharField(trim_whitespace=False, help_text="^[A-Za-z0-9][A-Za-z0-9_-]{1,63}$")
+    name = StrictCharField(max_length=200)
+    require_activation_approval = StrictBooleanField(required=False, allow_null=True, default=None)
+
+
+class TenantUpdateInput(StrictSerializer):
+    name = StrictCharField(max_length=200, required=False)
+    require_activation_approval = StrictBooleanField(required=False, allow_null=True)
+
+
+class TenantStatusInput(StrictSerializer):
+    status = StrictCharField(max_length=32, help_text="ACTIVE or SUSPENDED")
+    reason = StrictCharField(max_length=1000, required=False, allow_blank=True, default="")
+
+
+# --- output ---
+
+
+class TenantOutput(serializers.Serializer):
+    tenant_id = serializers.CharField()
+    name = serializers.CharField()
+    status = serializers.ChoiceField(choices=TenantStatus.choices)
+    require_activation_approval = serializers.BooleanField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    created_by = serializers.CharField()
+    updated_at = serializers.DateTimeField()
+
+
+class ActiveConfigOutput(serializers.Serializer):
+    tenant_id = serializers.CharField()
+    domain = serializers.CharField()
+    active_domain_pack_version = serializers.CharField(allow_null=True)
+    active_tenant_pack_version = serializers.CharField(allow_null=True)
+    activated_at = serializers.DateTimeField()
+    activated_by = serializers.CharField()
+    revision = serializers.IntegerField()
+
+
+class TenantDetailOutput(TenantOutput):
+    active_config = ActiveConfigOutput(allow_null=True)
+
+
+class TenantPageOutput(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.CharField(allow_null=True)
+    previous = serializers.CharField(allow_null=True)
+    results = TenantOutput(many=True)
+
+
+def tenant_data(tenant: Tenant) -> dict:
+    return {
+        "tenant_id": tenant.tenant_id,
+        "name": tenant.name,
+        "status": tenant.status,
+        "require_activation_approval": tenant.require_activation_approval,
+        "created_at": tenant.created_at,
+        "created_by": tenant.created_by,
+        "updated_at": tenant.updated_at,
+    }
+
+
+def active_config_data(config) -> dict | None:
+    if config is None:
+        return None
+    return {
+        "tenant_id": config.tenant_id,
+        "domain": config.domain,
+        "active_domain_pack_version": config.domain_pack.version if config.domain_pack else None,
+        "active_tenant_pack_version": config.tenant_pack.version if config.tenant_pack else None,
+        "activated_at": config.activated_at,
+        "activated_by": config.activated_by,
+        "revision": config.revision,
+    }
+
+
+def tenant_detail_data(principal, tenant: Tenant) -> dict:
+    config = active_config_get(principal=principal, tenant_id=tenant.tenant_id)
+    return {**tenant_data(tenant), "active_config": active_config_data(config)}
+
+
+class TenantFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=TenantStatus.choices)
+    search = django_filters.CharFilter(method="filter_search", max_length=200)
+
+    class Meta:
+        model = Tenant
+        fields = ["status"]
+
+    def filter_search(self, queryset, name, value):
+        return queryset.filter(Q(tenant_id__icontains=value) | Q(name__icontains=value))
+
+
+# --- views ---
+
+
+class TenantListView(RoleApiView):
+    @extend_schema(
+        operation_id="tenants_list",
+        parameters=[
+            OpenApiParameter("status", str, enum=TenantStatus.values),
+            OpenApiParameter("search", str, description="Part of the tenant id or name."),
+            OpenApiParameter("page", int),
+            OpenApiParameter("page_size", int, description="At most 200."),
+        ],
+        responses={200: TenantPageOutput, **problems(400, 401, 403)},
+    )
+    def get(self, request):
+        queryset = filtered(TenantFilter, request, selectors.tenant_list(principal=self.principal))
+        paginator = Pagination()
+        page = paginator.paginate_queryset(queryset, request, view=self)
+        return paginator.get_paginated_response([tenant_data(t) for t in page])
+
+    @extend_schema(
+        operation_id="tenants_create",
+        request=TenantCreateInput,
+        responses={201: TenantOutput, **problems(400, 401, 403, 409)},
+    )
+    def post(self, request):
+        data = valid_input(TenantCreateInput, request.data)
+        tenant = services.tenant_create(principal=self.principal, **data)
+        return Response(tenant_data(tenant), status=201)
+
+
+class TenantDetailView(RoleApiView):
+    @extend_schema(
+        operation_id="tenants_retrieve",
+        responses={200: TenantDetailOutput, **problems(401, 403, 404)},
+    )
+    def get(self, request, tenant_id: str):
+        tenant = selectors.tenant_get(principal=self.principal, tenant_id=tenant_id)
+        return Response(tenant_detail_data(self.principal, tenant))
+
+    @extend_schema(
+        operation_id="tenants_update",
+        request=TenantUpdateInput,
+        responses={200: TenantDetailOutput, **problems(400, 401, 403, 404)},
+    )
+    def patch(self, request, tenant_id: str):
+        data = valid_input(TenantUpdateInput, request.data)
+        tenant = services.tenant_update(principal=self.principal, tenant_id=tenant_id, **data)
+        return Response(tenant_detail_data(self.principal, tenant))
+
+
+class TenantStatusView(RoleApiView):
+    @extend_schema(
+        operation_id="tenants_status_update",
+        request=TenantStatusInput,
+        responses={200: TenantDetailOutput, **problems(400, 401, 403, 404)},
+    )
+    def patch(self, request, tenant_id: str):
+        data = valid_input(TenantStatusInput, request.data)
+        tenant = services.tenant_set_status(principal=self.principal, tenant_id=tenant_id, **data)
+        return Response(tenant_detail_data(self.principal, tenant))

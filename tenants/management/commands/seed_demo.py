@@ -1,0 +1,101 @@
+"""The demo state of the specification, idempotent: running it twice gives the same state."""
+
+import json
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from rest_framework.authtoken.models import Token
+
+from tenants.models import Role, RoleBinding, Tenant
+from tenants.principals import Principal
+
+DEMO_DIR = Path(__file__).resolve().parents[3] / "packs" / "demo"
+TENANT_ID = "TENANT_FINANCE_001"
+DOMAIN_VERSION = "v3.2"
+TENANT_VERSION = "v1.4"
+PLAYBOOK = "SETTLEMENT_FAIL"
+USERS = (
+    ("admin", "admin-demo-password", Role.ADMIN),
+    ("admin2", "admin2-demo-password", Role.ADMIN),
+    ("viewer", "viewer-demo-password", Role.VIEWER),
+)
+
+
+def _load(name: str) -> dict:
+    return json.loads((DEMO_DIR / name).read_text(encoding="utf-8"))
+
+
+class Command(BaseCommand):
+    help = (
+        f"Seed the demo: users admin, admin2 (platform ADMINs) and viewer (platform VIEWER); "
+        f"tenant {TENANT_ID}; domain pack CapitalMarketsTrading {DOMAIN_VERSION} and tenant pack "
+        f"{TENANT_VERSION} imported and activated; the {PLAYBOOK} playbook linked. Idempotent. "
+        "Prints the logins and API tokens."
+    )
+
+    def handle(self, *args, **options):
+        tokens = self._users()
+        self._flow(Principal.system("seed_demo"))
+        self._print(tokens)
+
+    def _users(self) -> dict[str, str]:
+        tokens = {}
+        with transaction.atomic():
+            for username, password, role in USERS:
+                user, created = get_user_model().objects.get_or_create(username=username)
+                if created or not user.has_usable_password():
+                    user.set_password(password)
+                    user.save(update_fields=["password"])
+                RoleBinding.objects.update_or_create(
+                    user=user, tenant=None, defaults={"role": role}
+                )
+                tokens[username] = Token.objects.get_or_create(user=user)[0].key
+        return tokens
+
+    def _flow(self, principal: Principal) -> None:
+        from packs.models import PlaybookLink
+        from packs.services import domain_pack_import, playbook_link_create, tenant_pack_import
+        from runtime_config.services import config_activate
+        from tenants.services import tenant_create
+
+        if not Tenant.objects.filter(tenant_id=TENANT_ID).exists():
+            tenant_create(principal=principal, tenant_id=TENANT_ID, name="Finance Demo Tenant")
+        domain = domain_pack_import(
+            principal=principal,
+            content=_load("domain_capital_markets.json"),
+            version=DOMAIN_VERSION,
+        )
+        tenant = tenant_pack_import(
+            principal=principal,
+            tenant_id=TENANT_ID,
+            content=_load("tenant_finance_001.json"),
+            version=TENANT_VERSION,
+            domain_pack_version=DOMAIN_VERSION,
+        )
+        outcome = config_activate(
+            principal=principal,
+            tenant_id=TENANT_ID,
+            domain=domain.pack.domain,
+            domain_pack_version=DOMAIN_VERSION,
+            tenant_pack_version=tenant.pack.version,
+            comment="seed_demo",
+        )
+        self.stdout.write(f"activation: {outcome.status}")
+        if not PlaybookLink.objects.filter(tenant_id=TENANT_ID, playbook_id=PLAYBOOK).exists():
+            playbook_link_create(principal=principal, tenant_id=TENANT_ID, playbook_id=PLAYBOOK)
+
+    def _print(self, tokens: dict[str, str]) -> None:
+        self.stdout.write("")
+        self.stdout.write("Demo ready. Log in at http://127.0.0.1:8000/login with:")
+        for username, password, role in USERS:
+            self.stdout.write(
+                f"  {username:<7} / {password:<22} ({role}, platform-wide)  API token: "
+                f"{tokens[username]}"
+            )
+        self.stdout.write("Try the API:")
+        self.stdout.write(
+            f'  curl -H "Authorization: Token {tokens["admin"]}" '
+            f"http://127.0.0.1:8000/runtime/tenants/{TENANT_ID}/config"
+        )

@@ -1,0 +1,237 @@
+"""Pages of tenants (DESIGN §11): the list with its create form, and the tenant detail page.
+
+Registered on the API's URL names: browsers and htmx get these, REST clients keep the JSON."""
+
+from django.template.response import TemplateResponse
+
+from onboarding.errors import InvalidInput, ServiceError
+from onboarding.pages import page
+from onboarding.ui import (
+    Column,
+    Filter,
+    Table,
+    done,
+    filters_from,
+    form_data,
+    page_view,
+    render_page,
+    wants_write,
+)
+from packs.models import PackStatus
+from tenants import selectors, services
+from tenants.models import TenantStatus
+
+TABLE_ID = "tenants-table"
+_POLICY_CHOICES = [
+    ("", "Follow the global setting"),
+    ("true", "Required"),
+    ("false", "Not required"),
+]
+
+
+def _policy_value(raw: str | None) -> bool | None:
+    return {"true": True, "false": False}.get((raw or "").strip().lower())
+
+
+def _policy_text(value: bool | None) -> str:
+    return {None: "Follow the global setting", True: "Required", False: "Not required"}[value]
+
+
+def tenants_table(request, principal, filters) -> Table:
+    values = {item.name: item.value for item in filters}
+    rows = selectors.tenant_list(
+        principal=principal,
+        status=values.get("status") or None,
+        search=values.get("search") or None,
+    ).select_related("active_config__domain_pack", "active_config__tenant_pack")
+    rows = rows.defer(
+        "active_config__domain_pack__content_json", "active_config__tenant_pack__content_json"
+    )
+    return Table(
+        request,
+        rows,
+        [
+            Column("tenant_id", "Tenant ID", "tenant_id"),
+            Column("name", "Name", "name"),
+            Column("status", "Status", "status"),
+            Column("created_at", "Created at", "created_at"),
+            Column("created_by", "Created by", "created_by"),
+            Column("active", "Active configuration"),
+            Column("actions", "Actions", css="actions-col"),
+        ],
+        table_id=TABLE_ID,
+        row_template="tenants/_row.html",
+        default_sort="tenant_id",
+        empty="No tenants match these filters.",
+    )
+
+
+@page("tenant-list")
+@page_view
+def tenant_list_page(request):
+    principal = request.principal
+    form: dict = {"values": {}, "errors": {}, "detail": ""}
+    status = 200
+    if wants_write(request):
+        data = form_data(request)
+        form["values"] = {
+            "tenant_id": data.get("tenant_id", "").strip(),
+            "name": data.get("name", "").strip(),
+            "require_activation_approval": data.get("require_activation_approval", ""),
+        }
+        try:
+            tenant = services.tenant_create(
+                principal=principal,
+                tenant_id=form["values"]["tenant_id"],
+                name=form["values"]["name"],
+                require_activation_approval=_policy_value(
+                    form["values"]["require_activation_approval"]
+                ),
+            )
+        except ServiceError as exc:
+            if exc.status == 403:
+                raise
+            form["detail"] = exc.detail
+            form["errors"] = _field_errors(exc)
+            status = exc.status
+        else:
+            return done(
+                request,
+                f"/admin/tenants/{tenant.tenant_id}",
+                f"Tenant {tenant.tenant_id} created.",
+            )
+        if request.headers.get("HX-Request"):
+            return TemplateResponse(
+                request,
+                "tenants/_create_form.html",
+                {"form": form, "policy_choices": _POLICY_CHOICES},
+                status=status,
+            )
+    filters = filters_from(
+        request,
+        Filter("search", "Search", "search", placeholder="Tenant ID or name"),
+        Filter("status", "Status", options=[(s, s.title()) for s in TenantStatus.values]),
+    )
+    context = {
+        "table": tenants_table(request, principal, filters),
+        "filters": filters,
+        "keep": [],
+        "form": form,
+        "policy_choices": _POLICY_CHOICES,
+        "can_create": principal.is_platform_admin,
+    }
+    return render_page(
+        request,
+        "tenants/list.html",
+        context,
+        status=status,
+        partials={TABLE_ID: "components/data_table.html"},
+    )
+
+
+def _field_errors(exc: ServiceError) -> dict[str, str]:
+    """Map a problem's JSON Pointers onto the form's fields (`/tenant_id` → tenant_id)."""
+    errors: dict[str, str] = {}
+    for item in exc.errors:
+        field = (item.get("path") or "").strip("/").split("/")[0] or "__all__"
+        errors.setdefault(field, item.get("message") or exc.detail)
+    if exc.code == "tenant_exists":
+        errors["tenant_id"] = exc.detail
+    return errors
+
+
+@page("tenant-detail")
+@page_view
+def tenant_detail_page(request, tenant_id: str):
+    principal = request.principal
+    if wants_write(request):
+        data = form_data(request)
+        if "require_activation_approval" not in data:
+            raise InvalidInput(
+                "Nothing to change.",
+                code="invalid_request",
+            )
+        tenant = services.tenant_set_approval_policy(
+            principal=principal,
+            tenant_id=tenant_id,
+            require_activation_approval=_policy_value(data.get("require_activation_approval")),
+        )
+        return done(
+            request,
+            f"/admin/tenants/{tenant.tenant_id}",
+            f"Activation approval for {tenant.tenant_id}: "
+            f"{_policy_text(tenant.require_activation_approval).lower()}.",
+        )
+    tenant = selectors.tenant_get(principal=principal, tenant_id=tenant_id)
+    return TemplateResponse(request, "tenants/detail.html", tenant_detail_context(request, tenant))
+
+
+def tenant_detail_context(request, tenant) -> dict:
+    from packs.selectors import domain_pack_list, tenant_pack_list
+    from runtime_config.selectors import activation_history_list, active_config_get
+
+    principal = request.principal
+    active = active_config_get(principal=principal, tenant_id=tenant.tenant_id)
+    history = list(activation_history_list(principal=principal, tenant_id=tenant.tenant_id)[:20])
+    packs = list(tenant_pack_list(principal=principal, tenant_id=tenant.tenant_id))
+    domain_packs = list(
+        domain_pack_list(principal=principal).exclude(status=PackStatus.DEPRECATED)[:100]
+    )
+    return {
+        "tenant": tenant,
+        "active": active,
+        "history": history,
+        "tenant_packs": packs,
+        "domain_packs": domain_packs,
+        "events": _recent_events(principal, tenant.tenant_id),
+        "pending": _pending_requests(principal, tenant.tenant_id),
+        "can_write": principal.can_write_tenant(tenant.tenant_id),
+        "policy_choices": _POLICY_CHOICES,
+        "policy_value": {None: "", True: "true", False: "false"}[
+            tenant.require_activation_approval
+        ],
+        "policy_text": _policy_text(tenant.require_activation_approval),
+        "requires_approval": _requires_approval(tenant),
+    }
+
+
+def _recent_events(principal, tenant_id: str) -> list:
+    try:
+        from audit.selectors import audit_event_list
+    except ImportError:
+        return []
+    return list(audit_event_list(principal=principal, tenant_id=tenant_id)[:10])
+
+
+def _pending_requests(principal, tenant_id: str) -> list:
+    from runtime_config.selectors import change_request_list
+
+    return list(change_request_list(principal=principal, tenant_id=tenant_id, status="PENDING"))
+
+
+def _requires_approval(tenant) -> bool:
+    from runtime_config.services import activation_requires_approval
+
+    return activation_requires_approval(tenant)
+
+
+@page("tenant-status")
+@page_view
+def tenant_status_page(request, tenant_id: str):
+    if not wants_write(request):
+        tenant = selectors.tenant_get(principal=request.principal, tenant_id=tenant_id)
+        return TemplateResponse(
+            request, "tenants/detail.html", tenant_detail_context(request, tenant)
+        )
+    data = form_data(request)
+    tenant = services.tenant_set_status(
+        principal=request.principal,
+        tenant_id=tenant_id,
+        status=data.get("status", ""),
+        reason=data.get("reason", "") or data.get("comment", ""),
+    )
+    verb = "enabled" if tenant.status == TenantStatus.ACTIVE else "suspended"
+    back = data.get("next") or f"/admin/tenants/{tenant.tenant_id}"
+    if not back.startswith("/admin/"):
+        back = "/admin/tenants"
+    return done(request, back, f"Tenant {tenant.tenant_id} {verb}.")

@@ -1,0 +1,373 @@
+"""Bad input for every write endpoint (issue 4, Tests): each answer is problem+json with its
+status and code, and nothing is written."""
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.test import override_settings
+from django.urls import reverse
+
+from tests.api.conftest import FINANCE, assert_problem, row_counts, send, tenant_content
+from tests.conftest import load_reference
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    method: str
+    url_name: str
+    kwargs: dict
+    required: tuple[str, ...]
+    # field -> a value of the wrong JSON type
+    wrong_types: dict[str, Any]
+
+    def url(self) -> str:
+        return reverse(self.url_name, kwargs=self.kwargs)
+
+    def valid_body(self) -> dict:
+        return VALID_BODIES[self.name]()
+
+
+VALID_BODIES = {
+    "tenant-create": lambda: {"tenant_id": "NEW_TENANT", "name": "New"},
+    "tenant-update": lambda: {"name": "Renamed", "require_activation_approval": True},
+    "tenant-status": lambda: {"status": "SUSPENDED", "reason": "test"},
+    "domain-import": lambda: {
+        "content": load_reference("domain_capital_markets.json"),
+        "version": "v9.0",
+    },
+    "tenant-import": lambda: {
+        "tenant_id": "TENANT_A",
+        "content": tenant_content(load_reference("tenant_finance_001.json"), "TENANT_A"),
+        "version": "v9.0",
+    },
+    "validate": lambda: {"pack_type": "domain", "content": {"domainName": FINANCE}},
+    "domain-status": lambda: {"status": "ACTIVE"},
+    "tenant-status-pack": lambda: {"status": "ACTIVE"},
+}
+
+ENDPOINTS = [
+    Endpoint(
+        "tenant-create",
+        "POST",
+        "tenant-list",
+        {},
+        ("tenant_id", "name"),
+        {"tenant_id": 5, "name": ["x"], "require_activation_approval": "yes"},
+    ),
+    Endpoint(
+        "tenant-update",
+        "PATCH",
+        "tenant-detail",
+        {"tenant_id": "TENANT_A"},
+        (),
+        {"name": 5, "require_activation_approval": "true"},
+    ),
+    Endpoint(
+        "tenant-status",
+        "PATCH",
+        "tenant-status",
+        {"tenant_id": "TENANT_A"},
+        ("status",),
+        {"status": 1, "reason": {"a": 1}},
+    ),
+    Endpoint(
+        "domain-import",
+        "POST",
+        "domain-pack-import",
+        {},
+        ("content",),
+        {"content": "text", "version": 3.2, "domain": ["x"]},
+    ),
+    Endpoint(
+        "tenant-import",
+        "POST",
+        "tenant-pack-import",
+        {},
+        ("tenant_id", "content"),
+        {"tenant_id": 1, "content": [], "version": {}, "domain_pack_version": True},
+    ),
+    Endpoint(
+        "validate",
+        "POST",
+        "pack-validate",
+        {},
+        ("pack_type", "content"),
+        {"pack_type": 1, "content": None, "tenant_id": 1},
+    ),
+    Endpoint(
+        "domain-status",
+        "PATCH",
+        "domain-pack-status",
+        {"domain": FINANCE, "version": "v1.0"},
+        ("status",),
+        {"status": None},
+    ),
+    Endpoint(
+        "tenant-status-pack",
+        "PATCH",
+        "tenant-pack-status",
+        {"tenant_id": "TENANT_A", "version": "v1.0"},
+        ("status",),
+        {"status": 2},
+    ),
+]
+BY_NAME = {endpoint.name: endpoint for endpoint in ENDPOINTS}
+
+# Bodies the strict intake refuses before any view code runs.
+RAW_BODIES = {
+    "malformed": (b'{"name": ', 400, "malformed_json"),
+    "nan": (b'{"name": NaN}', 400, "invalid_number"),
+    "infinity": (b'{"name": -Infinity}', 400, "invalid_number"),
+    "duplicate-key": (b'{"name": "a", "name": "b"}', 400, "duplicate_key"),
+    "nul-in-string": (b'{"name": "a\\u0000b"}', 400, "invalid_string"),
+    "nul-in-key": (b'{"a\\u0000": 1}', 400, "invalid_string"),
+    "lone-surrogate": (b'{"name": "\\ud800"}', 400, "invalid_string"),
+    "not-utf8": (b'{"name": "\xff"}', 400, "invalid_encoding"),
+    "deep": (b'{"name": ' + b"[" * 100 + b"]" * 100 + b"}", 400, "too_deep"),
+    "very-deep": (b"[" * 100000 + b"]" * 100000, 400, "too_deep"),
+    "top-level-array": (b"[1, 2]", 400, None),
+}
+
+
+@pytest.fixture
+def setup(world, admin):
+    return admin
+
+
+def _call(admin, endpoint: Endpoint, body=None, raw=None, **extra):
+    return send(admin.client, endpoint.method, endpoint.url(), body, raw=raw, **extra)
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.name)
+@pytest.mark.parametrize("case", RAW_BODIES, ids=str)
+def test_write__refused_body__problem_and_nothing_written(setup, endpoint, case):
+    raw, status, code = RAW_BODIES[case]
+    before = row_counts()
+    assert_problem(_call(setup, endpoint, raw=raw), status, code)
+    assert row_counts() == before
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.name)
+def test_write__unknown_field__400_unknown_field(setup, endpoint):
+    before = row_counts()
+    body = {**endpoint.valid_body(), "tenant_pack_verison": "v1"}
+    problem = assert_problem(_call(setup, endpoint, body), 400, "unknown_field")
+    assert problem["errors"][0]["path"] == "/tenant_pack_verison"
+    assert row_counts() == before
+
+
+WRONG_TYPES = [
+    pytest.param(endpoint, field, value, id=f"{endpoint.name}-{field}")
+    for endpoint in ENDPOINTS
+    for field, value in endpoint.wrong_types.items()
+]
+
+
+@pytest.mark.parametrize(("endpoint", "field", "value"), WRONG_TYPES)
+def test_write__wrong_type__400_at_field_path(setup, endpoint, field, value):
+    before = row_counts()
+    body = {**endpoint.valid_body(), field: value}
+    problem = assert_problem(_call(setup, endpoint, body), 400)
+    assert problem["code"] in ("wrong_type", "invalid_choice"), problem
+    assert [item["path"] for item in problem["errors"]] == [f"/{field}"]
+    assert row_counts() == before
+
+
+MISSING = [
+    pytest.param(endpoint, field, id=f"{endpoint.name}-{field}")
+    for endpoint in ENDPOINTS
+    for field in endpoint.required
+]
+
+
+@pytest.mark.parametrize(("endpoint", "field"), MISSING)
+def test_write__missing_field__400_missing_required(setup, endpoint, field):
+    before = row_counts()
+    body = {key: value for key, value in endpoint.valid_body().items() if key != field}
+    problem = assert_problem(_call(setup, endpoint, body), 400, "missing_required")
+    assert problem["errors"][0]["path"] == f"/{field}"
+    assert row_counts() == before
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.name)
+def test_write__oversize_body__413_too_large(setup, endpoint):
+    before = row_counts()
+    with override_settings(PACK_MAX_BYTES=2048):
+        raw = b'{"name": "' + b"x" * (2048 + 256 * 1024) + b'"}'
+        assert_problem(_call(setup, endpoint, raw=raw), 413, "too_large")
+    assert row_counts() == before
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.name)
+def test_write__form_encoded_body__415(setup, endpoint):
+    before = row_counts()
+    response = getattr(setup.client, endpoint.method.lower())(
+        endpoint.url(), data="name=x", content_type="application/x-www-form-urlencoded"
+    )
+    assert_problem(response, 415, "unsupported_media_type")
+    assert row_counts() == before
+
+
+# --- endpoint-specific refusals ---
+
+SPECIFIC = [
+    ("tenant-create", {"tenant_id": "a", "name": "x"}, 400, "invalid_tenant_id"),
+    ("tenant-create", {"tenant_id": "-abc", "name": "x"}, 400, "invalid_tenant_id"),
+    ("tenant-create", {"tenant_id": "../x", "name": "x"}, 400, "invalid_tenant_id"),
+    ("tenant-create", {"tenant_id": "a b", "name": "x"}, 400, "invalid_tenant_id"),
+    ("tenant-create", {"tenant_id": "x" * 65, "name": "x"}, 400, "invalid_tenant_id"),
+    ("tenant-create", {"tenant_id": "x" * 500, "name": "x"}, 400, "invalid_tenant_id"),
+    ("tenant-create", {"tenant_id": "import", "name": "x"}, 400, "invalid_tenant_id"),
+    ("tenant-create", {"tenant_id": "TENANT_A", "name": "x"}, 409, "tenant_exists"),
+    ("tenant-create", {"tenant_id": "tenant_a", "name": "x"}, 409, "tenant_exists"),
+    ("tenant-create", {"tenant_id": "NEW_TENANT", "name": "   "}, 400, "blank"),
+    ("tenant-create", {"tenant_id": "NEW_TENANT", "name": "x" * 201}, 400, "max_length"),
+    ("tenant-update", {"name": ""}, 400, "blank"),
+    ("tenant-status", {"status": "PAUSED"}, 400, "invalid_status"),
+    ("domain-import", {"content": {}, "version": "../x"}, 400, "invalid_version"),
+    ("domain-import", {"content": {}, "version": "1" * 500}, 400, "invalid_version"),
+    ("domain-import", {"content": {}, "version": "v1.0+local"}, 400, "invalid_version"),
+    ("domain-import", {"content": {}, "version": ""}, 400, "invalid_version"),
+    (
+        "domain-import",
+        {"content": {"domainName": "x" * 500, "version": "v" * 100}},
+        400,
+        "pack_invalid",
+    ),
+    (
+        "domain-import",
+        {"content": {"domainName": "a/b"}, "version": "v1", "domain": "a/b"},
+        400,
+        "invalid_domain",
+    ),
+    (
+        "tenant-import",
+        {"tenant_id": "TENANT_A", "content": {"tenantId": "TENANT_A", "domainName": "x" * 500}},
+        400,
+        "pack_invalid",
+    ),
+    (
+        "tenant-import",
+        {"tenant_id": "TENANT_A", "content": {}, "domain_pack_version": "../x"},
+        400,
+        "invalid_version",
+    ),
+    (
+        "tenant-import",
+        {
+            "tenant_id": "TENANT_A",
+            "content": {"tenantId": "TENANT_A", "domainName": FINANCE},
+            "domain_pack_version": "v8.8",
+        },
+        400,
+        "unknown_pack_version",
+    ),
+    (
+        "tenant-import",
+        {"tenant_id": "TENANT_A", "content": {}, "version": "../x"},
+        400,
+        "invalid_version",
+    ),
+    ("tenant-import", {"tenant_id": "NOPE", "content": {}}, 404, "tenant_not_found"),
+    ("tenant-import", {"tenant_id": "../x", "content": {}}, 404, "tenant_not_found"),
+    ("tenant-import", {"tenant_id": "x" * 500, "content": {}}, 404, "tenant_not_found"),
+    ("validate", {"pack_type": "other", "content": {}}, 400, "invalid_choice"),
+    ("validate", {"pack_type": "tenant", "content": {}, "tenant_id": "NOPE"}, 404, None),
+    ("domain-status", {"status": "RETIRED"}, 400, "invalid_status"),
+    ("domain-status", {"status": "DRAFT"}, 200, None),
+    ("tenant-status-pack", {"status": "GONE"}, 400, "invalid_status"),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "status", "code"),
+    SPECIFIC,
+    ids=[f"{case[0]}-{index}" for index, case in enumerate(SPECIFIC)],
+)
+def test_write__invalid_value__refused_with_code(setup, name, body, status, code):
+    before = row_counts()
+    response = _call(setup, BY_NAME[name], body)
+    if status < 400:
+        assert response.status_code == status
+    else:
+        assert_problem(response, status, code)
+    assert row_counts() == before
+
+
+UNKNOWN_TARGETS = [
+    ("tenant-update", {"tenant_id": "NOPE"}, {"name": "x"}, "tenant_not_found"),
+    ("tenant-status", {"tenant_id": "NOPE"}, {"status": "ACTIVE"}, "tenant_not_found"),
+    (
+        "domain-status",
+        {"domain": FINANCE, "version": "v7.7"},
+        {"status": "ACTIVE"},
+        "domain_pack_not_found",
+    ),
+    (
+        "domain-status",
+        {"domain": "Nope", "version": "v1.0"},
+        {"status": "ACTIVE"},
+        "domain_pack_not_found",
+    ),
+    (
+        "domain-status",
+        {"domain": FINANCE, "version": "x" * 500},
+        {"status": "ACTIVE"},
+        "domain_pack_not_found",
+    ),
+    (
+        "tenant-status-pack",
+        {"tenant_id": "TENANT_A", "version": "v7.7"},
+        {"status": "ACTIVE"},
+        "tenant_pack_not_found",
+    ),
+    (
+        "tenant-status-pack",
+        {"tenant_id": "NOPE", "version": "v1.0"},
+        {"status": "ACTIVE"},
+        "tenant_not_found",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "kwargs", "body", "code"), UNKNOWN_TARGETS)
+def test_write__unknown_target__404(setup, name, kwargs, body, code):
+    endpoint = BY_NAME[name]
+    before = row_counts()
+    url = reverse(endpoint.url_name, kwargs=kwargs)
+    assert_problem(send(setup.client, endpoint.method, url, body), 404, code)
+    assert row_counts() == before
+
+
+def test_tenant_pack_status__invalid_transition__409(setup):
+    url = reverse("tenant-pack-status", args=["TENANT_A", "v1.0"])
+    assert send(setup.client, "PATCH", url, {"status": "ACTIVE"}).status_code == 200
+    before = row_counts()
+    assert_problem(send(setup.client, "PATCH", url, {"status": "DRAFT"}), 409, "invalid_transition")
+    assert row_counts() == before
+
+
+def test_write__x_tenant_id_of_another_tenant__403_mismatch(world, owner):
+    before = row_counts()
+    response = send(
+        owner.client,
+        "PATCH",
+        reverse("tenant-detail", args=["TENANT_A"]),
+        {"name": "x"},
+        HTTP_X_TENANT_ID="TENANT_B",
+    )
+    assert_problem(response, 403, "tenant_context_mismatch")
+    assert row_counts() == before
+
+
+def test_write__session_without_csrf__403(world, admin):
+    from rest_framework.test import APIClient
+
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(admin.user)
+    before = row_counts()
+    response = send(client, "PATCH", reverse("tenant-detail", args=["TENANT_A"]), {"name": "x"})
+    assert_problem(response, 403, "csrf_failed")
+    assert row_counts() == before

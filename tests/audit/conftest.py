@@ -1,0 +1,29 @@
+"""Helpers for the audit tests: a few packs in the store and a way to read the chain."""
+
+import pytest
+
+from packs.services import domain_pack_create, tenant_pack_create
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # Every actor fixture sets a password; the production hasher would dominate the run time.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def domain_pack(admin, finance_domain):
+    return domain_pack_create(
+        principal=admin.principal,
+        domain=finance_domain["domainName"],
+        version="1.0.0",
+        content=finance_domain,
+    )
+
+
+@pytest.fixture
+def tenant_pack(admin, tenant_a, finance_tenant):
+    content = dict(finance_tenant, tenantId=tenant_a.tenant_id)
+    return tenant_pack_create(
+        principal=admin.principal, tenant_id=tenant_a.tenant_id, version="1.0.0", content=content
+    )

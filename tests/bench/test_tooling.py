@@ -1,0 +1,58 @@
+"""Fast checks of the benchmark tooling itself (no servers, no timing)."""
+
+from collections import Counter
+
+from bench import http, report, scale, soak
+
+
+def test_scale_rows__ten_times__versions_unique_per_owner_and_one_x_is_a_prefix():
+    small = list(scale._domain_pack_rows(0, 2_000))
+    large = list(scale._domain_pack_rows(0, 20_000))
+    assert large[:2_000] == small
+    keys = Counter((row[0], row[2]) for row in large)
+    assert max(keys.values()) == 1
+    assert sum(1 for row in large if row[0] == scale.HOT_DOMAIN) == 2_000
+
+
+def test_tenant_pack_rows__added_range__new_tenants_and_unique_versions():
+    rows = list(scale._tenant_pack_rows(0, 1_000, 1, 100))
+    rows += list(scale._tenant_pack_rows(1_000, 10_000, 100, 1_000))
+    keys = Counter((row[-1], row[2]) for row in rows)
+    assert max(keys.values()) == 1
+    assert sum(1 for row in rows if row[-1] == scale.HOT_TENANT) == 1_000
+
+
+def test_wrk_latency__units__milliseconds():
+    assert http._ms("250.00us") == 0.25
+    assert http._ms("1.50ms") == 1.5
+    assert http._ms("2.00s") == 2000.0
+
+
+def test_report_normalise__value_and_baseline__ratio_and_unknown_keys_in_note():
+    row = report.normalise({"name": "x", "value": 50.0, "baseline": 100.0, "median_us": 3})
+    assert row["ratio"] == 0.5
+    assert "median_us" in row["note"]
+
+
+def test_report_markdown__rows__table_and_verdicts(tmp_path):
+    target = tmp_path / "performance.md"
+    rows = [
+        {"group": "g", "name": "fast", "value": 1.0, "unit": "ms", "target": "≤ 2", "pass": True},
+        {"group": "g", "name": "slow", "value": 3.0, "unit": "ms", "pass": False},
+    ]
+    report.write_markdown(rows, {"cpus": 2}, target, notes=["n"])
+    text = target.read_text()
+    assert "| g | fast | 1 ms |" in text
+    assert "PASS" in text and "FAIL" in text
+    assert "- slow" in text
+
+
+def test_soak_fault_window__overlap_and_grace__classified():
+    state = soak.Soak("http://127.0.0.1:1", "a", "b", 0.0, 1)
+    state.windows.append((10.0, 11.0, "terminate_db"))
+    inside = soak.Call("import", "T", 10.5, 10.6, 500)
+    grace = soak.Call("import", "T", 12.0, 12.1, 500)
+    outside = soak.Call("import", "T", 20.0, 20.1, 500)
+    assert soak.in_fault_window(state, inside)
+    assert soak.in_fault_window(state, grace)
+    assert not soak.in_fault_window(state, outside)

@@ -1,0 +1,183 @@
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+
+from packs.models import DomainPack, PlaybookLink, TenantPack
+from runtime_config.models import ActivationHistory, TenantActiveConfig
+from tests.conftest import REFERENCE, make_tenant
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(*args) -> tuple[int, str]:
+    out = io.StringIO()
+    try:
+        call_command(*args, stdout=out, stderr=out)
+    except CommandError as exc:
+        return exc.returncode, out.getvalue() + str(exc)
+    return 0, out.getvalue()
+
+
+def state() -> dict:
+    return {
+        "domain": sorted(DomainPack.objects.values_list("domain", "version", "checksum", "status")),
+        "tenant": sorted(
+            TenantPack.objects.values_list("tenant_id", "version", "checksum", "status")
+        ),
+        "active": sorted(
+            TenantActiveConfig.objects.values_list(
+                "tenant_id", "domain_pack__version", "tenant_pack__version", "revision"
+            )
+        ),
+        "history": ActivationHistory.objects.count(),
+        "links": sorted(PlaybookLink.objects.values_list("tenant_id", "playbook_id")),
+    }
+
+
+@pytest.fixture
+def finance_folder(tmp_path) -> Path:
+    folder = tmp_path / "packs"
+    folder.mkdir()
+    for name in (
+        "domain_capital_markets.json",
+        "tenant_finance_001.json",
+        "domain_healthcare_legacy.json",
+        "tenant_healthcare_042_legacy.json",
+    ):
+        shutil.copy(REFERENCE / name, folder / name)
+    return folder
+
+
+@pytest.mark.django_db
+def test_import_packs__reference_folder__valid_imported_legacy_rejected_exit_1(finance_folder):
+    make_tenant("TENANT_FINANCE_001")
+    make_tenant("TENANT_HEALTHCARE_042")
+    code, out = run("import_packs", str(finance_folder))
+    assert code == 1
+    assert DomainPack.objects.filter(domain="CapitalMarketsTrading").count() == 1
+    assert TenantPack.objects.filter(tenant_id="TENANT_FINANCE_001").count() == 1
+    assert not DomainPack.objects.filter(domain="HealthcareClaimsAndCareOps").exists()
+    assert not TenantPack.objects.filter(tenant_id="TENANT_HEALTHCARE_042").exists()
+    assert "2 imported" in out and "2 rejected" in out
+    assert "unsupported_key" in out or "missing_required" in out
+
+
+@pytest.mark.django_db
+def test_import_packs__run_twice__second_run_changes_nothing(finance_folder):
+    make_tenant("TENANT_FINANCE_001")
+    make_tenant("TENANT_HEALTHCARE_042")
+    run("import_packs", str(finance_folder))
+    before = state()
+    code, out = run("import_packs", str(finance_folder))
+    assert code == 1
+    assert "2 unchanged" in out
+    assert state() == before
+
+
+@pytest.mark.django_db
+def test_import_packs__dry_run__writes_nothing(finance_folder):
+    make_tenant("TENANT_FINANCE_001")
+    code, out = run(
+        "import_packs", "--dry-run", str(finance_folder / "domain_capital_markets.json")
+    )
+    assert code == 0
+    assert "valid" in out and "dry run" in out
+    assert not DomainPack.objects.exists()
+
+
+@pytest.mark.django_db
+def test_import_packs__activate__tenant_runs_imported_pair(finance_folder):
+    make_tenant("TENANT_FINANCE_001")
+    (finance_folder / "domain_healthcare_legacy.json").unlink()
+    (finance_folder / "tenant_healthcare_042_legacy.json").unlink()
+    code, out = run("import_packs", "--activate", "--actor", "ops-bot", str(finance_folder))
+    assert code == 0, out
+    active = TenantActiveConfig.objects.get(tenant_id="TENANT_FINANCE_001")
+    assert active.domain_pack.domain == "CapitalMarketsTrading"
+    assert active.tenant_pack.version == "v1.0"
+    assert active.activated_by == "ops-bot"
+
+
+@pytest.mark.django_db
+def test_import_packs__missing_path__exit_2():
+    code, _ = run("import_packs", "/nonexistent/folder")
+    assert code == 2
+
+
+@pytest.mark.django_db
+def test_verify_packs__tampered_row__exit_1_naming_it(admin):
+    from packs.services import domain_pack_create
+
+    pack = domain_pack_create(principal=admin.principal, domain="D", version="v1", content={"a": 1})
+    assert run("verify_packs")[0] == 0
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("ALTER TABLE domain_packs DISABLE TRIGGER domain_packs_immutable")
+        cursor.execute(
+            "UPDATE domain_packs SET content_json = %s WHERE id = %s",
+            [json.dumps({"a": 2}), pack.pk],
+        )
+        if connection.vendor == "postgresql":
+            cursor.execute("ALTER TABLE domain_packs ENABLE TRIGGER domain_packs_immutable")
+    code, out = run("verify_packs")
+    assert code == 1
+    assert f"id={pack.pk}" in out
+
+
+@pytest.mark.django_db
+def test_seed_demo__twice__same_state():
+    code, out = run("seed_demo")
+    assert code == 0, out
+    first = state()
+    assert first["active"] == [("TENANT_FINANCE_001", "v3.2", "v1.4", 1)]
+    assert first["links"] == [("TENANT_FINANCE_001", "SETTLEMENT_FAIL")]
+    assert "admin-demo-password" in out
+    assert run("seed_demo")[0] == 0
+    assert state() == first
+
+
+def _manage(env: dict, *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode in (0, 1), result.stderr
+    return result.stdout
+
+
+@pytest.mark.django_db
+def test_export_packs__import_into_empty_database__same_checksums(tmp_path, admin):
+    run("seed_demo")
+    exported = tmp_path / "export"
+    assert run("export_packs", str(exported))[0] == 0
+    assert (exported / "domain" / "CapitalMarketsTrading" / "v3.2.json").exists()
+    domain_rows = DomainPack.objects.values_list("version", "checksum")
+    tenant_rows = TenantPack.objects.values_list("version", "checksum")
+    expected = sorted([*domain_rows, *tenant_rows])
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "TEST_DB_NAME"}} | {
+        "SQLITE_PATH": str(tmp_path / "empty.sqlite3"),
+        "SECRET_KEY": "x",
+    }
+    _manage(env, "migrate", "-v0")
+    _manage(env, "import_packs", "--create-tenants", str(exported))
+    printed = _manage(
+        env,
+        "shell",
+        "-c",
+        "import json; from packs.models import DomainPack, TenantPack; print(json.dumps(sorted("
+        "[*DomainPack.objects.values_list('version','checksum')]"
+        " + [*TenantPack.objects.values_list('version','checksum')])))",
+    )
+    assert [tuple(row) for row in json.loads(printed.strip().splitlines()[-1])] == expected

@@ -1,0 +1,178 @@
+"""Set-up shared by the runtime tests: the reference finance packs stored through the low-level
+pack services and an active configuration written directly (as the activation service would,
+including the generation bump on commit), so these tests do not depend on the activation API."""
+
+import copy
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from packs.services import domain_pack_create, tenant_pack_create
+from runtime_config.cache import bump_generation_on_commit
+from runtime_config.models import TenantActiveConfig
+from tenants.models import Tenant
+from tenants.principals import Principal
+
+ROOT = Path(__file__).resolve().parents[2]
+DOMAIN = "CapitalMarketsTrading"
+FINANCE = "TENANT_FINANCE_001"
+SETUP = Principal.system("setup")
+PROBLEM = "application/problem+json"
+
+
+def make_finance_tenant() -> Tenant:
+    return Tenant.objects.create(tenant_id=FINANCE, name="Finance 001", created_by="setup")
+
+
+def store_domain(content: dict, version: str = "v3.2"):
+    return domain_pack_create(principal=SETUP, domain=DOMAIN, version=version, content=content)
+
+
+def store_tenant(content: dict, version: str = "v1.4", tenant_id: str = FINANCE):
+    body = copy.deepcopy(content)
+    body["tenantId"] = tenant_id
+    return tenant_pack_create(principal=SETUP, tenant_id=tenant_id, version=version, content=body)
+
+
+def activate_direct(tenant_id: str, domain_pack, tenant_pack) -> TenantActiveConfig:
+    with transaction.atomic():
+        row = TenantActiveConfig.objects.select_for_update().filter(tenant_id=tenant_id).first()
+        if row is None:
+            row = TenantActiveConfig(tenant_id=tenant_id, revision=0)
+        row.domain = domain_pack.domain
+        row.domain_pack = domain_pack
+        row.tenant_pack = tenant_pack
+        row.activated_at = timezone.now()
+        row.activated_by = "setup"
+        row.revision += 1
+        row.save()
+        bump_generation_on_commit()
+    return row
+
+
+def assert_problem(response, status: int, code: str) -> dict:
+    assert response.status_code == status, response.content
+    assert response["Content-Type"].startswith(PROBLEM)
+    body = response.json()
+    assert body["code"] == code, body
+    return body
+
+
+def tamper_domain_pack(pack) -> None:
+    """Change stored content behind the model (and, on PostgreSQL, behind the trigger)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("ALTER TABLE domain_packs DISABLE TRIGGER domain_packs_immutable")
+            cursor.execute(
+                "UPDATE domain_packs SET content_json = jsonb_set(content_json, "
+                "'{severityRules,0,severity}', '\"LOW\"') WHERE id = %s",
+                [pack.pk],
+            )
+            cursor.execute("ALTER TABLE domain_packs ENABLE TRIGGER domain_packs_immutable")
+        else:
+            cursor.execute(
+                "UPDATE domain_packs SET content_json = json_set(content_json, "
+                "'$.severityRules[0].severity', 'LOW') WHERE id = %s",
+                [pack.pk],
+            )
+
+
+# --- a second process --------------------------------------------------------------------------
+
+CHILD = r"""
+import json, sys, time
+import django
+django.setup()
+from runtime_config.runtime import get_effective_config
+
+tenant = sys.argv[1]
+print("ready", flush=True)
+for line in sys.stdin:
+    want, deadline = line.split()
+    until = time.monotonic() + float(deadline)
+    seen = None
+    while time.monotonic() < until:
+        try:
+            config = get_effective_config(tenant)
+            seen = f"{config.domain_pack_version}/{config.tenant_pack_version}/{config.revision}"
+        except Exception as exc:
+            seen = getattr(exc, "code", type(exc).__name__)
+        if seen == want:
+            break
+        time.sleep(0.002)
+    print(json.dumps({"seen": seen, "at": time.time()}), flush=True)
+"""
+
+
+def child_database_env() -> dict[str, str] | None:
+    """Environment that points a second process at the test database, or None when that
+    database lives only in this process's memory."""
+    env = dict(os.environ)
+    name = connection.settings_dict["NAME"]
+    if connection.vendor == "sqlite":
+        if not name or ":memory:" in str(name) or "mode=memory" in str(name):
+            return None
+        env["SQLITE_PATH"] = str(Path(name).resolve())
+        env.pop("DATABASE_URL", None)
+    else:
+        url = os.environ.get("DATABASE_URL", "")
+        base, _, _ = url.rpartition("/")
+        env["DATABASE_URL"] = f"{base}/{name}"
+    env["SECRET_KEY"] = settings.SECRET_KEY
+    env["DJANGO_SETTINGS_MODULE"] = "onboarding.settings"
+    env["RUNTIME_CONFIG_TTL"] = "30"
+    env["RUNTIME_CONFIG_CHECK_INTERVAL"] = "1"
+    env.pop("PACKS_FILE_FALLBACK_DIR", None)
+    env["LOG_LEVEL"] = "ERROR"
+    return env
+
+
+class Child:
+    """A second Django process polling get_effective_config for one tenant."""
+
+    def __init__(self, tenant_id: str, env: dict[str, str]):
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", CHILD, tenant_id],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        line = self.process.stdout.readline()
+        if line.strip() != "ready":
+            self.close()
+            raise RuntimeError(f"child did not start: {line!r}")
+
+    def wait_for(self, want: str, timeout: float) -> dict:
+        """Ask the child to poll until it sees `want` (version/version/revision or an error
+        code); returns {seen, at} with `at` the wall-clock time it saw it."""
+        self.process.stdin.write(f"{want} {timeout}\n")
+        self.process.stdin.flush()
+        return json.loads(self.process.stdout.readline())
+
+    def close(self) -> None:
+        if self.process.stdin:
+            self.process.stdin.close()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def wall_clock() -> float:
+    return time.time()
