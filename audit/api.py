@@ -2,8 +2,10 @@
 
 import csv
 import io
+from contextlib import nullcontext
 from collections.abc import Iterator
 
+from django.db import connections, transaction
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -14,6 +16,7 @@ from audit.models import AuditEvent
 from audit.selectors import audit_event_list, parse_audit_filters
 from audit.services import iso_utc
 from onboarding.api import Pagination, RoleApiView, problems
+from onboarding.errors import InvalidInput, finding
 from packs.canonical import canonical_json
 
 COLUMNS = (
@@ -50,12 +53,22 @@ def csv_rows(events: QuerySet[AuditEvent]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(COLUMNS)
-    rows = events.values_list(*COLUMNS).iterator(chunk_size=FETCH_CHUNK_ROWS)
-    for count, values in enumerate(rows, start=1):
-        writer.writerow(_csv_cells(values))
-        if count % CSV_CHUNK_ROWS == 0:
-            yield _drain(buffer)
+    with _read_transaction(events.db):
+        rows = events.values_list(*COLUMNS).iterator(chunk_size=FETCH_CHUNK_ROWS)
+        for count, values in enumerate(rows, start=1):
+            writer.writerow(_csv_cells(values))
+            if count % CSV_CHUNK_ROWS == 0:
+                yield _drain(buffer)
     yield _drain(buffer)
+
+
+def _read_transaction(alias: str):
+    """On PostgreSQL, a transaction around the server-side cursor: outside one Django declares
+    it WITH HOLD, and PostgreSQL would materialise the whole result before the first row. Not
+    on SQLite, where a transaction would take the write lock for the length of the download."""
+    if connections[alias].vendor == "postgresql":
+        return transaction.atomic(using=alias)
+    return nullcontext()
 
 
 def _drain(buffer: io.StringIO) -> str:
@@ -110,9 +123,10 @@ class AuditEventListView(RoleApiView):
     pagination_class = Pagination
 
     def perform_content_negotiation(self, request, force=False):
-        # `format` is DRF's URL format override; CSV is streamed by `get` itself, and any error
-        # on the way there is still rendered as problem+json.
-        if request.query_params.get("format") == "csv":
+        # `format` is DRF's URL format override, which would answer 404 to anything but json.
+        # Here it selects JSON or the CSV stream (written by `get` itself), any other value is a
+        # 400, and every error on the way is rendered as problem+json.
+        if request.query_params.get("format") not in (None, "json"):
             renderer = self.get_renderers()[0]
             return renderer, renderer.media_type
         return super().perform_content_negotiation(request, force)
@@ -120,12 +134,19 @@ class AuditEventListView(RoleApiView):
     @extend_schema(
         operation_id="audit_events_list",
         parameters=_FILTER_PARAMS,
-        responses={200: AuditEventSerializer(many=True), **problems(400, 401, 403)},
+        responses={200: AuditEventSerializer(many=True), **problems(400, 401, 403, 404)},
     )
     def get(self, request):
+        output = request.query_params.get("format") or "json"
+        if output not in ("json", "csv"):
+            raise InvalidInput(
+                f"format must be json or csv, not {output!r}.",
+                code="invalid_filter",
+                errors=[finding("invalid_filter", "/format", "Expected json or csv.")],
+            )
         filters = parse_audit_filters(request.query_params)
         events = audit_event_list(principal=self.principal, **filters)
-        if request.query_params.get("format") == "csv":
+        if output == "csv":
             response = StreamingHttpResponse(csv_rows(events), content_type="text/csv")
             response["Content-Disposition"] = 'attachment; filename="audit-events.csv"'
             return response

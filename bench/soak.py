@@ -19,6 +19,7 @@ import argparse
 import copy
 import os
 import random
+import re
 import signal
 import sys
 import tempfile
@@ -203,16 +204,31 @@ def in_fault_window(soak: Soak, c: Call) -> bool:
     )
 
 
-def check(soak: Soak, env: dict) -> tuple[list[str], list[str]]:
+def server_exceptions(log_path: Path) -> dict[str, int]:
+    text = log_path.read_text(errors="replace") if log_path.exists() else ""
+    found = re.findall(r"^([A-Za-z_][\w.]*(?:Error|Exception)): ", text, flags=re.MULTILINE)
+    return dict(Counter(found).most_common(5))
+
+
+def check(soak: Soak, env: dict, log_path: Path) -> tuple[list[str], list[str]]:
     """Returns (violations, remarks)."""
     import psycopg
 
     violations, remarks = [], []
+    expected = Counter()
     for c in soak.calls:
         if c.status is not None and c.status >= 500:
-            where = "inside" if in_fault_window(soak, c) else "OUTSIDE"
-            text = f"{c.status} on {c.op} {c.tenant} {where} a fault window: {str(c.body)[:200]}"
-            (remarks if where == "inside" else violations).append(text)
+            if in_fault_window(soak, c):
+                expected[c.op] += 1
+            else:
+                violations.append(
+                    f"{c.status} on {c.op} {c.tenant} outside any fault window: {str(c.body)[:200]}"
+                )
+    if expected:
+        remarks.append(
+            f"{sum(expected.values())} HTTP 5xx inside fault windows (by operation: "
+            f"{dict(expected)}); server log exceptions: {server_exceptions(log_path)}"
+        )
 
     with psycopg.connect(pg_url(DB_NAME)) as conn:
 
@@ -392,7 +408,7 @@ def main(argv: list[str] | None = None) -> int:
         soak.stop.set()
         injector.join(timeout=30)
 
-    violations, remarks = check(soak, env)
+    violations, remarks = check(soak, env, workdir / "server.log")
     counts = Counter((c.op, c.status) for c in soak.calls)
     print("\n== soak summary")
     print(

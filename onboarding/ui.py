@@ -15,6 +15,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.template.response import TemplateResponse
+from django.utils.cache import patch_vary_headers
 
 from onboarding.errors import ServiceError
 from onboarding.principal import principal_for_request
@@ -92,7 +93,10 @@ def render_page(
     target = request.headers.get("HX-Target", "")
     if is_htmx(request) and partials and target in partials:
         template = partials[target]
-    return TemplateResponse(request, template, context, status=status)
+    response = TemplateResponse(request, template, context, status=status)
+    # The same URL answers a whole page or a partial: caches must keep them apart.
+    patch_vary_headers(response, ("HX-Request", "HX-Target"))
+    return response
 
 
 def wants_write(request: HttpRequest) -> bool:

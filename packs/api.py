@@ -292,7 +292,7 @@ class DomainPackListView(RoleApiView):
     @extend_schema(
         operation_id="domain_packs_list",
         parameters=[OpenApiParameter("domain", str), *_LIST_PARAMETERS],
-        responses={200: PackPageOutput, **problems(400, 401, 403)},
+        responses={200: PackPageOutput, **problems(400, 401, 403, 404)},
     )
     def get(self, request):
         queryset = selectors.domain_pack_list(principal=self.principal)

@@ -22,7 +22,6 @@ from typing import Any
 
 import jsonschema
 import jsonschema_rs
-import orjson
 
 from onboarding.errors import finding
 
@@ -62,11 +61,6 @@ _QUOTED = re.compile(r"""(['"])(.*?)\1""")
 _SECRET_KEY_WORDS = ("password", "passwd", "secret", "token", "apikey", "privatekey")
 # A cheap pre-scan of the canonical bytes (lower-cased): none of these, no walk needed.
 _SECRET_WORD_BYTES = (b"passw", b"secret", b"token", b"apikey", b"api_key", b"privatekey")
-# orjson writes every float with a fraction (`100.0`) or a signed exponent (`1e+16`); canonical
-# JSON rewrites integral floats as integers, so only output with one of these needs the slower
-# normalising path. Two literal-prefixed patterns: far faster than one alternation.
-_FLOAT_FRACTION = re.compile(rb"\.0(?:[,\]}]|\Z)")
-_FLOAT_EXPONENT = re.compile(rb"e[-+][0-9]")
 # Values that point at a secret store rather than holding the secret.
 _SECRET_REFERENCE = re.compile(
     r"^(?:\$\{[^}]+\}|\$[A-Z_][A-Z0-9_]*|(?:env|vault|secret|kms)://?\S+)$"
@@ -175,19 +169,10 @@ class _Report:
 
 
 def _canonical_or_none(content: Any) -> bytes | None:
-    """packs.canonical.canonical_json, skipping its Python-level normalising walk when the plain
-    sorted dump shows no float that it could change (the same bytes, several times faster)."""
     try:
-        text = orjson.dumps(content, option=orjson.OPT_SORT_KEYS)
-        if not _may_hold_integral_float(text):
-            return text
         return canonical_json(content)
     except (TypeError, ValueError):  # orjson refuses what intake would have refused
         return None
-
-
-def _may_hold_integral_float(text: bytes) -> bool:
-    return bool(_FLOAT_FRACTION.search(text) or _FLOAT_EXPONENT.search(text))
 
 
 def _ordered(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -296,7 +281,10 @@ def _check_domain(content: dict[str, Any], report: _Report) -> None:
 
 
 def _names_or_none(content: dict[str, Any], key: str, names: Any) -> set[str] | None:
-    if key in content and not isinstance(content[key], dict):
+    section = content.get(key)
+    if key in content and not (
+        isinstance(section, dict) and all(isinstance(item, dict) for item in section.values())
+    ):
         return None
     return names(content)
 

@@ -280,7 +280,7 @@ class ChangeRequestListView(RoleApiView):
             OpenApiParameter("page", int),
             OpenApiParameter("page_size", int, description="At most 200."),
         ],
-        responses={200: ChangeRequestPageOutput, **problems(400, 401, 403)},
+        responses={200: ChangeRequestPageOutput, **problems(400, 401, 403, 404)},
     )
     def get(self, request):
         queryset = filtered(

@@ -128,7 +128,7 @@ class TenantListView(RoleApiView):
             OpenApiParameter("page", int),
             OpenApiParameter("page_size", int, description="At most 200."),
         ],
-        responses={200: TenantPageOutput, **problems(400, 401, 403)},
+        responses={200: TenantPageOutput, **problems(400, 401, 403, 404)},
     )
     def get(self, request):
         queryset = filtered(TenantFilter, request, selectors.tenant_list(principal=self.principal))

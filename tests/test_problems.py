@@ -7,11 +7,6 @@ from rest_framework.test import APIClient
 from tests.api.conftest import assert_problem, send
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def test_anonymous__401_not_authenticated_with_challenge(anon):
     response = anon.get(reverse("tenant-list"))
     assert_problem(response, 401, "not_authenticated")

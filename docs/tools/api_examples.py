@@ -19,6 +19,11 @@ ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "docs" / "api.md"
 BASE = "http://127.0.0.1:8000"
 LIST_ITEMS = 3
+PENDING_LOOKUP = (
+    'curl -s -H "Authorization: Token $TOKEN" '
+    '"http://127.0.0.1:8000/admin/config-changes?status=PENDING&tenant_id=TENANT_DOCS_001" '
+    "| jq -r '.results[0].id'"
+)
 STRING_CHARS = 160
 
 # A domain pack small enough to show in full.
@@ -74,7 +79,8 @@ def _setup() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0, interactive=False)
-    call_command("seed_demo", stdout=open(os.devnull, "w"))
+    with open(os.devnull, "w") as sink:
+        call_command("seed_demo", stdout=sink)
 
 
 def _shorten(value: Any, depth: int = 0) -> Any:
@@ -101,6 +107,12 @@ class Recorder:
         self.tokens = {t.user.username: t.key for t in Token.objects.select_related("user")}
         self.lines: list[str] = []
         self.last: Any = None
+        self.aliases: dict[str, str] = {}
+
+    def alias(self, value: str, variable: str, lookup: str) -> None:
+        """Ids differ on every run: later examples use a shell variable set by `lookup`."""
+        self.aliases[value] = f"${variable}"
+        self.lines += ["```sh", f"{variable}=$({lookup})", "```", ""]
 
     def text(self, *paragraphs: str) -> None:
         for paragraph in paragraphs:
@@ -115,7 +127,7 @@ class Recorder:
         user: str | None = "admin",
         title: str = "",
         headers: dict[str, str] | None = None,
-        show_body: Any = None,
+        content_file: str | None = None,
         shorten: bool = True,
     ) -> Any:
         extra = dict(headers or {})
@@ -133,14 +145,26 @@ class Recorder:
             curl.append(f'-H "Authorization: Token {variable}"')
         for name, value in (headers or {}).items():
             curl.append(f"-H '{name}: {value}'")
-        if body is not None:
-            shown = json.dumps(show_body if show_body is not None else body, ensure_ascii=False)
+        prefix = []
+        if content_file:
+            # The pack document comes from a file: jq wraps it into the request body.
+            (ROOT / content_file).parent.mkdir(parents=True, exist_ok=True)
+            (ROOT / content_file).write_text(json.dumps(body["content"], indent=2) + "\n")
+            rest = {key: value for key, value in body.items() if key != "content"}
+            jq_filter = f"{json.dumps(rest, ensure_ascii=False)} + {{content: $c[0]}}"
+            prefix = [f"jq -n --slurpfile c {content_file} '{jq_filter}' |"]
             curl.append("-H 'Content-Type: application/json'")
-            curl.append(f"-d '{shown}'")
-        curl.append(f'"{BASE}{path}"')
+            curl.append("-d @-")
+        elif body is not None:
+            curl.append("-H 'Content-Type: application/json'")
+            curl.append(f"-d '{json.dumps(body, ensure_ascii=False)}'")
+        shown_path = path
+        for value, variable in self.aliases.items():
+            shown_path = shown_path.replace(value, variable)
+        curl.append(f'"{BASE}{shown_path}"')
         if title:
             self.lines += [f"**{title}**", ""]
-        self.lines += ["```sh", " \\\n  ".join(curl), "```", ""]
+        self.lines += ["```sh", *prefix, " \\\n  ".join(curl), "```", ""]
         content_type = response.get("Content-Type", "")
         head = [f"HTTP {response.status_code}"]
         for name in ("Content-Type", "ETag", "Location"):
@@ -170,7 +194,7 @@ class Recorder:
             self.lines += [f"Errors: {errors}", ""]
 
 
-def build() -> str:  # noqa: PLR0915 - one linear script is the readable form here
+def build() -> str:
     _setup()
     r = Recorder()
     t, d = "TENANT_DOCS_001", "DocsDomain"
@@ -200,8 +224,9 @@ def build() -> str:  # noqa: PLR0915 - one linear script is the readable form he
         "- **Tenant context**: `X-Tenant-ID: <id>` narrows lists for platform principals; a "
         "tenant-bound principal naming another tenant gets 403 `tenant_context_mismatch`.",
         "- Every response carries `X-Request-ID` (also recorded in the audit trail).",
-        "- **Pack documents in bodies**: in the examples, `\"<...>\"` in a `-d` body stands for "
-        "a whole pack document. Build such a body from a file with `jq`, e.g.:",
+        "- **Pack documents in bodies**: the examples read pack files from `docs/examples/` "
+        "(written by the generator) and wrap them into the request body with `jq`; the same "
+        "works for any pack file, e.g.:",
     )
     r.lines += [
         "```sh",
@@ -234,9 +259,7 @@ def build() -> str:  # noqa: PLR0915 - one linear script is the readable form he
         "400 `invalid_tenant_id`, 400 `unknown_field`, 401, 403, 409 `tenant_exists`.",
     )
     r.call("POST", "/admin/tenants", {"tenant_id": t, "name": "Docs Tenant"}, title="Create")
-    r.call(
-        "POST", "/admin/tenants", {"tenant_id": t, "name": "Again"}, title="Same id again → 409"
-    )
+    r.call("POST", "/admin/tenants", {"tenant_id": t, "name": "Again"}, title="Same id again → 409")
     r.call(
         "POST",
         "/admin/tenants",
@@ -249,28 +272,55 @@ def build() -> str:  # noqa: PLR0915 - one linear script is the readable form he
         {"tenant_id": "TENANT_X", "name": "x", "require_approval": True},
         title="Unknown field → 400",
     )
-    r.call("POST", "/admin/tenants", {"tenant_id": "TENANT_X", "name": "x"}, user=None,
-           title="No credentials → 401")
-    r.call("POST", "/admin/tenants", {"tenant_id": "TENANT_X", "name": "x"}, user="viewer",
-           title="VIEWER → 403")
+    r.call(
+        "POST",
+        "/admin/tenants",
+        {"tenant_id": "TENANT_X", "name": "x"},
+        user=None,
+        title="No credentials → 401",
+    )
+    r.call(
+        "POST",
+        "/admin/tenants",
+        {"tenant_id": "TENANT_X", "name": "x"},
+        user="viewer",
+        title="VIEWER → 403",
+    )
 
-    r.endpoint("GET", "/admin/tenants", "List tenants visible to the caller. Filters: "
-               "`status`, `search` (id or name), `page`, `page_size`.", "400 `invalid_filter`.")
+    r.endpoint(
+        "GET",
+        "/admin/tenants",
+        "List tenants visible to the caller. Filters: "
+        "`status`, `search` (id or name), `page`, `page_size`.",
+        "400 `invalid_filter`.",
+    )
     r.call("GET", "/admin/tenants?search=TENANT&page_size=2")
 
-    r.endpoint("GET", "/admin/tenants/{tenant_id}",
-               "One tenant with its `active_config` (or `null`).", "404 `tenant_not_found`.")
+    r.endpoint(
+        "GET",
+        "/admin/tenants/{tenant_id}",
+        "One tenant with its `active_config` (or `null`).",
+        "404 `tenant_not_found`.",
+    )
     r.call("GET", "/admin/tenants/TENANT_FINANCE_001")
     r.call("GET", "/admin/tenants/NO_SUCH_TENANT", title="Unknown → 404")
 
-    r.endpoint("PATCH", "/admin/tenants/{tenant_id}",
-               "Change `name` or `require_activation_approval` (tenant ADMIN for the name; the "
-               "approval policy needs a platform ADMIN).", "400, 403, 404.")
+    r.endpoint(
+        "PATCH",
+        "/admin/tenants/{tenant_id}",
+        "Change `name` or `require_activation_approval` (tenant ADMIN for the name; the "
+        "approval policy needs a platform ADMIN).",
+        "400, 403, 404.",
+    )
     r.call("PATCH", f"/admin/tenants/{t}", {"require_activation_approval": True})
 
-    r.endpoint("PATCH", "/admin/tenants/{tenant_id}/status",
-               "Suspend or re-activate. A SUSPENDED tenant cannot be activated and its runtime "
-               "config answers 409 `tenant_suspended`.", "400 `invalid_status`, 403, 404.")
+    r.endpoint(
+        "PATCH",
+        "/admin/tenants/{tenant_id}/status",
+        "Suspend or re-activate. A SUSPENDED tenant cannot be activated and its runtime "
+        "config answers 409 `tenant_suspended`.",
+        "400 `invalid_status`, 403, 404.",
+    )
     r.call("PATCH", f"/admin/tenants/{t}/status", {"status": "SUSPENDED", "reason": "docs"})
     r.call("PATCH", f"/admin/tenants/{t}/status", {"status": "ACTIVE"})
     r.call("PATCH", f"/admin/tenants/{t}/status", {"status": "PAUSED"}, title="Bad status → 400")
@@ -285,15 +335,23 @@ def build() -> str:  # noqa: PLR0915 - one linear script is the readable form he
         "tenant's active one, else the newest non-deprecated one.",
         "400 (request), 401.",
     )
-    r.call("POST", "/admin/packs/validate", {"pack_type": "domain", "content": DOCS_DOMAIN},
-           show_body={"pack_type": "domain", "content": "<the DocsDomain pack below>"},
-           title="A valid domain pack")
+    r.call(
+        "POST",
+        "/admin/packs/validate",
+        {"pack_type": "domain", "content": DOCS_DOMAIN},
+        content_file="docs/examples/docs-domain.json",
+        title="A valid domain pack",
+    )
     bad = json.loads(json.dumps(DOCS_DOMAIN))
     bad["severityRules"][0]["if"] = bad["severityRules"][0].pop("condition")
     bad["playbooks"][0]["steps"][1]["tool"] = "retrySettlment"
-    r.call("POST", "/admin/packs/validate", {"pack_type": "domain", "content": bad},
-           show_body={"pack_type": "domain", "content": "<DocsDomain with `if` and a typo>"},
-           title="An invalid one (still 200)")
+    r.call(
+        "POST",
+        "/admin/packs/validate",
+        {"pack_type": "domain", "content": bad},
+        content_file="docs/examples/docs-domain-invalid.json",
+        title="An invalid one (still 200)",
+    )
 
     r.endpoint(
         "POST",
@@ -304,33 +362,73 @@ def build() -> str:  # noqa: PLR0915 - one linear script is the readable form he
         "400 `pack_invalid` (the report's errors in `errors`), 400 `invalid_version`, "
         "400 `domain_mismatch`, 409 `version_exists`, 413 `too_large`.",
     )
-    r.lines += ["The pack used in these examples:", "", "```json",
-                json.dumps(DOCS_DOMAIN, indent=2), "```", ""]
+    r.lines += [
+        "The pack used in these examples:",
+        "",
+        "```json",
+        json.dumps(DOCS_DOMAIN, indent=2),
+        "```",
+        "",
+    ]
     body = {"content": DOCS_DOMAIN, "version": "v1.0"}
-    show = {"content": "<DocsDomain pack>", "version": "v1.0"}
-    r.call("POST", "/admin/packs/domain/import", body, show_body=show, title="Import v1.0 → 201")
-    r.call("POST", "/admin/packs/domain/import", body, show_body=show,
-           title="Same content, same version → 200")
+    r.call(
+        "POST",
+        "/admin/packs/domain/import",
+        body,
+        content_file="docs/examples/docs-domain.json",
+        title="Import v1.0 → 201",
+    )
+    r.call(
+        "POST",
+        "/admin/packs/domain/import",
+        body,
+        content_file="docs/examples/docs-domain.json",
+        title="Same content, same version → 200",
+    )
     changed = json.loads(json.dumps(DOCS_DOMAIN))
     changed["tools"]["escalate"] = {"description": "Escalate to a human."}
-    r.call("POST", "/admin/packs/domain/import", {"content": changed, "version": "1.0"},
-           show_body={"content": "<changed pack>", "version": "1.0"},
-           title="Other content under an equal version → 409")
-    r.call("POST", "/admin/packs/domain/import", {"content": bad, "version": "v9"},
-           show_body={"content": "<invalid pack>", "version": "v9"}, title="Invalid → 400")
-    r.call("POST", "/admin/packs/domain/import", {"content": changed},
-           show_body={"content": "<changed pack>"}, title="No version: the next one (v1.1)")
+    r.call(
+        "POST",
+        "/admin/packs/domain/import",
+        {"content": changed, "version": "1.0"},
+        content_file="docs/examples/docs-domain-changed.json",
+        title="Other content under an equal version → 409",
+    )
+    r.call(
+        "POST",
+        "/admin/packs/domain/import",
+        {"content": bad, "version": "v9"},
+        content_file="docs/examples/docs-domain-invalid.json",
+        title="Invalid → 400",
+    )
+    r.call(
+        "POST",
+        "/admin/packs/domain/import",
+        {"content": changed},
+        content_file="docs/examples/docs-domain-changed.json",
+        title="No version: the next one (v1.1)",
+    )
 
-    r.endpoint("GET", "/admin/packs/domain", "Domain packs, newest version first. Filters: "
-               "`domain`, `status`, `page`, `page_size`. Readable by every principal.")
+    r.endpoint(
+        "GET",
+        "/admin/packs/domain",
+        "Domain packs, newest version first. Filters: "
+        "`domain`, `status`, `page`, `page_size`. Readable by every principal.",
+    )
     r.call("GET", f"/admin/packs/domain?domain={d}")
-    r.endpoint("GET", "/admin/packs/domain/{domain}/{version}",
-               "One version with `content_json` and its stored `validation_warnings`.",
-               "404 `domain_pack_not_found`.")
+    r.endpoint(
+        "GET",
+        "/admin/packs/domain/{domain}/{version}",
+        "One version with `content_json` and its stored `validation_warnings`.",
+        "404 `domain_pack_not_found`.",
+    )
     r.call("GET", f"/admin/packs/domain/{d}/v1.0")
-    r.endpoint("GET", "/admin/packs/domain/{domain}/diff?from=V1&to=V2",
-               "Structural diff: added, removed and changed JSON Pointers with old and new "
-               "values.", "400 when `from`/`to` is missing, 404 unknown version.")
+    r.endpoint(
+        "GET",
+        "/admin/packs/domain/{domain}/diff?from=V1&to=V2",
+        "Structural diff: added, removed and changed JSON Pointers with old and new values.",
+        "400 when `from`/`to` is missing, 404 unknown version.",
+    )
     r.call("GET", f"/admin/packs/domain/{d}/diff?from=v1.0&to=v1.1")
 
     r.endpoint(
@@ -342,34 +440,60 @@ def build() -> str:  # noqa: PLR0915 - one linear script is the readable form he
         "400 `pack_invalid`, 400 `tenant_mismatch` (content `tenantId` ≠ `tenant_id`), "
         "400 `invalid_version`, 404 `tenant_not_found`, 409 `version_exists`.",
     )
-    r.lines += ["The tenant pack used in these examples:", "", "```json",
-                json.dumps(DOCS_TENANT, indent=2), "```", ""]
-    r.call("POST", "/admin/packs/tenant/import",
-           {"tenant_id": t, "content": DOCS_TENANT, "version": "v1.0",
-            "domain_pack_version": "v1.0"},
-           show_body={"tenant_id": t, "content": "<tenant pack>", "version": "v1.0",
-                      "domain_pack_version": "v1.0"}, title="Import → 201")
-    r.call("POST", "/admin/packs/tenant/import",
-           {"tenant_id": "TENANT_FINANCE_001", "content": DOCS_TENANT},
-           show_body={"tenant_id": "TENANT_FINANCE_001", "content": "<tenant pack of " + t + ">"},
-           title="Wrong tenant → 400")
+    r.lines += [
+        "The tenant pack used in these examples:",
+        "",
+        "```json",
+        json.dumps(DOCS_TENANT, indent=2),
+        "```",
+        "",
+    ]
+    r.call(
+        "POST",
+        "/admin/packs/tenant/import",
+        {"tenant_id": t, "content": DOCS_TENANT, "version": "v1.0", "domain_pack_version": "v1.0"},
+        content_file="docs/examples/docs-tenant.json",
+        title="Import → 201",
+    )
+    r.call(
+        "POST",
+        "/admin/packs/tenant/import",
+        {"tenant_id": "TENANT_FINANCE_001", "content": DOCS_TENANT},
+        content_file="docs/examples/docs-tenant.json",
+        title="Wrong tenant → 400",
+    )
     tenant_v2 = {**DOCS_TENANT, "approvedTools": ["getSettlement", "retrySettlement"]}
-    r.call("POST", "/admin/packs/tenant/import",
-           {"tenant_id": t, "content": tenant_v2, "version": "v1.1"},
-           show_body={"tenant_id": t, "content": "<tenant pack, retrySettlement approved>",
-                      "version": "v1.1"}, title="A second version")
+    r.call(
+        "POST",
+        "/admin/packs/tenant/import",
+        {"tenant_id": t, "content": tenant_v2, "version": "v1.1"},
+        content_file="docs/examples/docs-tenant-v1.1.json",
+        title="A second version",
+    )
 
-    r.endpoint("GET", "/admin/packs/tenant/{tenant_id}", "The tenant's pack versions, newest "
-               "first. Filters: `status`, `page`.", "404 unknown or invisible tenant.")
+    r.endpoint(
+        "GET",
+        "/admin/packs/tenant/{tenant_id}",
+        "The tenant's pack versions, newest first. Filters: `status`, `page`.",
+        "404 unknown or invisible tenant.",
+    )
     r.call("GET", f"/admin/packs/tenant/{t}")
-    r.endpoint("GET", "/admin/packs/tenant/{tenant_id}/{version}", "One version with "
-               "`content_json`.", "404 `tenant_pack_not_found`.")
+    r.endpoint(
+        "GET",
+        "/admin/packs/tenant/{tenant_id}/{version}",
+        "One version with `content_json`.",
+        "404 `tenant_pack_not_found`.",
+    )
     r.call("GET", f"/admin/packs/tenant/{t}/v1.0")
     r.endpoint("GET", "/admin/packs/tenant/{tenant_id}/diff?from=V1&to=V2", "As for domain packs.")
     r.call("GET", f"/admin/packs/tenant/{t}/diff?from=v1.0&to=v1.1")
 
-    r.endpoint("GET", "/admin/packs/schema/{domain|tenant}",
-               "The JSON Schema (Draft 2020-12) the validator uses.", "404 `schema_not_found`.")
+    r.endpoint(
+        "GET",
+        "/admin/packs/schema/{domain|tenant}",
+        "The JSON Schema (Draft 2020-12) the validator uses.",
+        "404 `schema_not_found`.",
+    )
     r.call("GET", "/admin/packs/schema/tenant")
 
     r.endpoint(
@@ -379,12 +503,24 @@ def build() -> str:  # noqa: PLR0915 - one linear script is the readable form he
         "`DEPRECATED`→`ACTIVE`). The same for `/admin/packs/tenant/{tenant_id}/{version}/status`.",
         "400 `invalid_status`, 409 `invalid_transition`, 409 `pack_in_use` (naming the tenants).",
     )
-    r.call("PATCH", "/admin/packs/domain/CapitalMarketsTrading/v3.2/status",
-           {"status": "DEPRECATED"}, title="Active for a tenant → 409")
-    r.call("PATCH", f"/admin/packs/domain/{d}/v1.1/status", {"status": "DEPRECATED"},
-           title="An unused DRAFT → 200")
-    r.call("PATCH", f"/admin/packs/domain/{d}/v1.1/status", {"status": "DRAFT"},
-           title="Not an allowed move → 409")
+    r.call(
+        "PATCH",
+        "/admin/packs/domain/CapitalMarketsTrading/v3.2/status",
+        {"status": "DEPRECATED"},
+        title="Active for a tenant → 409",
+    )
+    r.call(
+        "PATCH",
+        f"/admin/packs/domain/{d}/v1.1/status",
+        {"status": "DEPRECATED"},
+        title="An unused DRAFT → 200",
+    )
+    r.call(
+        "PATCH",
+        f"/admin/packs/domain/{d}/v1.1/status",
+        {"status": "DRAFT"},
+        title="Not an allowed move → 409",
+    )
     r.endpoint("PATCH", "/admin/packs/tenant/{tenant_id}/{version}/status", "See above.")
 
     r.text("## Activation, approvals, history")
@@ -402,35 +538,77 @@ def build() -> str:  # noqa: PLR0915 - one linear script is the readable form he
         "`pack_deprecated`, `incompatible_packs`, `incompatible_playbook_links`, "
         "`revision_conflict`.",
     )
-    r.call("PATCH", f"/admin/tenants/{t}", {"require_activation_approval": False},
-           title="(first, turn approval off for this tenant)")
-    r.call("POST", "/admin/packs/activate",
-           {"tenant_id": t, "domain_pack_version": "v1.0", "tenant_pack_version": "v1.0",
-            "dry_run": True}, title="Preview (dry run)")
-    r.call("POST", "/admin/packs/activate",
-           {"tenant_id": t, "domain_pack_version": "v1.0", "tenant_pack_version": "v1.0",
-            "comment": "first activation"}, title="Apply → 200")
-    r.call("POST", "/admin/packs/activate",
-           {"tenant_id": t, "domain_pack_version": "v1.0", "tenant_pack_version": "v1.0"},
-           title="Same again → 200, changed: false")
-    r.call("POST", "/admin/packs/activate",
-           {"tenant_id": t, "tenant_pack_version": "v7"}, title="Unknown version → 400")
-    r.call("POST", "/admin/packs/activate",
-           {"tenant_id": t, "tenant_pack_version": "v1.1", "expected_revision": 0},
-           title="Stale expected_revision → 409")
-    r.call("POST", "/admin/packs/activate",
-           {"tenant_id": t, "tenant_pack_verison": "v1.1"}, title="Typo in a field → 400")
-    r.call("POST", "/admin/packs/activate",
-           {"tenant_id": t, "tenant_pack_version": "v1.1"}, title="Move to tenant pack v1.1")
+    r.call(
+        "PATCH",
+        f"/admin/tenants/{t}",
+        {"require_activation_approval": False},
+        title="(first, turn approval off for this tenant)",
+    )
+    r.call(
+        "POST",
+        "/admin/packs/activate",
+        {
+            "tenant_id": t,
+            "domain_pack_version": "v1.0",
+            "tenant_pack_version": "v1.0",
+            "dry_run": True,
+        },
+        title="Preview (dry run)",
+    )
+    r.call(
+        "POST",
+        "/admin/packs/activate",
+        {
+            "tenant_id": t,
+            "domain_pack_version": "v1.0",
+            "tenant_pack_version": "v1.0",
+            "comment": "first activation",
+        },
+        title="Apply → 200",
+    )
+    r.call(
+        "POST",
+        "/admin/packs/activate",
+        {"tenant_id": t, "domain_pack_version": "v1.0", "tenant_pack_version": "v1.0"},
+        title="Same again → 200, changed: false",
+    )
+    r.call(
+        "POST",
+        "/admin/packs/activate",
+        {"tenant_id": t, "tenant_pack_version": "v7"},
+        title="Unknown version → 400",
+    )
+    r.call(
+        "POST",
+        "/admin/packs/activate",
+        {"tenant_id": t, "tenant_pack_version": "v1.1", "expected_revision": 0},
+        title="Stale expected_revision → 409",
+    )
+    r.call(
+        "POST",
+        "/admin/packs/activate",
+        {"tenant_id": t, "tenant_pack_verison": "v1.1"},
+        title="Typo in a field → 400",
+    )
+    r.call(
+        "POST",
+        "/admin/packs/activate",
+        {"tenant_id": t, "tenant_pack_version": "v1.1"},
+        title="Move to tenant pack v1.1",
+    )
 
-    r.endpoint("GET", "/admin/tenants/{tenant_id}/activations",
-               "Activation history, newest first.", "404.")
+    r.endpoint(
+        "GET", "/admin/tenants/{tenant_id}/activations", "Activation history, newest first.", "404."
+    )
     r.call("GET", f"/admin/tenants/{t}/activations")
-    r.endpoint("POST", "/admin/tenants/{tenant_id}/rollback",
-               "Re-apply the pair of an earlier revision (`to_revision`, default the previous "
-               "one) as a new revision; same policy and checks as activate. Body "
-               "`{to_revision?, expected_revision?, comment?, dry_run?}`.",
-               "400 `no_previous_revision`, 400 `unknown_revision`, and those of activate.")
+    r.endpoint(
+        "POST",
+        "/admin/tenants/{tenant_id}/rollback",
+        "Re-apply the pair of an earlier revision (`to_revision`, default the previous "
+        "one) as a new revision; same policy and checks as activate. Body "
+        "`{to_revision?, expected_revision?, comment?, dry_run?}`.",
+        "400 `no_previous_revision`, 400 `unknown_revision`, and those of activate.",
+    )
     r.call("POST", f"/admin/tenants/{t}/rollback", {"comment": "back to v1.0"})
 
     r.text(
@@ -440,35 +618,75 @@ def build() -> str:  # noqa: PLR0915 - one linear script is the readable form he
         "rollback answer 202 with a PENDING change request; another ADMIN approves it.",
     )
     r.call("PATCH", f"/admin/tenants/{t}", {"require_activation_approval": True})
-    pending = r.call("POST", "/admin/packs/activate",
-                     {"tenant_id": t, "tenant_pack_version": "v1.1", "comment": "approve me"},
-                     title="Activate → 202 PENDING")
+    pending = r.call(
+        "POST",
+        "/admin/packs/activate",
+        {"tenant_id": t, "tenant_pack_version": "v1.1", "comment": "approve me"},
+        title="Activate → 202 PENDING",
+    )
     cr = (pending or {}).get("change_request", {}).get("id", "00000000-0000-0000-0000-000000000000")
-    r.endpoint("GET", "/admin/config-changes", "Change requests. Filters: `status`, `tenant_id`, "
-               "`page`.")
+    r.alias(
+        cr,
+        "CR",
+        PENDING_LOOKUP,
+    )
+    r.endpoint(
+        "GET", "/admin/config-changes", "Change requests. Filters: `status`, `tenant_id`, `page`."
+    )
     r.call("GET", "/admin/config-changes?status=PENDING")
-    r.endpoint("POST", "/admin/config-changes/{id}/approve",
-               "Approve (ADMIN, not the requester): re-checks and applies. Body `{comment?}`.",
-               "403 `self_approval`, 404 `change_request_not_found`, 409 `not_pending`, "
-               "409 `stale_change_request` (the tenant's revision moved since the request).")
+    r.endpoint(
+        "POST",
+        "/admin/config-changes/{id}/approve",
+        "Approve (ADMIN, not the requester): re-checks and applies. Body `{comment?}`.",
+        "403 `self_approval`, 404 `change_request_not_found`, 409 `not_pending`, "
+        "409 `stale_change_request` (the tenant's revision moved since the request).",
+    )
     r.call("POST", f"/admin/config-changes/{cr}/approve", {}, title="By the requester → 403")
-    r.call("POST", f"/admin/config-changes/{cr}/approve", {"comment": "looks right"},
-           user="admin2", title="By another ADMIN → 200")
-    r.call("POST", f"/admin/config-changes/{cr}/approve", {}, user="admin2",
-           title="Again → 409")
-    r.endpoint("POST", "/admin/config-changes/{id}/reject",
-               "Reject (ADMIN, may be anyone but is usually the reviewer). Body `{comment?}`.",
-               "404, 409 `not_pending`.")
-    pending = r.call("POST", f"/admin/tenants/{t}/rollback", {"comment": "roll back?"},
-                     title="(a rollback waits for approval too)")
+    r.call(
+        "POST",
+        f"/admin/config-changes/{cr}/approve",
+        {"comment": "looks right"},
+        user="admin2",
+        title="By another ADMIN → 200",
+    )
+    r.call("POST", f"/admin/config-changes/{cr}/approve", {}, user="admin2", title="Again → 409")
+    r.endpoint(
+        "POST",
+        "/admin/config-changes/{id}/reject",
+        "Reject (ADMIN, may be anyone but is usually the reviewer). Body `{comment?}`.",
+        "404, 409 `not_pending`.",
+    )
+    pending = r.call(
+        "POST",
+        f"/admin/tenants/{t}/rollback",
+        {"comment": "roll back?"},
+        title="(a rollback waits for approval too)",
+    )
     cr = (pending or {}).get("change_request", {}).get("id", cr)
+    r.alias(
+        cr,
+        "CR",
+        PENDING_LOOKUP,
+    )
     r.call("POST", f"/admin/config-changes/{cr}/reject", {"comment": "not now"}, user="admin2")
-    r.endpoint("POST", "/admin/config-changes/{id}/cancel",
-               "Withdraw a PENDING request (its requester or an ADMIN). Body `{comment?}`.",
-               "404, 409 `not_pending`.")
-    pending = r.call("POST", "/admin/packs/activate",
-                     {"tenant_id": t, "tenant_pack_version": "v1.0"}, title="(another request)")
+    r.endpoint(
+        "POST",
+        "/admin/config-changes/{id}/cancel",
+        "Withdraw a PENDING request (its requester or an ADMIN). Body `{comment?}`.",
+        "404, 409 `not_pending`.",
+    )
+    pending = r.call(
+        "POST",
+        "/admin/packs/activate",
+        {"tenant_id": t, "tenant_pack_version": "v1.0"},
+        title="(another request)",
+    )
     cr = (pending or {}).get("change_request", {}).get("id", cr)
+    r.alias(
+        cr,
+        "CR",
+        PENDING_LOOKUP,
+    )
     r.call("POST", f"/admin/config-changes/{cr}/cancel", {"comment": "changed my mind"})
 
     r.text("## Playbooks")
@@ -480,21 +698,44 @@ def build() -> str:  # noqa: PLR0915 - one linear script is the readable form he
         "Filters: `tenant_id`, `domain`.",
     )
     r.call("GET", "/admin/playbooks?tenant_id=TENANT_FINANCE_001")
-    r.endpoint("POST", "/admin/playbooks/links",
-               "Link a playbook for a tenant, following the tenant's active domain pack version "
-               "or pinned to `domain_pack_version`. Body `{tenant_id, playbook_id, domain?, "
-               "domain_pack_version?}`.",
-               "404 `playbook_not_found`, 409 `link_exists`, 409 `incompatible_playbook` with "
-               "the reasons.")
-    link = r.call("POST", "/admin/playbooks/links",
-                  {"tenant_id": t, "playbook_id": "LATE_SETTLEMENT"}, title="Link → 201")
-    r.call("POST", "/admin/playbooks/links", {"tenant_id": t, "playbook_id": "LATE_SETTLEMENT"},
-           title="Again → 409")
-    r.call("POST", "/admin/playbooks/links", {"tenant_id": t, "playbook_id": "NO_SUCH"},
-           title="Unknown playbook → 404")
-    r.endpoint("DELETE", "/admin/playbooks/links/{id}", "Unlink.",
-               "404 `playbook_link_not_found`.")
-    r.call("DELETE", f"/admin/playbooks/links/{(link or {}).get('id', 0)}")
+    r.endpoint(
+        "POST",
+        "/admin/playbooks/links",
+        "Link a playbook for a tenant, following the tenant's active domain pack version "
+        "or pinned to `domain_pack_version`. Body `{tenant_id, playbook_id, domain?, "
+        "domain_pack_version?}`.",
+        "404 `playbook_not_found`, 409 `link_exists`, 409 `incompatible_playbook` with "
+        "the reasons.",
+    )
+    link = r.call(
+        "POST",
+        "/admin/playbooks/links",
+        {"tenant_id": t, "playbook_id": "LATE_SETTLEMENT"},
+        title="Link → 201",
+    )
+    r.call(
+        "POST",
+        "/admin/playbooks/links",
+        {"tenant_id": t, "playbook_id": "LATE_SETTLEMENT"},
+        title="Again → 409",
+    )
+    r.call(
+        "POST",
+        "/admin/playbooks/links",
+        {"tenant_id": t, "playbook_id": "NO_SUCH"},
+        title="Unknown playbook → 404",
+    )
+    r.endpoint("DELETE", "/admin/playbooks/links/{id}", "Unlink.", "404 `playbook_link_not_found`.")
+    link_id = str((link or {}).get("id", 0))
+    r.alias(
+        f"/links/{link_id}",
+        "LINK_ID",
+        'curl -s -H "Authorization: Token $TOKEN" '
+        '"http://127.0.0.1:8000/admin/playbooks?tenant_id=TENANT_DOCS_001" '
+        "| jq -r '.results[] | select(.linked) | .link_id'",
+    )
+    r.aliases[f"/links/{link_id}"] = "/links/$LINK_ID"
+    r.call("DELETE", f"/admin/playbooks/links/{link_id}")
 
     r.text("## Audit")
     r.endpoint(
@@ -506,8 +747,12 @@ def build() -> str:  # noqa: PLR0915 - one linear script is the readable form he
         "400 `invalid_filter`.",
     )
     r.call("GET", f"/admin/audit?tenant_id={t}&action=config.activated&page_size=1")
-    r.call("GET", f"/admin/audit?tenant_id={t}&page_size=2&format=csv",
-           headers={"Accept": "text/csv"}, title="CSV")
+    r.call(
+        "GET",
+        f"/admin/audit?tenant_id={t}&page_size=2&format=csv",
+        headers={"Accept": "text/csv"},
+        title="CSV",
+    )
 
     r.text("## Runtime")
     r.endpoint(
@@ -519,8 +764,12 @@ def build() -> str:  # noqa: PLR0915 - one linear script is the readable form he
     )
     r.call("GET", "/runtime/tenants/TENANT_FINANCE_001/config")
     etag = r.last.get("ETag", '"x"')
-    r.call("GET", "/runtime/tenants/TENANT_FINANCE_001/config",
-           headers={"If-None-Match": etag}, title="Unchanged → 304")
+    r.call(
+        "GET",
+        "/runtime/tenants/TENANT_FINANCE_001/config",
+        headers={"If-None-Match": etag},
+        title="Unchanged → 304",
+    )
     r.endpoint(
         "POST",
         "/ops/exceptions/evaluate",
@@ -530,17 +779,34 @@ def build() -> str:  # noqa: PLR0915 - one linear script is the readable form he
         "decided each.",
         "400 `unknown_exception_type`, 404 no active config, 409 `tenant_suspended`.",
     )
-    r.call("POST", "/ops/exceptions/evaluate",
-           {"tenant_id": "TENANT_FINANCE_001", "exception_type": "SETTLEMENT_FAIL",
-            "payload": {"tradeId": "T-1001", "failReason": "SSI_MISMATCH"}},
-           title="SETTLEMENT_FAIL (HIGH, no approval)", shorten=False)
-    r.call("POST", "/ops/exceptions/evaluate",
-           {"tenant_id": "TENANT_FINANCE_001", "exception_type": "POSITION_BREAK",
-            "payload": {"account": "ACC-7", "breakAmount": 1250000}},
-           title="POSITION_BREAK (CRITICAL, approval required)", shorten=False)
-    r.call("POST", "/ops/exceptions/evaluate",
-           {"tenant_id": "TENANT_FINANCE_001", "exception_type": "NOT_A_TYPE", "payload": {}},
-           title="Unknown type → 400")
+    r.call(
+        "POST",
+        "/ops/exceptions/evaluate",
+        {
+            "tenant_id": "TENANT_FINANCE_001",
+            "exception_type": "SETTLEMENT_FAIL",
+            "payload": {"tradeId": "T-1001", "failReason": "SSI_MISMATCH"},
+        },
+        title="SETTLEMENT_FAIL (HIGH, no approval)",
+        shorten=False,
+    )
+    r.call(
+        "POST",
+        "/ops/exceptions/evaluate",
+        {
+            "tenant_id": "TENANT_FINANCE_001",
+            "exception_type": "POSITION_BREAK",
+            "payload": {"account": "ACC-7", "breakAmount": 1250000},
+        },
+        title="POSITION_BREAK (CRITICAL, approval required)",
+        shorten=False,
+    )
+    r.call(
+        "POST",
+        "/ops/exceptions/evaluate",
+        {"tenant_id": "TENANT_FINANCE_001", "exception_type": "NOT_A_TYPE", "payload": {}},
+        title="Unknown type → 400",
+    )
     return "\n".join(r.lines).rstrip() + "\n"
 
 

@@ -66,10 +66,9 @@ def _object_table(node: dict[str, Any], kind_prefix: str) -> list[str]:
         description = prop.get("description", "")
         if extra:
             description = f"{description} ({extra})" if description else extra
-        lines.append(
-            f"| `{name}` | {_cell(_type_of(prop, kind_prefix))} | {'yes' if name in required else 'no'} "
-            f"| {_cell(description)} |"
-        )
+        kind = _cell(_type_of(prop, kind_prefix))
+        needed = "yes" if name in required else "no"
+        lines.append(f"| `{name}` | {kind} | {needed} | {_cell(description)} |")
     closed = node.get("additionalProperties") is False
     lines.append("")
     lines.append(
@@ -93,7 +92,12 @@ def schema_section(pack_type: str) -> list[str]:
         *_object_table(schema, pack_type),
     ]
     for name, node in (schema.get("$defs") or {}).items():
-        lines += ["", f'<a id="{_anchor(pack_type, name)}"></a>', "", f"#### `{name}` ({title.lower()})"]
+        lines += [
+            "",
+            f'<a id="{_anchor(pack_type, name)}"></a>',
+            "",
+            f"#### `{name}` ({title.lower()})",
+        ]
         if node.get("description"):
             lines += ["", node["description"]]
         lines.append("")
@@ -101,7 +105,9 @@ def schema_section(pack_type: str) -> list[str]:
             lines += _object_table(node, pack_type)
         else:
             extra = _constraints(node)
-            lines.append(f"Type: {_type_of(node, pack_type)}" + (f" ({extra})" if extra else "") + ".")
+            lines.append(
+                f"Type: {_type_of(node, pack_type)}" + (f" ({extra})" if extra else "") + "."
+            )
     return lines
 
 
@@ -202,7 +208,12 @@ def _cases() -> list[tuple[str, str, str, str, Any]]:
             "names the closest supported key.",
             "Rename it to the hint, or remove it.",
             "domain",
-            _edit(domain, lambda p: p["severityRules"][0].update({"if": p["severityRules"][0].pop("condition")})),
+            _edit(
+                domain,
+                lambda p: p["severityRules"][0].update(
+                    {"if": p["severityRules"][0].pop("condition")}
+                ),
+            ),
         ),
         (
             "invalid_value",
@@ -264,7 +275,8 @@ def _cases() -> list[tuple[str, str, str, str, Any]]:
         ),
         (
             "plaintext_secret",
-            "Warning: a key such as `apiKey`, `password`, `secret` or `token` holds a literal value.",
+            "Warning: a key such as `apiKey`, `password`, `secret` or `token` holds a literal "
+            "value.",
             "Store a reference (`${SECRET_NAME}`, `vault://path`) instead.",
             "domain",
             _edit(domain, lambda p: p["tools"]["getSettlement"].update(apiKey="sk-live-1234")),

@@ -79,9 +79,3 @@ def world(tenant_a, tenant_b, finance_domain, finance_tenant):
     store_tenant_pack("TENANT_A", finance_tenant)
     store_tenant_pack("TENANT_B", finance_tenant)
     return {"domain": FINANCE}
-
-
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    """Every test here creates several users: the production hasher would dominate the run."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -5,12 +5,6 @@ import pytest
 from packs.services import domain_pack_create, tenant_pack_create
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    # Every actor fixture sets a password; the production hasher would dominate the run time.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def domain_pack(admin, finance_domain):
     return domain_pack_create(

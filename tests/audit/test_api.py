@@ -183,6 +183,18 @@ def test_audit_list__format_json__json(admin, trail):
     assert ids(response) == newest_first(trail)
 
 
+@pytest.mark.parametrize("value", ["AAA", "xml", "CSV"])
+def test_audit_list__unknown_format__400_invalid_filter(admin, trail, value):
+    response = admin.client.get(URL, {"format": value})
+    assert_problem(response, 400, "invalid_filter")
+    assert response.json()["errors"][0]["path"] == "/format"
+
+
+def test_audit_list__page_out_of_range__404_problem(admin, trail):
+    assert_problem(admin.client.get(URL, {"page": 0}), 404, "not_found")
+    assert_problem(admin.client.get(URL, {"page": 99}), 404, "not_found")
+
+
 def test_audit_list__format_csv__streamed_with_header_and_every_row(admin, trail):
     response = admin.client.get(URL, {"format": "csv"})
     assert "attachment" in response["Content-Disposition"]

@@ -50,7 +50,12 @@ def shell_blocks(path: Path):
         index += 1
 
 
+SUBSTITUTION = re.compile(r"\$\(([^()]*)\)")
+
+
 def words(text: str) -> list[str]:
+    # `TOKEN=$(manage.py issue_token ...)`: the inner command is a command of its own.
+    text = SUBSTITUTION.sub(lambda m: f" ; {m.group(1)} ; ", text)
     lexer = shlex.shlex(text, posix=True, punctuation_chars="|&;")
     lexer.whitespace_split = True
     try:
@@ -80,8 +85,11 @@ def invocations():
                 for position, token in enumerate(segment):
                     if MANAGE.search(token) and position + 1 < len(segment):
                         end = next(
-                            (i for i, t in enumerate(segment[position + 2 :], position + 2)
-                             if t.startswith((">", "2>"))),
+                            (
+                                i
+                                for i, t in enumerate(segment[position + 2 :], position + 2)
+                                if t.startswith((">", "2>"))
+                            ),
                             len(segment),
                         )
                         found.append(
@@ -148,7 +156,7 @@ def test_docs_make_target__as_written__exists_in_the_makefile(where, target):
 def test_docs_parser__console_block_with_continuation__yields_each_command(tmp_path):
     doc = tmp_path / "x.md"
     doc.write_text(
-        "```console\n$ python manage.py activate \\\n    --tenant T --dry-run\n{\"ok\": true}\n"
+        '```console\n$ python manage.py activate \\\n    --tenant T --dry-run\n{"ok": true}\n'
         "$ make run\n```\n\n```sh\nA=1 .venv/bin/python manage.py verify_packs && make test\n```\n",
         encoding="utf-8",
     )

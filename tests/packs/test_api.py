@@ -23,11 +23,6 @@ from tests.api.conftest import (
 from tests.conftest import load_reference
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def _versions(content: dict, versions: list[str]) -> None:
     for version in versions:
         store_domain_pack({**content, "v": version}, version)

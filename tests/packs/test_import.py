@@ -16,11 +16,6 @@ from tests.conftest import load_reference
 FINANCE = "CapitalMarketsTrading"
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def events():
     seen = []

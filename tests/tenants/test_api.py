@@ -1,6 +1,5 @@
 """HTTP behaviour of the tenant endpoints beyond the RBAC matrix and the bad-input tables."""
 
-import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -10,11 +9,6 @@ from runtime_config.models import TenantActiveConfig
 from tenants.models import Tenant
 from tests.api.conftest import assert_problem, send, store_domain_pack
 from tests.conftest import make_tenant
-
-
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def test_tenant_create__valid__201_with_actor(admin):
@@ -109,3 +103,19 @@ def test_tenant_detail__member_viewer__reads_but_cannot_write(member):
 def test_tenant_detail__unknown_or_nul__404(admin):
     assert_problem(admin.client.get("/admin/tenants/NOPE"), 404, "tenant_not_found")
     assert_problem(admin.client.get("/admin/tenants/a%00b"), 404)
+
+
+def test_tenant_patch__session_with_csrf_token__200(admin, tenant_a):
+    from django.middleware.csrf import get_token
+    from django.test import RequestFactory
+    from rest_framework.test import APIClient
+
+    request = RequestFactory().get("/")
+    token = get_token(request)
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(admin.user)
+    client.cookies["csrftoken"] = request.META["CSRF_COOKIE"]
+    url = reverse("tenant-detail", args=["TENANT_A"])
+    response = send(client, "PATCH", url, {"name": "Via session"}, HTTP_X_CSRFTOKEN=token)
+    assert response.status_code == 200, response.content
+    assert Tenant.objects.get(tenant_id="TENANT_A").name == "Via session"

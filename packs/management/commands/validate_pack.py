@@ -3,6 +3,7 @@ import sys
 from pathlib import Path
 
 from django.core.management.base import BaseCommand
+from django.db import DatabaseError
 
 from onboarding.errors import ServiceError
 from packs.intake import load_json_object
@@ -53,12 +54,15 @@ class Command(BaseCommand):
         tenant_id = tenant or content.get("tenantId")
         pack = None
         if isinstance(domain, str) and domain:
-            pack = domain_pack_resolve(
-                principal=Principal.system("validate_pack"),
-                domain=domain,
-                version=domain_version,
-                tenant_id=tenant_id if isinstance(tenant_id, str) else None,
-            )
+            try:
+                pack = domain_pack_resolve(
+                    principal=Principal.system("validate_pack"),
+                    domain=domain,
+                    version=domain_version,
+                    tenant_id=tenant_id if isinstance(tenant_id, str) else None,
+                )
+            except DatabaseError as exc:  # no database yet: the file alone can still be checked
+                self.stderr.write(f"No domain pack to check against (database: {exc}).")
         if pack is None:
             return validate_tenant_pack(content)
         return validate_tenant_pack(
