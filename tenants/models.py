@@ -55,10 +55,17 @@ class RoleBinding(models.Model):
     class Meta:
         db_table = "role_bindings"
         constraints = [
+            # One binding per user and scope; two partial constraints because SQLite has no
+            # NULLS NOT DISTINCT for the platform-wide (tenant is null) scope.
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=models.Q(tenant__isnull=True),
+                name="role_bindings_one_platform",
+            ),
             models.UniqueConstraint(
                 fields=["user", "tenant"],
-                name="role_bindings_one_per_scope",
-                nulls_distinct=False,
+                condition=models.Q(tenant__isnull=False),
+                name="role_bindings_one_per_tenant",
             ),
             models.CheckConstraint(
                 condition=models.Q(role__in=["ADMIN", "VIEWER"]), name="role_bindings_role_valid"
