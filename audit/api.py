@@ -2,10 +2,8 @@
 
 import csv
 import io
-from contextlib import nullcontext
 from collections.abc import Iterator
 
-from django.db import connections, transaction
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -14,7 +12,7 @@ from rest_framework import serializers
 
 from audit.models import AuditEvent
 from audit.selectors import audit_event_list, parse_audit_filters
-from audit.services import iso_utc
+from audit.services import iso_utc, streaming_read
 from onboarding.api import Pagination, RoleApiView, problems
 from onboarding.errors import InvalidInput, finding
 from packs.canonical import canonical_json
@@ -53,22 +51,13 @@ def csv_rows(events: QuerySet[AuditEvent]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(COLUMNS)
-    with _read_transaction(events.db):
+    with streaming_read(events.db):
         rows = events.values_list(*COLUMNS).iterator(chunk_size=FETCH_CHUNK_ROWS)
         for count, values in enumerate(rows, start=1):
             writer.writerow(_csv_cells(values))
             if count % CSV_CHUNK_ROWS == 0:
                 yield _drain(buffer)
     yield _drain(buffer)
-
-
-def _read_transaction(alias: str):
-    """On PostgreSQL, a transaction around the server-side cursor: outside one Django declares
-    it WITH HOLD, and PostgreSQL would materialise the whole result before the first row. Not
-    on SQLite, where a transaction would take the write lock for the length of the download."""
-    if connections[alias].vendor == "postgresql":
-        return transaction.atomic(using=alias)
-    return nullcontext()
 
 
 def _drain(buffer: io.StringIO) -> str:

@@ -7,11 +7,12 @@ ends, so two writers can never both extend the same head."""
 import hashlib
 import json
 import math
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from audit.models import GENESIS_HASH, AuditEvent
@@ -78,6 +79,15 @@ def _lock_chain_head() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
+
+
+def streaming_read(alias: str = "default"):
+    """Around a long `iterator()` read. On PostgreSQL a transaction: outside one Django declares
+    the server-side cursor WITH HOLD, and PostgreSQL materialises the whole result before the
+    first row arrives. Not on SQLite, where it would hold the write lock for the whole read."""
+    if connections[alias].vendor == "postgresql":
+        return transaction.atomic(using=alias)
+    return nullcontext()
 
 
 def row_content(row: AuditEvent) -> dict[str, Any]:

@@ -13,7 +13,7 @@ urlpatterns = [
         auth_views.LoginView.as_view(template_name="login.html", redirect_authenticated_user=True),
         name="login",
     ),
-    path("logout", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout", page_views.logout_page, name="logout"),
     path("admin/packs", page_views.packs_index, name="packs-page"),
     path("ops", page_views.ops_page, name="ops-page"),
 ]

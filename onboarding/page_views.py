@@ -3,10 +3,21 @@ Django's own views, see page_urls)."""
 
 import json
 
+from django.contrib.auth.views import LogoutView
+from django.template.response import TemplateResponse
+
 from onboarding.errors import ServiceError
 from onboarding.ui import page_view, render_page
 
 DEFAULT_PAYLOAD = {"tradeId": "T-1001", "amount": 125000, "currency": "USD"}
+_logout = LogoutView.as_view()
+
+
+def logout_page(request):
+    """Logging out changes state, so it takes a POST (with CSRF); a GET asks first."""
+    if request.method == "POST":
+        return _logout(request)
+    return TemplateResponse(request, "logout.html", {})
 
 
 @page_view

@@ -1,201 +1,321 @@
-"""Who may call what (DESIGN §4), generated from ONE table so no endpoint is forgotten.
+"""Who may call what (DESIGN §4), for EVERY endpoint of DESIGN §6, generated from ONE table.
 
-Each row: an endpoint (by URL name), how to call it for tenant {t}, and the expected status for
-each actor. Columns:
+Each row: an endpoint (URL name and method), how to call it on TENANT_A's resources, and the
+expected status for each actor. Columns:
   anon     no credentials                       nobody   authenticated, no role
-  viewer   platform VIEWER                      admin    platform ADMIN
-  own      ADMIN of TENANT_A acting on TENANT_A other     ADMIN of TENANT_A acting on TENANT_B
-Platform actors act on TENANT_A. Rows for endpoints that name no tenant use the same request for
-`own` and `other`. To add an endpoint, append a Row; `test_every_owned_url_name_is_in_table`
-fails while one of the listed URL names has no row.
+  viewer   platform VIEWER                      member   VIEWER of TENANT_A
+  admin    platform ADMIN                       own      ADMIN of TENANT_A
+  other    ADMIN of TENANT_B (acting on TENANT_A's resources)
+Every actor makes the same request. `test_every_api_url_is_in_table` walks the URL resolver and
+fails while a route under /admin, /runtime or /ops (or one of its HTTP methods) has no row.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from django.urls import reverse
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from rest_framework.views import APIView
 
-from tests.api.conftest import FINANCE, PROBLEM, send, tenant_content
+from audit.models import AuditEvent
+from packs.models import PlaybookLink
+from packs.services import playbook_link_create
+from runtime_config.models import ConfigChangeRequest
+from runtime_config.services import config_activate
+from tenants.principals import Principal
+from tests.api.conftest import (
+    FINANCE,
+    PROBLEM,
+    row_counts,
+    send,
+    store_domain_pack,
+    store_tenant_pack,
+    tenant_content,
+)
 from tests.conftest import load_reference
 
-ACTORS = ("anon", "nobody", "viewer", "admin", "own", "other")
+ACTORS = ("anon", "nobody", "viewer", "member", "admin", "own", "other")
+SETUP = Principal.system("setup")
 
 
-def _statuses(anon, nobody, viewer, admin, own, other) -> dict[str, int]:
-    return dict(zip(ACTORS, (anon, nobody, viewer, admin, own, other), strict=True))
+def _statuses(anon, nobody, viewer, member, admin, own, other) -> dict[str, int]:
+    return dict(zip(ACTORS, (anon, nobody, viewer, member, admin, own, other), strict=True))
 
 
-READ_SHARED = _statuses(401, 403, 200, 200, 200, 200)  # everyone with a role
-READ_TENANT = _statuses(401, 403, 200, 200, 200, 404)  # tenant isolation: 404, never 403
-WRITE_TENANT = _statuses(401, 403, 403, 200, 200, 404)
-WRITE_PLATFORM = _statuses(401, 403, 403, 200, 403, 403)  # platform ADMIN only
+#                           anon nobody viewer member admin own other
+READ_SHARED = _statuses(401, 403, 200, 200, 200, 200, 200)  # everyone with a role
+READ_TENANT = _statuses(401, 403, 200, 200, 200, 200, 404)  # isolation: 404, never 403
+WRITE_TENANT = _statuses(401, 403, 403, 403, 200, 200, 404)
+CREATE_TENANT = _statuses(401, 403, 403, 403, 201, 201, 404)
+DELETE_TENANT = _statuses(401, 403, 403, 403, 204, 204, 404)
+WRITE_PLATFORM = _statuses(401, 403, 403, 403, 200, 403, 403)  # platform ADMIN only
+CREATE_PLATFORM = _statuses(401, 403, 403, 403, 201, 403, 403)
+
+# Page-only routes (no API view): the page door answers them, there is nothing to authorize.
+PAGE_ONLY = {"packs-page", "ops-page"}
+PREFIXES = ("admin/", "runtime/", "ops/")
 
 
 @dataclass(frozen=True)
 class Row:
     url_name: str
     method: str
-    # (tenant id) -> (url kwargs, query string)
-    url: Callable[[str], tuple[dict[str, str], str]]
     expected: dict[str, int]
-    body: Callable[[str], Any] | None = None
+    # (world) -> url kwargs; the world holds the ids created by the fixture
+    kwargs: Callable[[dict], dict] = lambda w: {}
+    query: str = ""
+    body: Callable[[dict], Any] | None = None
     label: str = ""
-    kwargs: dict = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return f"{self.method}-{self.url_name}" + (f"-{self.label}" if self.label else "")
 
 
-def _none(t):
-    return {}, ""
+def _tenant(w):
+    return {"tenant_id": "TENANT_A"}
 
 
-def _tenant(t):
-    return {"tenant_id": t}, ""
+def _domain_version(w):
+    return {"domain": FINANCE, "version": "v1.0"}
 
 
-def _domain_version(t):
-    return {"domain": FINANCE, "version": "v1.0"}, ""
+def _tenant_version(w):
+    return {"tenant_id": "TENANT_A", "version": "v1.0"}
 
 
-def _tenant_version(t):
-    return {"tenant_id": t, "version": "v1.0"}, ""
+def _change(w):
+    return {"id": w["change_id"]}
 
 
-def _domain_pack_body(t):
+def _domain_pack_body(w):
     return {"content": load_reference("domain_capital_markets.json"), "version": "v9.0"}
 
 
-def _tenant_pack_body(t):
-    content = tenant_content(load_reference("tenant_finance_001.json"), t)
-    return {"tenant_id": t, "content": content, "version": "v9.0"}
+def _tenant_pack_body(w):
+    content = tenant_content(load_reference("tenant_finance_001.json"), "TENANT_A")
+    return {"tenant_id": "TENANT_A", "content": content, "version": "v9.0"}
+
+
+def _tenant_validate_body(w):
+    content = tenant_content(load_reference("tenant_finance_001.json"), "TENANT_A")
+    return {"pack_type": "tenant", "tenant_id": "TENANT_A", "content": content}
 
 
 TABLE: list[Row] = [
-    Row("tenant-list", "GET", _none, READ_SHARED),
+    # tenants
+    Row("tenant-list", "GET", READ_SHARED),
     Row(
         "tenant-list",
         "POST",
-        _none,
-        {**WRITE_PLATFORM, "admin": 201},
-        body=lambda t: {"tenant_id": "NEW_TENANT", "name": "New"},
+        CREATE_PLATFORM,
+        body=lambda w: {"tenant_id": "NEW_TENANT", "name": "New"},
     ),
-    Row("tenant-detail", "GET", _tenant, READ_TENANT),
-    Row("tenant-detail", "PATCH", _tenant, WRITE_TENANT, body=lambda t: {"name": "Renamed"}),
-    Row("tenant-status", "PATCH", _tenant, WRITE_TENANT, body=lambda t: {"status": "SUSPENDED"}),
-    Row(
-        "domain-pack-import",
-        "POST",
-        _none,
-        {**WRITE_PLATFORM, "admin": 201},
-        body=_domain_pack_body,
-    ),
-    Row(
-        "tenant-pack-import",
-        "POST",
-        _none,
-        {**WRITE_TENANT, "admin": 201, "own": 201},
-        body=_tenant_pack_body,
-    ),
+    Row("tenant-detail", "GET", READ_TENANT, _tenant),
+    Row("tenant-detail", "PATCH", WRITE_TENANT, _tenant, body=lambda w: {"name": "Renamed"}),
+    Row("tenant-status", "PATCH", WRITE_TENANT, _tenant, body=lambda w: {"status": "SUSPENDED"}),
+    # packs
+    Row("domain-pack-import", "POST", CREATE_PLATFORM, body=_domain_pack_body),
+    Row("tenant-pack-import", "POST", CREATE_TENANT, body=_tenant_pack_body),
     Row(
         "pack-validate",
         "POST",
-        _none,
         READ_SHARED,
-        body=lambda t: {"pack_type": "domain", "content": {"domainName": FINANCE}},
+        body=lambda w: {"pack_type": "domain", "content": {"domainName": FINANCE}},
     ),
-    Row(
-        "pack-validate",
-        "POST",
-        _none,
-        READ_TENANT,
-        body=lambda t: {
-            "pack_type": "tenant",
-            "tenant_id": t,
-            "content": tenant_content(load_reference("tenant_finance_001.json"), t),
-        },
-        label="tenant",
-    ),
-    Row("domain-pack-list", "GET", _none, READ_SHARED),
-    Row("domain-pack-detail", "GET", _domain_version, READ_SHARED),
+    Row("pack-validate", "POST", READ_TENANT, body=_tenant_validate_body, label="tenant"),
+    Row("domain-pack-list", "GET", READ_SHARED),
+    Row("domain-pack-detail", "GET", READ_SHARED, _domain_version),
     Row(
         "domain-pack-status",
         "PATCH",
-        _domain_version,
         WRITE_PLATFORM,
-        body=lambda t: {"status": "ACTIVE"},
+        lambda w: {"domain": FINANCE, "version": "v1.1"},
+        body=lambda w: {"status": "ACTIVE"},
     ),
     Row(
         "domain-pack-diff",
         "GET",
-        lambda t: ({"domain": FINANCE}, "?from=v1.0&to=v1.0"),
         READ_SHARED,
+        lambda w: {"domain": FINANCE},
+        query="?from=v1.0&to=v1.1",
     ),
-    Row("tenant-pack-list", "GET", _tenant, READ_TENANT),
-    Row("tenant-pack-detail", "GET", _tenant_version, READ_TENANT),
+    Row("tenant-pack-list", "GET", READ_TENANT, _tenant),
+    Row("tenant-pack-detail", "GET", READ_TENANT, _tenant_version),
     Row(
         "tenant-pack-status",
         "PATCH",
-        _tenant_version,
         WRITE_TENANT,
-        body=lambda t: {"status": "ACTIVE"},
+        lambda w: {"tenant_id": "TENANT_A", "version": "v1.2"},
+        body=lambda w: {"status": "ACTIVE"},
     ),
-    Row("tenant-pack-diff", "GET", lambda t: (_tenant(t)[0], "?from=v1.0&to=v1.0"), READ_TENANT),
-    Row("pack-schema", "GET", lambda t: ({"pack_type": "domain"}, ""), READ_SHARED),
-    Row("pack-schema", "GET", lambda t: ({"pack_type": "tenant"}, ""), READ_SHARED, label="t"),
+    Row("tenant-pack-diff", "GET", READ_TENANT, _tenant, query="?from=v1.0&to=v1.1"),
+    Row("pack-schema", "GET", READ_SHARED, lambda w: {"pack_type": "domain"}),
+    Row("pack-schema", "GET", READ_SHARED, lambda w: {"pack_type": "tenant"}, label="tenant"),
+    # activation, history, approvals
+    Row(
+        "config-activate",
+        "POST",
+        WRITE_TENANT,
+        body=lambda w: {"tenant_id": "TENANT_A", "tenant_pack_version": "v1.2"},
+    ),
+    Row(
+        "config-activate",
+        "POST",
+        WRITE_TENANT,
+        body=lambda w: {"tenant_id": "TENANT_A", "tenant_pack_version": "v1.2", "dry_run": True},
+        label="dry-run",
+    ),
+    Row("tenant-activations", "GET", READ_TENANT, _tenant),
+    Row("tenant-rollback", "POST", WRITE_TENANT, _tenant, body=lambda w: {}),
+    Row("config-change-list", "GET", READ_SHARED),  # filtered for other tenants, never a 404
+    Row("config-change-list", "GET", READ_SHARED, query="?tenant_id=TENANT_A", label="filtered"),
+    Row("config-change-approve", "POST", WRITE_TENANT, _change, body=lambda w: {}),
+    Row("config-change-reject", "POST", WRITE_TENANT, _change, body=lambda w: {}),
+    Row("config-change-cancel", "POST", WRITE_TENANT, _change, body=lambda w: {}),
+    # playbooks
+    Row("playbook-list", "GET", READ_TENANT, query="?tenant_id=TENANT_A"),
+    Row("playbook-list", "GET", READ_SHARED, query=f"?domain={FINANCE}", label="catalogue"),
+    Row(
+        "playbook-link-create",
+        "POST",
+        CREATE_TENANT,
+        body=lambda w: {"tenant_id": "TENANT_A", "playbook_id": "SETTLEMENT_FAIL"},
+    ),
+    Row("playbook-link-delete", "DELETE", DELETE_TENANT, lambda w: {"link_id": w["link_id"]}),
+    # audit (a filtered list: another tenant's rows are simply absent)
+    Row("audit-list", "GET", READ_SHARED),
+    Row("audit-list", "GET", READ_SHARED, query="?tenant_id=TENANT_A", label="filtered"),
+    Row("audit-list", "GET", READ_SHARED, query="?format=csv", label="csv"),
+    # runtime
+    Row("runtime-config", "GET", READ_TENANT, _tenant),
+    Row(
+        "exceptions-evaluate",
+        "POST",
+        READ_TENANT,
+        body=lambda w: {
+            "tenant_id": "TENANT_A",
+            "exception_type": "SETTLEMENT_FAIL",
+            "payload": {},
+        },
+    ),
 ]
 
-# URL names this table must cover (other engineers: add yours here with your rows).
-OWNED_URL_NAMES = {
-    "tenant-list",
-    "tenant-detail",
-    "tenant-status",
-    "domain-pack-import",
-    "tenant-pack-import",
-    "pack-validate",
-    "domain-pack-list",
-    "domain-pack-detail",
-    "domain-pack-status",
-    "domain-pack-diff",
-    "tenant-pack-list",
-    "tenant-pack-detail",
-    "tenant-pack-status",
-    "tenant-pack-diff",
-    "pack-schema",
-}
-
-CELLS = [
-    pytest.param(
-        row, actor, id=f"{row.method}-{row.url_name}{'-' + row.label if row.label else ''}-{actor}"
-    )
-    for row in TABLE
-    for actor in ACTORS
-]
-
-
-def test_every_owned_url_name_is_in_table():
-    assert {row.url_name for row in TABLE} >= OWNED_URL_NAMES
+CELLS = [pytest.param(row, actor, id=f"{row.id}-{actor}") for row in TABLE for actor in ACTORS]
 
 
 @pytest.fixture
-def clients(world, anon, nobody, viewer, admin, owner) -> dict[str, Any]:
+def world(tenant_a, tenant_b, finance_domain, finance_tenant, second_admin) -> dict[str, Any]:
+    """TENANT_A at revision 2 (tenant packs v1.0 then v1.1, v1.2 still DRAFT), domain pack v1.0
+    active and v1.1 DRAFT, one PENDING change request of A (to v1.2, by second_admin) and one
+    playbook link of A; TENANT_B with its own tenant pack v1.0."""
+    store_domain_pack(finance_domain, "v1.0")
+    store_domain_pack(finance_domain, "v1.1")
+    for version in ("v1.0", "v1.1", "v1.2"):
+        store_tenant_pack("TENANT_A", finance_tenant, version)
+    store_tenant_pack("TENANT_B", finance_tenant, "v1.0")
+    config_activate(
+        principal=SETUP,
+        tenant_id="TENANT_A",
+        domain_pack_version="v1.0",
+        tenant_pack_version="v1.0",
+    )
+    outcome = config_activate(principal=SETUP, tenant_id="TENANT_A", tenant_pack_version="v1.1")
+    config = outcome.config
+    change = ConfigChangeRequest.objects.create(
+        tenant=tenant_a,
+        domain=config.domain,
+        domain_pack=config.domain_pack,
+        tenant_pack=config.tenant_pack.__class__.objects.get(tenant_id="TENANT_A", version="v1.2"),
+        base_revision=config.revision,
+        requested_by=second_admin.username,
+    )
+    link = playbook_link_create(principal=SETUP, tenant_id="TENANT_A", playbook_id="POSITION_BREAK")
+    return {"change_id": change.pk, "link_id": link.pk}
+
+
+@pytest.fixture
+def clients(anon, nobody, viewer, member, admin, owner, outsider) -> dict[str, Any]:
     return {
         "anon": anon,
         "nobody": nobody.client,
         "viewer": viewer.client,
+        "member": member.client,
         "admin": admin.client,
         "own": owner.client,
-        "other": owner.client,
+        "other": outsider.client,
+    }
+
+
+def state() -> dict[str, Any]:
+    """Everything a refused request must leave as it was."""
+    return {
+        **row_counts(),
+        "changes": sorted(ConfigChangeRequest.objects.values_list("id", "status")),
+        "links": sorted(PlaybookLink.objects.values_list("id", flat=True)),
+        "audit": AuditEvent.objects.count(),
     }
 
 
 @pytest.mark.parametrize(("row", "actor"), CELLS)
-def test_rbac_matrix(clients, row: Row, actor: str):
-    tenant_id = "TENANT_B" if actor == "other" else "TENANT_A"
-    kwargs, query = row.url(tenant_id)
-    url = reverse(row.url_name, kwargs=kwargs) + query
-    body = row.body(tenant_id) if row.body else None
+def test_rbac_matrix(world, clients, row: Row, actor: str):
+    url = reverse(row.url_name, kwargs=row.kwargs(world)) + row.query
+    body = row.body(world) if row.body else None
+    before = state()
     response = send(clients[actor], row.method, url, body)
     expected = row.expected[actor]
     assert response.status_code == expected, (actor, url, response.content[:600])
     if expected >= 400:
         assert response["Content-Type"].startswith(PROBLEM)
+        assert state() == before, "a refused request wrote something"
+    if expected == 404:
+        # Existence is not leaked: the same answer as for a resource that does not exist.
+        assert response.json()["code"].endswith("not_found"), response.json()
+
+
+def _api_routes(resolvers=None, prefix: str = ""):
+    """(route, url name, view class) of every URL pattern, walking included URLconfs."""
+    for entry in (resolvers or get_resolver()).url_patterns:
+        if isinstance(entry, URLResolver):
+            yield from _api_routes(entry, prefix + str(entry.pattern))
+        elif isinstance(entry, URLPattern):
+            yield prefix + str(entry.pattern), entry.name, getattr(entry.callback, "cls", None)
+
+
+def _guarded_routes():
+    return [
+        (route, name, view)
+        for route, name, view in _api_routes()
+        if route.startswith(PREFIXES) or route in ("admin", "runtime", "ops")
+    ]
+
+
+def test_every_api_url_is_in_table():
+    """Adding an endpoint without a row here fails: no endpoint escapes the matrix."""
+    covered = {(row.url_name, row.method) for row in TABLE}
+    missing = []
+    for route, name, view in _guarded_routes():
+        assert name, f"route {route!r} has no name"
+        if name in PAGE_ONLY:
+            continue
+        assert view is not None and issubclass(view, APIView), (route, name)
+        methods = [m.upper() for m in view.http_method_names if hasattr(view, m)]
+        missing += [
+            (name, method)
+            for method in methods
+            if method not in ("OPTIONS", "HEAD") and (name, method) not in covered
+        ]
+    assert missing == [], f"endpoints without an RBAC row: {missing}"
+
+
+def test_page_only_routes_are_not_api_views():
+    """PAGE_ONLY cannot hide an API endpoint from the matrix."""
+    found = {name: view for _, name, view in _guarded_routes() if name in PAGE_ONLY}
+    assert set(found) == PAGE_ONLY
+    assert all(view is None or not issubclass(view, APIView) for view in found.values())
+
+
+def test_table_names_only_existing_routes():
+    names = {name for _, name, _ in _guarded_routes()}
+    assert {row.url_name for row in TABLE} <= names

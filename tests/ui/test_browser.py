@@ -4,7 +4,6 @@ They walk the demo of ../shared/packs/README.md through the pages only, a failin
 VIEWER session and an XSS probe, and save a screenshot of every page to docs/screens/."""
 
 import copy
-import json
 import os
 import re
 import shutil

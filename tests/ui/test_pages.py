@@ -9,6 +9,7 @@ from django.test import Client
 from packs.models import DomainPack, PlaybookLink, TenantPack
 from runtime_config.models import ConfigChangeRequest, TenantActiveConfig
 from tenants.models import Tenant
+from tenants.principals import Principal
 from tests.ui.conftest import HTML, HTMX, browser
 
 DEMO = "TENANT_FINANCE_001"
@@ -624,3 +625,44 @@ def test_escaping__hostile_tenant_name__escaped_in_table_and_detail(admin, db):
         body = html(browser(admin).get(url, **HTML))
         assert "<img src=x" not in body, url
         assert "&lt;img src=x onerror=alert(1)&gt;" in body, url
+
+
+def test_import__without_javascript__full_page_with_the_report(admin, db):
+    from tests.conftest import REFERENCE
+
+    text = (REFERENCE / "domain_healthcare_legacy.json").read_text()
+    response = browser(admin).post("/admin/packs/domain/import", {"content": text}, **HTML)
+    assert response.status_code == 400
+    body = html(response)
+    assert "<html" in body and "Import refused" in body and "/severityRules/0/if" in body
+    assert not DomainPack.objects.exists()
+
+
+def test_packs_page__tenant_bound_admin__sees_only_its_tenant_packs(
+    owner, tenant_b, finance_tenant
+):
+    import copy
+
+    from packs.services import tenant_pack_create
+
+    for tenant_id in ("TENANT_A", "TENANT_B"):
+        content = copy.deepcopy(finance_tenant)
+        content["tenantId"] = tenant_id
+        tenant_pack_create(
+            principal=Principal.system("setup"),
+            tenant_id=tenant_id,
+            version="v1.0",
+            content=content,
+        )
+    body = html(browser(owner).get("/admin/packs?tab=tenant", **HTML))
+    assert "/admin/packs/tenant/TENANT_A/v1.0" in body
+    assert "TENANT_B" not in body
+    # Domain packs are platform-wide: a tenant ADMIN gets no domain import panel.
+    body = html(browser(owner).get("/admin/packs?tab=domain", **HTML))
+    assert "Import a domain pack" not in body
+
+
+def test_logout__get__asks_with_a_post_form(admin):
+    response = browser(admin).get("/logout", **HTML)
+    assert response.status_code == 200
+    assert 'method="post" action="/logout"' in html(response)

@@ -5,7 +5,7 @@ from contextlib import closing
 from django.core.management.base import BaseCommand, CommandError
 
 from audit.models import GENESIS_HASH, AuditEvent
-from audit.services import row_hash
+from audit.services import row_hash, streaming_read
 
 CHUNK = 2000
 
@@ -16,7 +16,8 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         expected_prev = GENESIS_HASH
         count = 0
-        with closing(AuditEvent.objects.order_by("id").iterator(chunk_size=CHUNK)) as rows:
+        rows = AuditEvent.objects.order_by("id").iterator(chunk_size=CHUNK)
+        with streaming_read(), closing(rows):
             for row in rows:
                 problem = _problem(row, expected_prev)
                 if problem:
