@@ -54,7 +54,9 @@ class AuditEvent(models.Model):
         ordering = ["-occurred_at", "-id"]
         indexes = [
             # `id` too: a tenant's page, newest first, is read straight off this index.
-            models.Index(fields=["tenant_id", "occurred_at", "id"], name="audit_tenant_time_idx"),
+            models.Index(
+                fields=["tenant_id", "occurred_at", "id"], name="audit_tenant_time_id_idx"
+            ),
             models.Index(fields=["action"], name="audit_action_idx"),
             models.Index(fields=["actor"], name="audit_actor_idx"),
             models.Index(fields=["occurred_at"], name="audit_time_idx"),

@@ -25,7 +25,14 @@ ACTIONS = (
     "playbook.linked",
     "playbook.unlinked",
 )
-OBJECT_TYPES = ("tenant", "domain_pack", "tenant_pack", "config", "change_request", "playbook_link")
+OBJECT_TYPES = (
+    "tenant",
+    "domain_pack",
+    "tenant_pack",
+    "tenant_active_config",
+    "config_change_request",
+    "playbook_link",
+)
 
 
 @page("audit-list")

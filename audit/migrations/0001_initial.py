@@ -37,9 +37,7 @@ class Migration(migrations.Migration):
                 "db_table": "audit_events",
                 "ordering": ["-occurred_at", "-id"],
                 "indexes": [
-                    models.Index(
-                        fields=["tenant_id", "occurred_at", "id"], name="audit_tenant_time_idx"
-                    ),
+                    models.Index(fields=["tenant_id", "occurred_at"], name="audit_tenant_time_idx"),
                     models.Index(fields=["action"], name="audit_action_idx"),
                     models.Index(fields=["actor"], name="audit_actor_idx"),
                     models.Index(fields=["occurred_at"], name="audit_time_idx"),

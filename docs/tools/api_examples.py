@@ -10,6 +10,7 @@ Tokens, timestamps, ids and request ids differ on every run; everything else is 
 
 import json
 import os
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -25,6 +26,7 @@ PENDING_LOOKUP = (
     "| jq -r '.results[0].id'"
 )
 STRING_CHARS = 160
+SCRATCH: list[str] = []  # the scratch database, removed when done
 
 # A domain pack small enough to show in full.
 DOCS_DOMAIN = {
@@ -67,7 +69,10 @@ DOCS_TENANT = {
 
 
 def _setup() -> None:
-    os.environ["SQLITE_PATH"] = tempfile.mkstemp(prefix="docs_api_", suffix=".sqlite3")[1]
+    handle, scratch = tempfile.mkstemp(prefix="docs_api_", suffix=".sqlite3")
+    os.close(handle)
+    SCRATCH.append(scratch)
+    os.environ["SQLITE_PATH"] = scratch
     os.environ.pop("DATABASE_URL", None)
     os.environ.pop("CACHE_URL", None)
     os.environ["DEBUG"] = "true"
@@ -108,6 +113,7 @@ class Recorder:
         self.lines: list[str] = []
         self.last: Any = None
         self.aliases: dict[str, str] = {}
+        self.index: list[tuple[str, str]] = []
 
     def alias(self, value: str, variable: str, lookup: str) -> None:
         """Ids differ on every run: later examples use a shell variable set by `lookup`."""
@@ -189,7 +195,9 @@ class Recorder:
         return payload
 
     def endpoint(self, method: str, path: str, summary: str, errors: str = "") -> None:
-        self.lines += [f"### `{method} {path}`", "", summary, ""]
+        heading = f"`{method} {path}`"
+        self.index.append((heading, errors))
+        self.lines += [f"### {heading}", "", summary, ""]
         if errors:
             self.lines += [f"Errors: {errors}", ""]
 
@@ -239,6 +247,7 @@ def build() -> str:
         "",
     ]
 
+    index_at = len(r.lines)
     r.text("## Health and schema")
     r.endpoint("GET", "/healthz", "Liveness and database check, no authentication.")
     r.call("GET", "/healthz", user=None)
@@ -308,8 +317,8 @@ def build() -> str:
     r.endpoint(
         "PATCH",
         "/admin/tenants/{tenant_id}",
-        "Change `name` or `require_activation_approval` (tenant ADMIN for the name; the "
-        "approval policy needs a platform ADMIN).",
+        "Change `name` and/or `require_activation_approval` (`true`, `false`, or `null` to "
+        "follow the global setting). Needs ADMIN on the tenant.",
         "400, 403, 404.",
     )
     r.call("PATCH", f"/admin/tenants/{t}", {"require_activation_approval": True})
@@ -607,7 +616,7 @@ def build() -> str:
         "Re-apply the pair of an earlier revision (`to_revision`, default the previous "
         "one) as a new revision; same policy and checks as activate. Body "
         "`{to_revision?, expected_revision?, comment?, dry_run?}`.",
-        "400 `no_previous_revision`, 400 `unknown_revision`, and those of activate.",
+        "409 `no_previous_revision`, 400 `unknown_revision`, and those of activate.",
     )
     r.call("POST", f"/admin/tenants/{t}/rollback", {"comment": "back to v1.0"})
 
@@ -807,12 +816,23 @@ def build() -> str:
         {"tenant_id": "TENANT_FINANCE_001", "exception_type": "NOT_A_TYPE", "payload": {}},
         title="Unknown type → 400",
     )
+    table = ["## Endpoints", "", "| endpoint | errors besides 401 |", "|---|---|"]
+    for heading, errors in r.index:
+        anchor = re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-")
+        cell = errors.replace("|", "\\|") or "—"
+        label = heading.replace("|", "\\|")
+        table.append(f"| [{label}](#{anchor}) | {cell} |")
+    r.lines[index_at:index_at] = [*table, ""]
     return "\n".join(r.lines).rstrip() + "\n"
 
 
 def main(argv: list[str]) -> int:
     out = Path(argv[argv.index("--out") + 1]) if "--out" in argv else OUT
-    out.write_text(build(), encoding="utf-8")
+    try:
+        out.write_text(build(), encoding="utf-8")
+    finally:
+        if SCRATCH:
+            Path(SCRATCH[0]).unlink(missing_ok=True)
     print(f"wrote {out}")
     return 0
 

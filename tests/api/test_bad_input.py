@@ -45,7 +45,34 @@ VALID_BODIES = {
     "validate": lambda: {"pack_type": "domain", "content": {"domainName": FINANCE}},
     "domain-status": lambda: {"status": "ACTIVE"},
     "tenant-status-pack": lambda: {"status": "ACTIVE"},
+    "activate": lambda: {
+        "tenant_id": "TENANT_A",
+        "domain": FINANCE,
+        "domain_pack_version": "v1.0",
+        "tenant_pack_version": "v1.0",
+        "expected_revision": 0,
+        "comment": "go",
+        "dry_run": False,
+    },
+    "rollback": lambda: {"to_revision": 1, "expected_revision": 2, "comment": "back"},
+    "approve": lambda: {"comment": "ok"},
+    "reject": lambda: {"comment": "no"},
+    "cancel": lambda: {"comment": "never mind"},
+    "link-create": lambda: {
+        "tenant_id": "TENANT_A",
+        "playbook_id": "SETTLEMENT_FAIL",
+        "domain": FINANCE,
+        "domain_pack_version": "v1.0",
+    },
+    "evaluate": lambda: {
+        "tenant_id": "TENANT_A",
+        "exception_type": "SETTLEMENT_FAIL",
+        "payload": {"amount": 1},
+    },
 }
+
+# The change request the review endpoints name (created by `active_world`).
+CHANGE_ID = "5d0c1c7e-0000-4000-8000-000000000001"
 
 ENDPOINTS = [
     Endpoint(
@@ -111,6 +138,50 @@ ENDPOINTS = [
         {"tenant_id": "TENANT_A", "version": "v1.0"},
         ("status",),
         {"status": 2},
+    ),
+    Endpoint(
+        "activate",
+        "POST",
+        "config-activate",
+        {},
+        ("tenant_id",),
+        {
+            "tenant_id": 1,
+            "domain": 1,
+            "domain_pack_version": 3.2,
+            "tenant_pack_version": [],
+            "expected_revision": "1",
+            "comment": 1,
+            "dry_run": "true",
+        },
+    ),
+    Endpoint(
+        "rollback",
+        "POST",
+        "tenant-rollback",
+        {"tenant_id": "TENANT_A"},
+        (),
+        {"to_revision": "1", "expected_revision": True, "comment": 5, "dry_run": 1},
+    ),
+    *(
+        Endpoint(action, "POST", f"config-change-{action}", {"id": CHANGE_ID}, (), {"comment": 5})
+        for action in ("approve", "reject", "cancel")
+    ),
+    Endpoint(
+        "link-create",
+        "POST",
+        "playbook-link-create",
+        {},
+        ("tenant_id", "playbook_id"),
+        {"tenant_id": 1, "playbook_id": [], "domain": 1, "domain_pack_version": 1.0},
+    ),
+    Endpoint(
+        "evaluate",
+        "POST",
+        "exceptions-evaluate",
+        {},
+        ("tenant_id", "exception_type"),
+        {"tenant_id": 1, "exception_type": 1, "payload": []},
     ),
 ]
 BY_NAME = {endpoint.name: endpoint for endpoint in ENDPOINTS}
