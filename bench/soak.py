@@ -54,6 +54,7 @@ class Call:
     status: int | None  # None: transport error (connection reset by a killed worker)
     body: object = None
     request: dict = field(default_factory=dict)
+    path: str = ""
 
 
 @dataclass
@@ -80,7 +81,7 @@ def call(soak: Soak, client: Client, op: str, tenant: str, method: str, path: st
         status, payload = response.status, response.json()
     except OSError as exc:
         status, payload = None, repr(exc)
-    soak.record(Call(op, tenant, started, time.monotonic(), status, payload, body or {}))
+    soak.record(Call(op, tenant, started, time.monotonic(), status, payload, body or {}, path))
     return status, payload
 
 
@@ -250,7 +251,12 @@ def check(soak: Soak, env: dict, log_path: Path) -> tuple[list[str], list[str]]:
                         f"import {c.tenant} {body.get('version')} answered "
                         f"{c.status} but the stored pack is {row}"
                     )
-            elif c.op in ("activate", "rollback", "approve") and c.status == 200:
+            if c.op == "approve" and c.status == 200:
+                request_id = c.path.split("/")[-2]
+                row = one("SELECT status FROM config_change_requests WHERE id = %s", request_id)
+                if row is None or row[0] != "APPLIED":
+                    violations.append(f"approve of {request_id} answered 200 but it is {row}")
+            if c.op in ("activate", "rollback", "approve") and c.status == 200:
                 revision = body.get("revision")
                 if revision is None:
                     continue
@@ -271,6 +277,13 @@ def check(soak: Soak, env: dict, log_path: Path) -> tuple[list[str], list[str]]:
                 request_id = (body.get("change_request") or {}).get("id")
                 if one("SELECT 1 FROM config_change_requests WHERE id = %s", request_id) is None:
                     violations.append(f"change request {request_id} answered 202 but not stored")
+
+        writes = [
+            c
+            for c in soak.calls
+            if c.op in ("import", "activate", "rollback", "approve") and c.status in (200, 201, 202)
+        ]
+        remarks.append(f"{len(writes)} successful write responses checked against the database")
 
         for tenant, revision, dp, tp, dp_ok, tp_ok in conn.execute(
             "SELECT c.tenant_id, c.revision, c.domain_pack_id, c.tenant_pack_id, d.id, t.id "

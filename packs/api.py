@@ -26,6 +26,7 @@ from onboarding.errors import InvalidInput, NotFound, finding
 from packs import selectors, services
 from packs.diff import json_diff
 from packs.models import DomainPack, PackStatus, TenantPack
+from packs.versions import MAX_VERSION_LENGTH, parse_version
 from runtime_config.models import TenantActiveConfig
 from tenants.principals import Principal
 
@@ -34,13 +35,34 @@ PACK_TYPES = ("domain", "tenant")
 # --- input ---
 
 
+class VersionField(StrictCharField):
+    """A pack version (DESIGN §7): over 50 characters, blank or unparseable is 400
+    `invalid_version` at the field's path, the answer every other version input gets."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("help_text", f"e.g. v1.4; at most {MAX_VERSION_LENGTH} characters.")
+        super().__init__(trim_whitespace=False, allow_blank=True, **kwargs)
+
+    def run_validation(self, data=serializers.empty):
+        value = super().run_validation(data)
+        if value is not None:
+            try:
+                parse_version(value)
+            except InvalidInput as exc:
+                raise serializers.ValidationError(exc.detail, code="invalid_version") from None
+        return value
+
+
+def version_param(value: str, path: str) -> str:
+    """A version named in the URL path or query: the same 400 `invalid_version` as in a body."""
+    parse_version(value, path)
+    return value
+
+
 class DomainImportInput(StrictSerializer):
     content = JsonObjectField(help_text="The domain pack document.")
-    version = StrictCharField(
-        required=False,
-        allow_blank=True,
-        trim_whitespace=False,
-        help_text="e.g. v3.2; default: the content's version, else the next one.",
+    version = VersionField(
+        required=False, help_text="e.g. v3.2; default: the content's version, else the next one."
     )
     domain = StrictCharField(required=False, help_text="Must equal the content's domainName.")
 
@@ -48,8 +70,8 @@ class DomainImportInput(StrictSerializer):
 class TenantImportInput(StrictSerializer):
     tenant_id = StrictCharField()
     content = JsonObjectField(help_text="The tenant pack document.")
-    version = StrictCharField(required=False, allow_blank=True, trim_whitespace=False)
-    domain_pack_version = StrictCharField(
+    version = VersionField(required=False)
+    domain_pack_version = VersionField(
         required=False, help_text="Validate against this domain pack version (default §7)."
     )
 
@@ -58,7 +80,7 @@ class ValidateInput(StrictSerializer):
     pack_type = StrictChoiceField(choices=PACK_TYPES)
     content = JsonObjectField()
     tenant_id = StrictCharField(required=False)
-    domain_pack_version = StrictCharField(required=False)
+    domain_pack_version = VersionField(required=False)
 
 
 class PackStatusInput(StrictSerializer):
@@ -305,6 +327,7 @@ class DomainPackDetailView(RoleApiView):
         responses={200: PackDetailOutput, **problems(401, 403, 404)},
     )
     def get(self, request, domain: str, version: str):
+        version_param(version, "/version")
         pack = selectors.domain_pack_get(principal=self.principal, domain=domain, version=version)
         return Response(pack_detail(self.principal, pack, content_json=pack.content_json))
 
@@ -317,6 +340,7 @@ class DomainPackStatusView(RoleApiView):
         description="409 invalid_transition; 409 pack_in_use names the tenants running it.",
     )
     def patch(self, request, domain: str, version: str):
+        version_param(version, "/version")
         data = valid_input(PackStatusInput, request.data)
         pack = services.pack_set_status(
             principal=self.principal,
@@ -363,6 +387,7 @@ class TenantPackDetailView(RoleApiView):
         responses={200: PackDetailOutput, **problems(401, 403, 404)},
     )
     def get(self, request, tenant_id: str, version: str):
+        version_param(version, "/version")
         pack = selectors.tenant_pack_get(
             principal=self.principal, tenant_id=tenant_id, version=version
         )
@@ -377,6 +402,7 @@ class TenantPackStatusView(RoleApiView):
         description="409 invalid_transition; 409 pack_in_use.",
     )
     def patch(self, request, tenant_id: str, version: str):
+        version_param(version, "/version")
         data = valid_input(PackStatusInput, request.data)
         pack = services.pack_set_status(
             principal=self.principal,
@@ -414,7 +440,8 @@ def _diff_versions(request) -> tuple[str, str]:
                 for name in missing
             ],
         )
-    return request.query_params["from"], request.query_params["to"]
+    query = request.query_params
+    return version_param(query["from"], "/from"), version_param(query["to"], "/to")
 
 
 def _diff(old, new) -> dict[str, Any]:

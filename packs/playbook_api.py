@@ -15,6 +15,7 @@ from onboarding.api import (
     problems,
 )
 from packs import services
+from packs.api import VersionField
 from packs.models import PlaybookLink
 from packs.playbooks import playbook_registry
 
@@ -101,11 +102,11 @@ class PlaybookListView(RoleApiView):
 
 
 class LinkCreateInput(StrictSerializer):
-    tenant_id = StrictCharField(max_length=64)
+    tenant_id = StrictCharField()  # an id that names no tenant is a 404, whatever its length
     playbook_id = StrictCharField(max_length=200)
     domain = StrictCharField(max_length=200, required=False, allow_null=True)
-    domain_pack_version = StrictCharField(
-        max_length=50, required=False, allow_null=True, help_text="Pin; omit to follow active"
+    domain_pack_version = VersionField(
+        required=False, allow_null=True, help_text="Pin; omit to follow active"
     )
 
 

@@ -227,20 +227,12 @@ def _resolve_version(
 ) -> tuple[str, bool]:
     """(version, generated): from the request, else the content's `version`, else the next one."""
     if requested is not None:
-        _parse_at(requested, "/version")
+        parse_version(requested, "/version")
         return requested, False
     if "version" in content:
-        _parse_at(content["version"], "/content/version")
+        parse_version(content["version"], "/content/version")
         return content["version"], False
     return next_version(latest), True
-
-
-def _parse_at(raw: Any, path: str) -> None:
-    try:
-        parse_version(raw)
-    except InvalidInput as exc:
-        exc.errors = [{**item, "path": path} for item in exc.errors]
-        raise
 
 
 def _check_domain(domain: Any, path: str) -> None:
@@ -401,7 +393,7 @@ def domain_pack_import(
     require_platform_admin(principal)
     _check_content(content)
     if version is not None:
-        _parse_at(version, "/version")
+        parse_version(version, "/version")
     named = content.get("domainName")
     if domain is not None:
         _check_domain(domain, "/domain")
@@ -480,7 +472,7 @@ def _validate_tenant(
     from packs.validation import validate_tenant_pack
 
     if version is not None:
-        _parse_at(version, "/domain_pack_version")
+        parse_version(version, "/domain_pack_version")
     against = _resolve_domain_pack(
         principal=principal, content=content, tenant_id=tenant_id, version=version
     )
@@ -504,7 +496,7 @@ def tenant_pack_import(
     tenant = tenant_for_write(principal=principal, tenant_id=tenant_id)
     _check_content(content)
     if version is not None:
-        _parse_at(version, "/version")
+        parse_version(version, "/version")
     named = content.get("tenantId")
     if named is not None and named != tenant.tenant_id:
         raise InvalidInput(

@@ -17,33 +17,37 @@ _MAX_NUMBER_DIGITS = 9
 _PRE_RANK = {"a": "0", "b": "1", "rc": "2"}
 
 
-def invalid_version(raw: object, reason: str) -> InvalidInput:
+def invalid_version(raw: object, reason: str, path: str = "/version") -> InvalidInput:
     return InvalidInput(
         f"Invalid version {raw!r}: {reason}",
         code="invalid_version",
-        errors=[finding("invalid_version", "/version", f"Invalid version {raw!r}: {reason}")],
+        errors=[finding("invalid_version", path, f"Invalid version {raw!r}: {reason}")],
     )
 
 
-def parse_version(raw: object) -> Version:
+def parse_version(raw: object, path: str = "/version") -> Version:
+    """The parsed version, else 400 `invalid_version` pointing at `path` (the body field, query
+    parameter or path segment that carried it): the same answer wherever a version is given."""
     if not isinstance(raw, str) or not raw.strip():
-        raise invalid_version(raw, "a version is a non-empty string such as v1.4 or 2.0.0-rc1.")
+        raise invalid_version(
+            raw, "a version is a non-empty string such as v1.4 or 2.0.0-rc1.", path
+        )
     if len(raw) > MAX_VERSION_LENGTH:
-        raise invalid_version(raw[:60], f"at most {MAX_VERSION_LENGTH} characters.")
+        raise invalid_version(raw[:60], f"at most {MAX_VERSION_LENGTH} characters.", path)
     if raw != raw.strip():
-        raise invalid_version(raw, "no leading or trailing spaces.")
+        raise invalid_version(raw, "no leading or trailing spaces.", path)
     try:
         parsed = Version(raw)
     except InvalidVersion:
         raise invalid_version(
-            raw, "not a version (expected e.g. v1.4, 1.2.3, 2.0.0-rc1)."
+            raw, "not a version (expected e.g. v1.4, 1.2.3, 2.0.0-rc1).", path
         ) from None
     if parsed.local is not None:
-        raise invalid_version(raw, "local labels (+...) are not supported.")
+        raise invalid_version(raw, "local labels (+...) are not supported.", path)
     numbers = [parsed.epoch, *parsed.release]
     numbers += [n for n in (parsed.pre and parsed.pre[1], parsed.post, parsed.dev) if n]
     if any(len(str(n)) > _MAX_NUMBER_DIGITS for n in numbers):
-        raise invalid_version(raw, f"numbers have at most {_MAX_NUMBER_DIGITS} digits.")
+        raise invalid_version(raw, f"numbers have at most {_MAX_NUMBER_DIGITS} digits.", path)
     return parsed
 
 

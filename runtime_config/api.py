@@ -17,6 +17,7 @@ from onboarding.api import (
     problems,
     valid_input,
 )
+from packs.api import VersionField
 from runtime_config import selectors, services
 from runtime_config.models import ChangeRequestStatus, ConfigChangeRequest
 
@@ -33,10 +34,11 @@ class StrictIntegerField(serializers.IntegerField):
 
 
 class ActivateInput(StrictSerializer):
-    tenant_id = StrictCharField(max_length=200)
+    # Like a tenant in the path: an id that names no tenant is a 404, whatever its length.
+    tenant_id = StrictCharField()
     domain = StrictCharField(max_length=200, required=False)
-    domain_pack_version = StrictCharField(max_length=200, required=False)
-    tenant_pack_version = StrictCharField(max_length=200, required=False)
+    domain_pack_version = VersionField(required=False)
+    tenant_pack_version = VersionField(required=False)
     expected_revision = StrictIntegerField(min_value=0, required=False)
     comment = StrictCharField(max_length=2000, required=False, allow_blank=True, default="")
     dry_run = StrictBooleanField(required=False, default=False)

@@ -15,7 +15,7 @@ from onboarding.events import DomainEvent, send_event
 from packs.diff import json_diff
 from packs.models import DomainPack, PackStatus, TenantPack
 from packs.validation import validate_tenant_pack
-from packs.versions import version_key
+from packs.versions import parse_version, version_key
 from runtime_config import signals
 from runtime_config.cache import bump_generation_on_commit
 from runtime_config.models import (
@@ -321,11 +321,8 @@ def _declared_domain(tenant_pack: TenantPack | None) -> str:
 
 
 def _find_pack(queryset, version: str, path: str, label: str):
-    try:
-        key = version_key(version)
-    except ServiceError:
-        key = None
-    pack = queryset.filter(version_key=key).first() if key else None
+    parse_version(version, path)  # over 50 characters or unparseable: 400 invalid_version
+    pack = queryset.filter(version_key=version_key(version)).first()
     if pack is None:
         raise InvalidInput(
             f"{label} version {version!r} does not exist.",

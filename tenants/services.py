@@ -123,6 +123,8 @@ def tenant_set_approval_policy(
 ) -> Tenant:
     with transaction.atomic():
         tenant = tenant_for_write(principal=principal, tenant_id=tenant_id, lock=True)
+        # A tenant's own admins must not be able to switch off the four-eyes rule over them.
+        require_platform_admin(principal)
         before = tenant_snapshot(tenant)
         if tenant.require_activation_approval == require_activation_approval:
             return tenant

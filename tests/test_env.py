@@ -48,3 +48,24 @@ def test_settings__production_without_secret_key__refuses_to_start():
     )
     assert result.returncode != 0
     assert "SECRET_KEY is required" in result.stderr
+
+
+def test_settings__production_environment__check_deploy_clean():
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "SECRET_KEY": "a-long-random-production-secret-" + "x" * 40,
+        "ALLOWED_HOSTS": "onboarding.example.com",
+        "HTTPS_ONLY": "true",
+        "SECURE_HSTS_SECONDS": "31536000",
+        "SECURE_HSTS_PRELOAD": "true",
+        "TRUST_X_FORWARDED_PROTO": "true",
+        "SQLITE_PATH": "/tmp/check-deploy.sqlite3",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parent.parent,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

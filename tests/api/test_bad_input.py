@@ -1,6 +1,7 @@
 """Bad input for every write endpoint (issue 4, Tests): each answer is problem+json with its
 status and code, and nothing is written."""
 
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -8,7 +9,20 @@ import pytest
 from django.test import override_settings
 from django.urls import reverse
 
-from tests.api.conftest import FINANCE, assert_problem, row_counts, send, tenant_content
+from packs.models import TenantPack
+from packs.services import playbook_link_create
+from runtime_config.models import ConfigChangeRequest
+from runtime_config.services import config_activate
+from tenants.principals import Principal
+from tests.api.conftest import (
+    FINANCE,
+    assert_problem,
+    row_counts,
+    send,
+    store_domain_pack,
+    store_tenant_pack,
+    tenant_content,
+)
 from tests.conftest import load_reference
 
 
@@ -383,12 +397,6 @@ UNKNOWN_TARGETS = [
         "domain_pack_not_found",
     ),
     (
-        "domain-status",
-        {"domain": FINANCE, "version": "x" * 500},
-        {"status": "ACTIVE"},
-        "domain_pack_not_found",
-    ),
-    (
         "tenant-status-pack",
         {"tenant_id": "TENANT_A", "version": "v7.7"},
         {"status": "ACTIVE"},
@@ -441,4 +449,198 @@ def test_write__session_without_csrf__403(world, admin):
     before = row_counts()
     response = send(client, "PATCH", reverse("tenant-detail", args=["TENANT_A"]), {"name": "x"})
     assert_problem(response, 403, "csrf_failed")
+    assert row_counts() == before
+
+
+# --- activation, approvals, playbook links, evaluate: hostile values on a live tenant ---
+
+
+@pytest.fixture
+def active_world(world, admin, second_admin, finance_domain, finance_tenant):
+    """TENANT_A at revision 2 on domain pack v2.0 (tenant packs v2.0 then v2.1; v2.2 DRAFT), a
+    PENDING change request CHANGE_ID to v2.2 requested by second_admin, and a link of the
+    POSITION_BREAK playbook. The v1.0 packs of `world` stay DRAFT."""
+    setup_principal = Principal.system("setup")
+    store_domain_pack(finance_domain, "v2.0")
+    for version in ("v2.0", "v2.1", "v2.2"):
+        store_tenant_pack("TENANT_A", finance_tenant, version)
+    config_activate(
+        principal=setup_principal,
+        tenant_id="TENANT_A",
+        domain_pack_version="v2.0",
+        tenant_pack_version="v2.0",
+    )
+    config = config_activate(
+        principal=setup_principal, tenant_id="TENANT_A", tenant_pack_version="v2.1"
+    ).config
+    ConfigChangeRequest.objects.create(
+        id=CHANGE_ID,
+        tenant_id="TENANT_A",
+        domain=config.domain,
+        domain_pack=config.domain_pack,
+        tenant_pack=TenantPack.objects.get(tenant_id="TENANT_A", version="v2.2"),
+        base_revision=config.revision,
+        requested_by=second_admin.username,
+    )
+    link = playbook_link_create(
+        principal=setup_principal, tenant_id="TENANT_A", playbook_id="POSITION_BREAK"
+    )
+    return {"admin": admin, "second_admin": second_admin, "link_id": link.pk}
+
+
+LONG = "v" + "1" * 499
+A = {"tenant_id": "TENANT_A"}
+
+LIVE_CASES = [
+    # activate: tenant references answer like a path: 404 for any id that names no tenant
+    ("activate", {"tenant_id": "NOPE"}, 404, "tenant_not_found"),
+    ("activate", {"tenant_id": "../x"}, 404, "tenant_not_found"),
+    ("activate", {"tenant_id": "x" * 500}, 404, "tenant_not_found"),
+    ("activate", {"tenant_id": ""}, 400, "blank"),
+    # versions: over 50 characters or unparseable → invalid_version (DESIGN §7), everywhere
+    ("activate", {**A, "domain_pack_version": "x" * 51}, 400, "invalid_version"),
+    ("activate", {**A, "domain_pack_version": "../x"}, 400, "invalid_version"),
+    ("activate", {**A, "tenant_pack_version": LONG}, 400, "invalid_version"),
+    ("activate", {**A, "tenant_pack_version": "v1" * 100}, 400, "invalid_version"),
+    ("activate", {**A, "tenant_pack_version": ""}, 400, "invalid_version"),
+    ("activate", {**A, "tenant_pack_version": " v2.2"}, 400, "invalid_version"),
+    ("activate", {**A, "tenant_pack_version": "v9.9"}, 400, "unknown_pack_version"),
+    ("activate", {**A, "domain_pack_version": "v9.9"}, 400, "unknown_pack_version"),
+    ("activate", {**A, "domain": "Nope", "domain_pack_version": "v2.0"}, 400, None),
+    ("activate", {**A, "domain": "x" * 500}, 400, None),
+    ("activate", {**A, "expected_revision": -1}, 400, "min_value"),
+    ("activate", {**A, "expected_revision": 1.5}, 400, "wrong_type"),
+    ("activate", {**A, "expected_revision": 2**63 - 1, "tenant_pack_version": "v2.2"}, 409, None),
+    ("activate", {**A, "expected_revision": 1, "tenant_pack_version": "v2.2"}, 409, None),
+    ("activate", {**A, "comment": "x" * 2001}, 400, "max_length"),
+    ("activate", {**A, "dry_run": None}, 400, "wrong_type"),
+    # rollback
+    ("rollback", {"to_revision": 99}, 400, "unknown_revision"),
+    ("rollback", {"to_revision": 2**63 - 1}, 400, "unknown_revision"),
+    ("rollback", {"to_revision": 0}, 400, "min_value"),
+    ("rollback", {"expected_revision": 2**63 - 1}, 409, "revision_conflict"),
+    ("rollback", {"comment": "x" * 2001}, 400, "max_length"),
+    # reviews
+    ("approve", {"comment": "x" * 2001}, 400, "max_length"),
+    ("cancel", {"comment": None}, 400, "wrong_type"),
+    # playbook links
+    ("link-create", {**A, "playbook_id": "NOPE"}, 404, "playbook_not_found"),
+    ("link-create", {**A, "playbook_id": "POSITION_BREAK"}, 409, "link_exists"),
+    ("link-create", {"tenant_id": "NOPE", "playbook_id": "SETTLEMENT_FAIL"}, 404, None),
+    ("link-create", {"tenant_id": "x" * 500, "playbook_id": "SETTLEMENT_FAIL"}, 404, None),
+    ("link-create", {**A, "playbook_id": "x" * 500}, 400, "max_length"),
+    (
+        "link-create",
+        {**A, "playbook_id": "SETTLEMENT_FAIL", "domain_pack_version": "../x"},
+        400,
+        "invalid_version",
+    ),
+    (
+        "link-create",
+        {**A, "playbook_id": "SETTLEMENT_FAIL", "domain_pack_version": "x" * 51},
+        400,
+        "invalid_version",
+    ),
+    (
+        "link-create",
+        {**A, "playbook_id": "SETTLEMENT_FAIL", "domain_pack_version": "v9.9"},
+        404,
+        "domain_pack_not_found",
+    ),
+    (
+        "link-create",
+        {**A, "playbook_id": "SETTLEMENT_FAIL", "domain": "Nope"},
+        404,
+        None,
+    ),
+    # evaluate
+    ("evaluate", {**A, "exception_type": "NOPE"}, 400, "unknown_exception_type"),
+    ("evaluate", {**A, "exception_type": "x" * 500}, 400, None),
+    ("evaluate", {"tenant_id": "NOPE", "exception_type": "SETTLEMENT_FAIL"}, 404, None),
+    ("evaluate", {"tenant_id": "x" * 500, "exception_type": "SETTLEMENT_FAIL"}, 404, None),
+    ("evaluate", {"tenant_id": "TENANT_B", "exception_type": "SETTLEMENT_FAIL"}, 404, None),
+    ("evaluate", {**A, "exception_type": "SETTLEMENT_FAIL", "payload": "x"}, 400, "wrong_type"),
+    # tenants
+    ("tenant-update", {"name": "x" * 201}, 400, "max_length"),
+    ("tenant-update", {"require_activation_approval": 1}, 400, "wrong_type"),
+    ("tenant-status", {"status": "ACTIVE", "reason": "x" * 1001}, 400, "max_length"),
+    ("tenant-status", {"status": "active"}, 400, "invalid_status"),
+    ("tenant-status", {"status": ""}, 400, None),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "status", "code"),
+    LIVE_CASES,
+    ids=[f"{case[0]}-{index}" for index, case in enumerate(LIVE_CASES)],
+)
+def test_live_write__invalid_value__refused_with_code(active_world, name, body, status, code):
+    before = row_counts()
+    assert_problem(_call(active_world["admin"], BY_NAME[name], body), status, code)
+    assert row_counts() == before
+
+
+LIVE_PATHS = [
+    ("POST", "/admin/tenants/NOPE/rollback", {}, 404, "tenant_not_found"),
+    ("POST", "/admin/tenants/" + "x" * 500 + "/rollback", {}, 404, "tenant_not_found"),
+    ("POST", "/admin/tenants/..%2Fx/rollback", {}, 404, None),
+    ("PATCH", "/admin/tenants/" + "x" * 500, {"name": "x"}, 404, "tenant_not_found"),
+    ("PATCH", "/admin/tenants/%00/status", {"status": "ACTIVE"}, 404, None),
+    ("POST", f"/admin/config-changes/{uuid.uuid4()}/approve", {}, 404, "change_request_not_found"),
+    ("POST", f"/admin/config-changes/{uuid.uuid4()}/reject", {}, 404, "change_request_not_found"),
+    ("POST", f"/admin/config-changes/{uuid.uuid4()}/cancel", {}, 404, "change_request_not_found"),
+    ("POST", "/admin/config-changes/not-a-uuid/approve", {}, 404, None),
+    ("POST", "/admin/config-changes/" + "1" * 500 + "/approve", {}, 404, None),
+    ("DELETE", "/admin/playbooks/links/999999", None, 404, "playbook_link_not_found"),
+    ("DELETE", "/admin/playbooks/links/" + "9" * 30, None, 404, "playbook_link_not_found"),
+    ("DELETE", f"/admin/playbooks/links/{2**63}", None, 404, "playbook_link_not_found"),
+    ("DELETE", "/admin/playbooks/links/-1", None, 404, None),
+    ("DELETE", "/admin/playbooks/links/abc", None, 404, None),
+    ("GET", "/admin/packs/domain/" + FINANCE + "/" + LONG, None, 400, "invalid_version"),
+    ("GET", "/admin/packs/domain/" + FINANCE + "/v1..x", None, 400, "invalid_version"),
+    ("GET", "/admin/packs/domain/" + FINANCE + "/..%2Fx", None, 404, "not_found"),
+    ("PATCH", f"/admin/packs/domain/{FINANCE}/{LONG}/status", {"status": "ACTIVE"}, 400, None),
+    ("PATCH", f"/admin/packs/tenant/TENANT_A/{LONG}/status", {"status": "ACTIVE"}, 400, None),
+    ("GET", "/admin/packs/domain/" + FINANCE + "/v9.9", None, 404, "domain_pack_not_found"),
+    ("GET", "/admin/packs/tenant/TENANT_A/" + LONG, None, 400, "invalid_version"),
+    ("GET", "/admin/packs/tenant/TENANT_A/v9.9", None, 404, "tenant_pack_not_found"),
+    (
+        "GET",
+        f"/admin/packs/domain/{FINANCE}/diff?from=v2.0&to={LONG}",
+        None,
+        400,
+        "invalid_version",
+    ),
+    ("GET", f"/admin/packs/domain/{FINANCE}/diff?from=../x&to=v2.0", None, 400, "invalid_version"),
+    ("GET", f"/admin/packs/domain/{FINANCE}/diff?from=v2.0&to=v9.9", None, 404, None),
+    ("GET", "/admin/packs/tenant/TENANT_A/diff?from=v2.0&to=" + "x" * 51, None, 400, None),
+    ("GET", "/admin/packs/tenant/TENANT_A/diff?from=v2.0&to=v9.9", None, 404, None),
+    ("GET", "/admin/packs/tenant/TENANT_A/diff?from=v2.0", None, 400, "missing_required"),
+    ("GET", "/runtime/tenants/NOPE/config", None, 404, "tenant_not_found"),
+    ("GET", "/runtime/tenants/" + "x" * 500 + "/config", None, 404, "tenant_not_found"),
+    ("GET", "/runtime/tenants/TENANT_B/config", None, 404, None),
+    ("GET", "/admin/tenants/NOPE/activations", None, 404, "tenant_not_found"),
+    ("GET", "/admin/playbooks?tenant_id=NOPE", None, 404, "tenant_not_found"),
+    ("GET", "/admin/playbooks?tenant_id=" + "x" * 500, None, 404, "tenant_not_found"),
+    ("GET", "/admin/playbooks?domain=" + "x" * 500, None, 200, None),
+    ("GET", "/admin/config-changes?status=NOPE", None, 400, "invalid_filter"),
+    ("GET", "/admin/config-changes?tenant_id=" + "x" * 500, None, 400, "invalid_filter"),
+    ("GET", "/admin/audit?since=yesterday", None, 400, "invalid_filter"),
+    ("GET", "/admin/tenants?page=0", None, 404, None),
+    ("GET", "/admin/tenants?page_size=abc", None, 200, None),
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "body", "status", "code"),
+    LIVE_PATHS,
+    ids=[f"{case[0]}-{index}" for index, case in enumerate(LIVE_PATHS)],
+)
+def test_live_path__hostile__problem_with_code(active_world, method, url, body, status, code):
+    before = row_counts()
+    response = send(active_world["admin"].client, method, url, body)
+    if status < 400:
+        assert response.status_code == status, response.content[:600]
+    else:
+        assert_problem(response, status, code)
     assert row_counts() == before

@@ -10,6 +10,8 @@ Every actor makes the same request. `test_every_api_url_is_in_table` walks the U
 fails while a route under /admin, /runtime or /ops (or one of its HTTP methods) has no row.
 """
 
+import json
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -319,3 +321,53 @@ def test_page_only_routes_are_not_api_views():
 def test_table_names_only_existing_routes():
     names = {name for _, name, _ in _guarded_routes()}
     assert {row.url_name for row in TABLE} <= names
+
+
+def _request(row: Row, world: dict, tenant_id: str = "TENANT_A") -> tuple[str, Any]:
+    url = reverse(row.url_name, kwargs=row.kwargs(world)) + row.query
+    body = row.body(world) if row.body else None
+    if tenant_id != "TENANT_A":
+        url = url.replace("TENANT_A", tenant_id)
+        body = json.loads(json.dumps(body).replace("TENANT_A", tenant_id))
+    return url, body
+
+
+HIDDEN = [pytest.param(row, id=row.id) for row in TABLE if row.expected["other"] == 404]
+
+
+@pytest.mark.parametrize("row", HIDDEN)
+def test_other_tenants_resource__404_exactly_like_a_missing_one(world, outsider, row: Row):
+    """Another tenant's resource and one that does not exist get the same problem, but for the
+    id they echo: nothing tells an outsider that TENANT_A (or its change request, its playbook
+    link) exists."""
+    missing = {"change_id": uuid.uuid4(), "link_id": world["link_id"] + 1000}
+    hidden = send(outsider.client, row.method, *_request(row, world))
+    absent = send(outsider.client, row.method, *_request(row, missing, "TENANT_Z"))
+    assert hidden.status_code == absent.status_code == 404, (hidden.content, absent.content)
+    assert hidden["Content-Type"] == absent["Content-Type"]
+    text = absent.content.decode()
+    for real, fake in (("TENANT_A", "TENANT_Z"), *((world[k], missing[k]) for k in missing)):
+        text = text.replace(str(fake), str(real))
+    assert hidden.json() == json.loads(text)
+
+
+@pytest.mark.parametrize("row", [pytest.param(row, id=row.id) for row in TABLE])
+def test_tenant_bound_principal_naming_another_tenant__403_tenant_context_mismatch(
+    world, owner, row: Row
+):
+    before = state()
+    response = send(owner.client, row.method, *_request(row, world), HTTP_X_TENANT_ID="TENANT_B")
+    assert response.status_code == 403, response.content[:600]
+    assert response["Content-Type"].startswith(PROBLEM)
+    assert response.json()["code"] == "tenant_context_mismatch"
+    assert state() == before
+
+
+@pytest.mark.parametrize("name", sorted({row.url_name for row in TABLE}))
+def test_unsupported_method__405_problem(world, admin, name):
+    row = next(row for row in TABLE if row.url_name == name)
+    url, _ = _request(row, world)
+    response = admin.client.put(url, data="{}", content_type="application/json")
+    assert response.status_code == 405, response.content[:300]
+    assert response["Content-Type"].startswith(PROBLEM)
+    assert response.json()["code"] == "method_not_allowed"

@@ -75,16 +75,32 @@ def test_tenant_detail__active_config__versions_or_null(admin, tenant_a, finance
     assert config["revision"] == 4 and config["activated_by"] == "someone"
 
 
-def test_tenant_patch__name_and_policy__updated(owner):
+def test_tenant_patch__name_and_policy__updated(admin, tenant_a):
     url = reverse("tenant-detail", args=["TENANT_A"])
     response = send(
-        owner.client, "PATCH", url, {"name": "New name", "require_activation_approval": False}
+        admin.client, "PATCH", url, {"name": "New name", "require_activation_approval": False}
     )
     assert response.status_code == 200
     tenant = Tenant.objects.get(tenant_id="TENANT_A")
     assert tenant.name == "New name" and tenant.require_activation_approval is False
-    back = send(owner.client, "PATCH", url, {"require_activation_approval": None})
+    back = send(admin.client, "PATCH", url, {"require_activation_approval": None})
     assert back.json()["require_activation_approval"] is None
+
+
+def test_tenant_patch__tenant_admin_changes_policy__403_and_nothing_written(owner):
+    url = reverse("tenant-detail", args=["TENANT_A"])
+    response = send(
+        owner.client, "PATCH", url, {"name": "New name", "require_activation_approval": False}
+    )
+    assert_problem(response, 403, "platform_admin_required")
+    tenant = Tenant.objects.get(tenant_id="TENANT_A")
+    assert tenant.name == "Tenant A" and tenant.require_activation_approval is None
+
+
+def test_tenant_patch__tenant_admin_renames__200(owner):
+    url = reverse("tenant-detail", args=["TENANT_A"])
+    assert send(owner.client, "PATCH", url, {"name": "Renamed"}).status_code == 200
+    assert Tenant.objects.get(tenant_id="TENANT_A").name == "Renamed"
 
 
 def test_tenant_status__suspend_and_resume__200(admin, tenant_a):

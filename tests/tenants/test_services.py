@@ -31,3 +31,14 @@ def test_tenant_create__tenant_bound_admin__forbidden(owner):
     with pytest.raises(Forbidden):
         tenant_create(principal=owner.principal, tenant_id="TENANT_X", name="X")
     assert not Tenant.objects.filter(tenant_id="TENANT_X").exists()
+
+
+def test_tenant_set_approval_policy__tenant_bound_admin__forbidden_and_unchanged(owner, tenant_a):
+    from tenants.services import tenant_set_approval_policy
+
+    with pytest.raises(Forbidden):
+        tenant_set_approval_policy(
+            principal=owner.principal, tenant_id="TENANT_A", require_activation_approval=False
+        )
+    tenant_a.refresh_from_db()
+    assert tenant_a.require_activation_approval is None
