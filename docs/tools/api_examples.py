@@ -318,7 +318,9 @@ def build() -> str:
         "PATCH",
         "/admin/tenants/{tenant_id}",
         "Change `name` and/or `require_activation_approval` (`true`, `false`, or `null` to "
-        "follow the global setting). Renaming needs ADMIN on the tenant; changing the approval policy needs a platform-wide ADMIN, so a tenant's own admins cannot switch off four-eyes over themselves.",
+        "follow the global setting). Renaming needs ADMIN on the tenant; changing the approval "
+        "policy needs a platform-wide ADMIN, so a tenant's own admins cannot switch off "
+        "four-eyes over themselves.",
         "400, 403, 404.",
     )
     r.call("PATCH", f"/admin/tenants/{t}", {"require_activation_approval": True})

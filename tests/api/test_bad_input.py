@@ -644,3 +644,34 @@ def test_live_path__hostile__problem_with_code(active_world, method, url, body, 
     else:
         assert_problem(response, status, code)
     assert row_counts() == before
+
+
+# PostgreSQL refuses NUL in text: a query parameter carrying one must never reach a query.
+QUERY_PARAMS = [
+    ("/admin/tenants", ("status", "search", "page", "page_size")),
+    ("/admin/packs/domain", ("domain", "status", "search", "page")),
+    ("/admin/packs/tenant/TENANT_A", ("domain", "status", "search", "page")),
+    (f"/admin/packs/domain/{FINANCE}/diff?to=v2.0", ("from",)),
+    ("/admin/packs/tenant/TENANT_A/diff?to=v2.0", ("from",)),
+    ("/admin/tenants/TENANT_A/activations", ("page",)),
+    ("/admin/config-changes", ("status", "tenant_id", "page")),
+    ("/admin/playbooks", ("tenant_id", "domain", "page")),
+    ("/admin/audit", ("tenant_id", "action", "actor", "object_type", "domain", "version")),
+]
+NUL_PARAMS = [
+    pytest.param(url, name, id=f"{url}-{name}") for url, names in QUERY_PARAMS for name in names
+]
+
+
+@pytest.mark.parametrize(("url", "name"), NUL_PARAMS)
+def test_read__nul_in_query_parameter__4xx_problem(active_world, url, name):
+    separator = "&" if "?" in url else "?"
+    response = active_world["admin"].client.get(f"{url}{separator}{name}=a%00b")
+    body = assert_problem(response, response.status_code)
+    assert response.status_code in (400, 404), body
+
+
+@pytest.mark.parametrize("header", ["x" * 5000, "TENANT_A,TENANT_B", "../x", " "])
+def test_read__odd_tenant_context_header__never_500(active_world, header):
+    response = active_world["admin"].client.get("/admin/tenants", HTTP_X_TENANT_ID=header)
+    assert response.status_code in (200, 400, 403), response.content[:300]
