@@ -11,6 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 
 from onboarding.errors import (
     Conflict,
@@ -315,8 +316,7 @@ def _store(
     *,
     principal: Principal,
     pack_type: str,
-    existing_for: Callable[[str], DomainPack | TenantPack | None],
-    latest_version: Callable[[], str | None],
+    versions: QuerySet,
     requested_version: str | None,
     content: dict[str, Any],
     report: dict[str, Any],
@@ -324,10 +324,15 @@ def _store(
     label: str,
 ) -> ImportResult:
     """Create the row and send `pack.imported` in one transaction. Concurrent imports of one
-    version meet at the unique constraint: the loser re-reads and answers 200 or 409."""
+    version meet at the unique constraint: the loser re-reads and answers 200 or 409.
+    `versions` are the pack rows of the same owner (one domain, or one tenant)."""
+
+    def existing_for(v: str) -> DomainPack | TenantPack | None:
+        return versions.filter(version_key=version_key(v)).first()
+
     digest = checksum(content)
     for _attempt in range(_STORE_ATTEMPTS):
-        latest = latest_version()
+        latest = _newest_version(versions)
         version, generated = _resolve_version(requested_version, content, latest)
         if generated and latest is not None:
             newest = existing_for(latest)
@@ -415,17 +420,10 @@ def domain_pack_import(
         )
     _check_domain(domain, "/content/domainName")
 
-    def existing_for(v: str) -> DomainPack | None:
-        return DomainPack.objects.filter(domain=domain, version_key=version_key(v)).first()
-
-    def latest_version() -> str | None:
-        return _newest_version(DomainPack.objects.filter(domain=domain))
-
     return _store(
         principal=principal,
         pack_type="domain",
-        existing_for=existing_for,
-        latest_version=latest_version,
+        versions=DomainPack.objects.filter(domain=domain),
         requested_version=version,
         content=content,
         report=report,
@@ -519,17 +517,10 @@ def tenant_pack_import(
     if "domainName" in content:
         _check_domain(content["domainName"], "/content/domainName")
 
-    def existing_for(v: str) -> TenantPack | None:
-        return TenantPack.objects.filter(tenant_id=tenant_id, version_key=version_key(v)).first()
-
-    def latest_version() -> str | None:
-        return _newest_version(TenantPack.objects.filter(tenant_id=tenant_id))
-
     return _store(
         principal=principal,
         pack_type="tenant",
-        existing_for=existing_for,
-        latest_version=latest_version,
+        versions=TenantPack.objects.filter(tenant_id=tenant_id),
         requested_version=version,
         content=content,
         report=report,
