@@ -19,6 +19,7 @@ from onboarding.api import (
     StrictChoiceField,
     StrictSerializer,
     filtered,
+    page_output,
     problems,
     valid_input,
 )
@@ -84,7 +85,10 @@ class ValidateInput(StrictSerializer):
 
 
 class PackStatusInput(StrictSerializer):
-    status = StrictCharField(help_text="DRAFT, ACTIVE or DEPRECATED")
+    # Any other string, blank or long, is the service's 400 invalid_status (DESIGN §6).
+    status = StrictCharField(
+        allow_blank=True, trim_whitespace=False, help_text="DRAFT, ACTIVE or DEPRECATED"
+    )
 
 
 # --- output ---
@@ -125,11 +129,7 @@ class PackImportOutput(PackOutput):
     validation = ReportOutput()
 
 
-class PackPageOutput(serializers.Serializer):
-    count = serializers.IntegerField()
-    next = serializers.CharField(allow_null=True)
-    previous = serializers.CharField(allow_null=True)
-    results = PackOutput(many=True)
+PackPageOutput = page_output("PackPageOutput", PackOutput)
 
 
 class DiffEntryOutput(serializers.Serializer):
@@ -340,16 +340,7 @@ class DomainPackStatusView(RoleApiView):
         description="409 invalid_transition; 409 pack_in_use names the tenants running it.",
     )
     def patch(self, request, domain: str, version: str):
-        version_param(version, "/version")
-        data = valid_input(PackStatusInput, request.data)
-        pack = services.pack_set_status(
-            principal=self.principal,
-            pack_type="domain",
-            domain=domain,
-            version=version,
-            status=data["status"],
-        )
-        return Response(pack_detail(self.principal, pack))
+        return _set_status(self, "domain", version, domain=domain)
 
 
 class DomainPackDiffView(RoleApiView):
@@ -359,12 +350,7 @@ class DomainPackDiffView(RoleApiView):
         responses={200: DiffOutput, **problems(400, 401, 403, 404)},
     )
     def get(self, request, domain: str):
-        old_version, new_version = _diff_versions(request)
-        old, new = (
-            selectors.domain_pack_get(principal=self.principal, domain=domain, version=v)
-            for v in (old_version, new_version)
-        )
-        return Response({"pack_type": "domain", "domain": domain, **_diff(old, new)})
+        return _diff_response(self, "domain", selectors.domain_pack_get, domain=domain)
 
 
 # --- views: tenant packs ---
@@ -402,16 +388,7 @@ class TenantPackStatusView(RoleApiView):
         description="409 invalid_transition; 409 pack_in_use.",
     )
     def patch(self, request, tenant_id: str, version: str):
-        version_param(version, "/version")
-        data = valid_input(PackStatusInput, request.data)
-        pack = services.pack_set_status(
-            principal=self.principal,
-            pack_type="tenant",
-            tenant_id=tenant_id,
-            version=version,
-            status=data["status"],
-        )
-        return Response(pack_detail(self.principal, pack))
+        return _set_status(self, "tenant", version, tenant_id=tenant_id)
 
 
 class TenantPackDiffView(RoleApiView):
@@ -421,12 +398,30 @@ class TenantPackDiffView(RoleApiView):
         responses={200: DiffOutput, **problems(400, 401, 403, 404)},
     )
     def get(self, request, tenant_id: str):
-        old_version, new_version = _diff_versions(request)
-        old, new = (
-            selectors.tenant_pack_get(principal=self.principal, tenant_id=tenant_id, version=v)
-            for v in (old_version, new_version)
-        )
-        return Response({"pack_type": "tenant", "tenant_id": tenant_id, **_diff(old, new)})
+        return _diff_response(self, "tenant", selectors.tenant_pack_get, tenant_id=tenant_id)
+
+
+def _set_status(view, pack_type: str, version: str, **owner: str) -> Response:
+    """PATCH .../{version}/status of a domain pack (owner: domain) or a tenant pack (tenant_id)."""
+    version_param(version, "/version")
+    data = valid_input(PackStatusInput, view.request.data)
+    pack = services.pack_set_status(
+        principal=view.principal,
+        pack_type=pack_type,
+        version=version,
+        status=data["status"],
+        **owner,
+    )
+    return Response(pack_detail(view.principal, pack))
+
+
+def _diff_response(view, pack_type: str, get_pack, **owner: str) -> Response:
+    """GET .../diff?from=&to= between two versions of one domain's or one tenant's packs."""
+    old, new = (
+        get_pack(principal=view.principal, version=version, **owner)
+        for version in _diff_versions(view.request)
+    )
+    return Response({"pack_type": pack_type, **owner, **_diff(old, new)})
 
 
 def _diff_versions(request) -> tuple[str, str]:

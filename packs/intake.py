@@ -220,6 +220,8 @@ def check_json_value(value: Any, *, max_depth: int | None = None, path: str = ""
     """The intake rules for an already-parsed Python value: raises IntakeError for the first
     problem in document order, with its JSON Pointer."""
     max_depth = max_depth or settings.PACK_MAX_DEPTH
+    if _is_clean(value, max_depth):
+        return
     stack: list[tuple[Any, str, int]] = [(value, path, 1)]
     while stack:
         node, where, depth = stack.pop()
@@ -234,6 +236,46 @@ def check_json_value(value: Any, *, max_depth: int | None = None, path: str = ""
             _check_scalar(node, where)
             continue
         stack.extend((item, child, depth + 1) for item, child in reversed(children))
+
+
+def _clean_string(text: str) -> bool:
+    if text.isascii():
+        return "\x00" not in text
+    return not _SURROGATE.search(text)
+
+
+def _is_clean(value: Any, max_depth: int) -> bool:
+    """The same rules as the walk below, without building a pointer per node: most documents are
+    clean, and only a failing one needs the slower walk that names where it fails."""
+    stack = [(value, 1)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        node, depth = pop()
+        kind = type(node)
+        if kind is str:
+            if not _clean_string(node):
+                return False
+        elif kind is dict:
+            if depth > max_depth:
+                return False
+            for key, item in node.items():
+                if type(key) is not str or not _clean_string(key):
+                    return False
+                push((item, depth + 1))
+        elif kind is list:
+            if depth > max_depth:
+                return False
+            for item in node:
+                push((item, depth + 1))
+        elif kind is int:
+            if not INT_MIN <= node <= INT_MAX:
+                return False
+        elif kind is float:
+            if not -_FLOAT_LIMIT < node < _FLOAT_LIMIT:  # also false for NaN
+                return False
+        elif node is not None and kind is not bool:
+            return False  # subclasses (duplicate-key markers, NaN constants) and non-JSON types
+    return True
 
 
 def _check_object(node: dict, where: str, depth: int, max_depth: int) -> None:

@@ -12,7 +12,9 @@ from onboarding.api import (
     RoleApiView,
     StrictCharField,
     StrictSerializer,
+    page_output,
     problems,
+    valid_input,
 )
 from packs import services
 from packs.api import VersionField
@@ -34,11 +36,7 @@ class PlaybookRowSerializer(serializers.Serializer):
     reasons = FindingSerializer(many=True)
 
 
-class PlaybookPageSerializer(serializers.Serializer):
-    count = serializers.IntegerField()
-    next = serializers.URLField(allow_null=True)
-    previous = serializers.URLField(allow_null=True)
-    results = PlaybookRowSerializer(many=True)
+PlaybookPageSerializer = page_output("PlaybookPageSerializer", PlaybookRowSerializer)
 
 
 class PlaybookLinkSerializer(serializers.Serializer):
@@ -134,9 +132,8 @@ class PlaybookLinkCreateView(RoleApiView):
         },
     )
     def post(self, request):
-        data = LinkCreateInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        link = services.playbook_link_create(principal=self.principal, **data.validated_data)
+        data = valid_input(LinkCreateInput, request.data)
+        link = services.playbook_link_create(principal=self.principal, **data)
         return Response(link_as_dict(link), status=status.HTTP_201_CREATED)
 
 

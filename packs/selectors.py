@@ -1,6 +1,8 @@
 """Reads of packs, always scoped by the acting principal. Domain packs are a shared catalogue
 readable by every principal with a role; tenant packs follow tenant isolation."""
 
+from functools import lru_cache
+
 from django.db.models import QuerySet
 
 from onboarding.errors import NotFound
@@ -102,6 +104,7 @@ def domain_pack_resolve(
         active = (
             TenantActiveConfig.objects.filter(tenant_id=tenant_id, domain=domain)
             .select_related("domain_pack")
+            .defer("domain_pack__content_json")
             .first()
         )
         if active and active.domain_pack:
@@ -111,8 +114,23 @@ def domain_pack_resolve(
         DomainPack.objects.filter(domain=domain)
         .exclude(status="DEPRECATED")
         .order_by("-version_key")
+        .defer("content_json")
         .first()
     )
+
+
+def domain_pack_content(pack: DomainPack) -> dict:
+    """The document of a domain pack, decoded once per process: rows are immutable, so the id
+    and checksum name the content for good (bulk imports check many tenant packs against one
+    domain pack). Callers must not mutate it."""
+    if "content_json" in pack.__dict__:
+        return pack.content_json
+    return _content_by_id(pack.pk, pack.checksum)
+
+
+@lru_cache(maxsize=8)
+def _content_by_id(pack_id: int, digest: str) -> dict:
+    return DomainPack.objects.values_list("content_json", flat=True).get(pk=pack_id)
 
 
 # --- playbook links ---

@@ -4,6 +4,7 @@ Mapping to the specification's repository operations: create_domain_pack → dom
 create_tenant_pack → tenant_pack_create, update_pack_status → pack_set_status (reads live in
 packs.selectors)."""
 
+import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from packs import signals
 from packs.canonical import canonical_json, checksum
 from packs.intake import check_json_value
 from packs.models import ALLOWED_TRANSITIONS, DomainPack, PackStatus, TenantPack
-from packs.selectors import domain_pack_get, tenant_pack_get
+from packs.selectors import domain_pack_content, domain_pack_get, tenant_pack_get
 from packs.versions import next_version, parse_version, version_key
 from tenants.access import (
     require_any_role,
@@ -63,7 +64,7 @@ def domain_pack_create(
                 version=version,
                 version_key=key,
                 content_json=content,
-                checksum=checksum(content),
+                checksum=hashlib.sha256(body).hexdigest(),
                 size_bytes=len(body),
                 created_by=principal.username,
                 validation_warnings=warnings or [],
@@ -93,7 +94,7 @@ def tenant_pack_create(
                 version=version,
                 version_key=key,
                 content_json=content,
-                checksum=checksum(content),
+                checksum=hashlib.sha256(body).hexdigest(),
                 size_bytes=len(body),
                 created_by=principal.username,
                 validation_warnings=warnings or [],
@@ -250,10 +251,6 @@ def _report_with_checksum(report: dict[str, Any], content: dict[str, Any]) -> di
     return report
 
 
-def _newest_version(queryset) -> str | None:
-    return queryset.order_by("-version_key").values_list("version", flat=True).first()
-
-
 def _label(value: Any, pattern: re.Pattern) -> str:
     """A name from a rejected document, fit for an audit column, or "" if it is not one."""
     return value if isinstance(value, str) and pattern.fullmatch(value) else ""
@@ -327,18 +324,18 @@ def _store(
     version meet at the unique constraint: the loser re-reads and answers 200 or 409.
     `versions` are the pack rows of the same owner (one domain, or one tenant)."""
 
-    def existing_for(v: str) -> DomainPack | TenantPack | None:
-        return versions.filter(version_key=version_key(v)).first()
-
-    digest = checksum(content)
+    # Only checksums are compared: decoding a stored multi-megabyte document would be waste.
+    versions = versions.defer("content_json")
+    digest = report.get("checksum") or checksum(content)
     for _attempt in range(_STORE_ATTEMPTS):
-        latest = _newest_version(versions)
-        version, generated = _resolve_version(requested_version, content, latest)
-        if generated and latest is not None:
-            newest = existing_for(latest)
-            if newest is not None and newest.checksum == digest:
-                return ImportResult(pack=newest, report=report, created=False)
-        existing = existing_for(version)
+        newest = versions.order_by("-version_key").first()
+        version, generated = _resolve_version(
+            requested_version, content, newest.version if newest else None
+        )
+        if generated and newest is not None and newest.checksum == digest:
+            return ImportResult(pack=newest, report=report, created=False)
+        # A generated version sorts after the newest one, so only a named one can exist already.
+        existing = None if generated else versions.filter(version_key=version_key(version)).first()
         if existing is not None:
             return _existing_result(existing, version, digest, report, label)
         try:
@@ -476,7 +473,7 @@ def _validate_tenant(
     )
     report = validate_tenant_pack(
         content,
-        domain_pack_content=against.content_json if against else None,
+        domain_pack_content=domain_pack_content(against) if against else None,
         checked_against={"domain": against.domain, "version": against.version} if against else None,
     )
     return _report_with_checksum(report, content)

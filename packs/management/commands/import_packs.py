@@ -212,13 +212,20 @@ class Command(BaseCommand):
         table = Table(title="import_packs" + (" (dry run: nothing written)" if dry_run else ""))
         for column in ("file", "type", "domain / tenant", "version", "outcome", "detail"):
             table.add_column(column, overflow="fold")
-        for item in items:
+        # A bulk run lists its rejected files only: a thousand-row table hides them.
+        listed = (
+            items if len(items) <= _MAX_LISTED else [i for i in items if i.outcome == "rejected"]
+        )
+        for item in listed:
             table.add_row(
                 item.path.name, item.kind, item.owner, item.version, item.outcome, item.detail
             )
+        if len(listed) < len(items):
+            table.caption = f"{len(items) - len(listed)} accepted file(s) not listed"
         console.print(table)
         counts = {name: sum(i.outcome == name for i in items) for name in _OUTCOMES}
         console.print(", ".join(f"{n} {name}" for name, n in counts.items() if n) or "nothing")
 
 
 _OUTCOMES = ("imported", "unchanged", "valid", "rejected")
+_MAX_LISTED = 100
