@@ -67,6 +67,13 @@ class ApiView(APIView):
                 code="invalid_tenant_id",
                 errors=[finding("invalid_tenant_id", "", "Invalid X-Tenant-ID header.")],
             )
+        bad = sorted(k for k, vs in request.GET.lists() if any("\x00" in v for v in vs))
+        if bad:
+            raise InvalidInput(
+                "A query parameter contains a NUL character.",
+                code="invalid_filter",
+                errors=[finding("invalid_filter", f"/{k}", "NUL is not allowed.") for k in bad],
+            )
         super().initial(request, *args, **kwargs)
         principal_for_request(request)  # X-Tenant-ID mismatch is refused before any work
 
@@ -183,3 +190,14 @@ class Pagination(PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
+
+
+def page_output(name: str, item: type[serializers.Serializer]) -> type[serializers.Serializer]:
+    """The OpenAPI shape of one Pagination page of `item` rows, as component `name`."""
+    fields = {
+        "count": serializers.IntegerField(),
+        "next": serializers.CharField(allow_null=True),
+        "previous": serializers.CharField(allow_null=True),
+        "results": item(many=True),
+    }
+    return type(name, (serializers.Serializer,), fields)

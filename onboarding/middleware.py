@@ -69,3 +69,40 @@ class SecurityHeadersMiddleware:
         response = self.get_response(request)
         response.setdefault("Content-Security-Policy", self.POLICY)
         return response
+
+
+def database_unavailable_response(request, exception):
+    """503 with Retry-After for a lost database connection (the server's trouble, not a bug),
+    for both doors; None for any other error."""
+    from django.db import DatabaseError
+    from django.http import HttpResponse
+    from django.utils.html import escape
+
+    from onboarding.pages import wants_html
+    from onboarding.problems import database_unavailable, is_connection_error
+
+    if not isinstance(exception, DatabaseError) or not is_connection_error(exception):
+        return None
+    body = database_unavailable(exception)
+    if wants_html(request):
+        # No template: the layout reads the user and roles, which needs the database.
+        response = HttpResponse(
+            f"<!doctype html><title>503</title><h1>503 · {escape(body['title'])}</h1>"
+            f"<p>{escape(body['detail'])}</p>",
+            status=503,
+        )
+    else:
+        response = problem_response(body)
+    response["Retry-After"] = "1"
+    return response
+
+
+class DatabaseUnavailableMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        return database_unavailable_response(request, exception)

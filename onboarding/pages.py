@@ -49,7 +49,16 @@ class PageDoorMiddleware:
         page_view = PAGES.get(match.url_name) if match else None
         if page_view is None or not wants_html(request):
             return None
-        return page_view(request, *view_args, **view_kwargs)
+        try:
+            return page_view(request, *view_args, **view_kwargs)
+        except Exception as exc:
+            # Django hands exceptions from process_view to no process_exception hook.
+            from onboarding.middleware import database_unavailable_response
+
+            response = database_unavailable_response(request, exc)
+            if response is None:
+                raise
+            return response
 
 
 def _load_page_modules() -> None:

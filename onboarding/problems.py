@@ -4,6 +4,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
@@ -135,5 +136,23 @@ def problem_for_exception(exc: Exception) -> tuple[dict[str, Any], dict[str, str
     if isinstance(exc, drf.APIException):
         code = exc.get_codes() if isinstance(exc.get_codes(), str) else "error"
         return problem(exc.status_code, code, "Error", str(exc.detail)), headers
+    if isinstance(exc, DatabaseError) and is_connection_error(exc):
+        return database_unavailable(exc), {"Retry-After": "1"}
     log.exception("unhandled error", exc_info=exc)
     return problem(500, "server_error", "Server error", "An unexpected error occurred."), headers
+
+
+def is_connection_error(exc: DatabaseError) -> bool:
+    """A lost or refused database connection (not a bad query): the client may simply retry."""
+    return isinstance(exc, OperationalError | InterfaceError)
+
+
+def database_unavailable(exc: Exception) -> dict[str, Any]:
+    log.warning("database unavailable: %s", exc)
+    return problem(
+        503,
+        "database_unavailable",
+        "Service temporarily unavailable",
+        "The database connection was lost while handling the request. Writes are atomic (a "
+        "change applied in full or not at all): check the resource and retry.",
+    )

@@ -53,6 +53,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "onboarding.pages.PageDoorMiddleware",
+    "onboarding.middleware.DatabaseUnavailableMiddleware",
     "onboarding.middleware.SecurityHeadersMiddleware",
 ]
 
