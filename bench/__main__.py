@@ -1,7 +1,8 @@
 """`make bench`: a fresh PostgreSQL database, every benchmark, one table, docs/performance.md.
 
 Environment: BENCH_DB (database name, default bench_onboarding), BENCH_PG_URL (server URL),
-BENCH_SKIP (comma-separated parts to skip: scale, import, http, validation, runtime)."""
+BENCH_SKIP (comma-separated parts to skip: scale, import, http, validation, runtime,
+audit)."""
 
 import importlib
 import os
@@ -77,6 +78,7 @@ def main() -> int:
     part("http", lambda: http.run(url, scale.bench_user_token(), log=log))
     part("validation", lambda: _other("bench.bench_validation", notes))
     part("runtime", lambda: _other("bench.bench_runtime", notes))
+    part("audit", lambda: _other("bench.bench_audit", notes))
 
     notes.append(f"total run time {time.monotonic() - started:.0f} s")
     report.print_table(rows)

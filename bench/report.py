@@ -71,6 +71,10 @@ def normalise(row: dict) -> dict:
     out = dict(row)
     out.setdefault("group", "other")
     out.setdefault("name", row.get("benchmark") or row.get("label") or "?")
+    for key, unit in (("median_ms", "ms"), ("median_us", "µs"), ("median_s", "s")):
+        if out.get("value") is None and row.get(key) is not None:
+            out["value"], out["unit"] = row[key], out.get("unit") or unit
+            out.setdefault("baseline", row.get(f"baseline_{key}"))
     value, baseline = out.get("value"), out.get("baseline")
     if out.get("ratio") is None and isinstance(value, int | float) and baseline:
         try:
@@ -151,7 +155,8 @@ def write_markdown(rows: list[dict], info: dict, path: Path, *, notes: list[str]
     out += ["", "## Results", "", *table_lines(rows), ""]
     passed = sum(1 for r in rows if r.get("pass") is True)
     failed = [r["name"] for r in rows if r.get("pass") is False]
-    out += [f"{passed} figures meet their target, {len(failed)} do not."]
+    verb = "does" if len(failed) == 1 else "do"
+    out += [f"{passed} figures meet their target, {len(failed)} {verb} not."]
     if failed:
         out += ["", "Not meeting the target:", ""] + [f"- {name}" for name in failed]
     out += ["", "## Notes per figure", ""]

@@ -7,7 +7,7 @@ from django.contrib.auth.views import LogoutView
 from django.template.response import TemplateResponse
 
 from onboarding.errors import ServiceError
-from onboarding.ui import page_view, render_page
+from onboarding.ui import html_only, page_view, render_page
 
 DEFAULT_PAYLOAD = {"tradeId": "T-1001", "amount": 125000, "currency": "USD"}
 _logout = LogoutView.as_view()
@@ -20,6 +20,7 @@ def logout_page(request):
     return TemplateResponse(request, "logout.html", {})
 
 
+@html_only("GET /admin/packs/domain and GET /admin/packs/tenant/{tenant_id}")
 @page_view
 def packs_index(request):
     from packs.views import packs_page
@@ -61,6 +62,7 @@ def ops_context(request, tenant_id: str, exception_type: str, payload_text: str)
     }
 
 
+@html_only("POST /ops/exceptions/evaluate")
 @page_view
 def ops_page(request):
     context = ops_context(

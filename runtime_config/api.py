@@ -8,12 +8,14 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from onboarding.api import (
+    FindingSerializer,
     Pagination,
     RoleApiView,
     StrictBooleanField,
     StrictCharField,
     StrictSerializer,
     filtered,
+    page_output,
     problems,
     valid_input,
 )
@@ -58,7 +60,7 @@ class ReviewInput(StrictSerializer):
 # --- output ---
 
 
-class ActivationResultOutput(serializers.Serializer):
+class ActiveConfigOutput(serializers.Serializer):
     tenant_id = serializers.CharField()
     domain = serializers.CharField()
     active_domain_pack_version = serializers.CharField(allow_null=True)
@@ -66,6 +68,9 @@ class ActivationResultOutput(serializers.Serializer):
     activated_at = serializers.DateTimeField()
     activated_by = serializers.CharField()
     revision = serializers.IntegerField()
+
+
+class ActivationResultOutput(ActiveConfigOutput):
     changed = serializers.BooleanField()
 
 
@@ -97,13 +102,6 @@ class ChangeRequestApprovedOutput(serializers.Serializer):
     active_config = ActivationResultOutput()
 
 
-class ActivationFindingOutput(serializers.Serializer):
-    code = serializers.CharField()
-    path = serializers.CharField()
-    message = serializers.CharField()
-    hint = serializers.CharField(required=False)
-
-
 class ActivationPreviewOutput(serializers.Serializer):
     dry_run = serializers.BooleanField()
     tenant_id = serializers.CharField()
@@ -118,8 +116,8 @@ class ActivationPreviewOutput(serializers.Serializer):
     proposed = serializers.DictField()
     changes = serializers.ListField(child=serializers.DictField())
     effective_config_diff = serializers.DictField(help_text="added, removed, changed")
-    errors = ActivationFindingOutput(many=True)
-    warnings = ActivationFindingOutput(many=True)
+    errors = FindingSerializer(many=True)
+    warnings = FindingSerializer(many=True)
     requires_approval = serializers.BooleanField()
 
 
@@ -137,26 +135,19 @@ class ActivationHistoryOutput(serializers.Serializer):
     change_request_id = serializers.UUIDField(allow_null=True)
 
 
-class ActivationHistoryPageOutput(serializers.Serializer):
-    count = serializers.IntegerField()
-    next = serializers.CharField(allow_null=True)
-    previous = serializers.CharField(allow_null=True)
-    results = ActivationHistoryOutput(many=True)
-
-
-class ChangeRequestPageOutput(serializers.Serializer):
-    count = serializers.IntegerField()
-    next = serializers.CharField(allow_null=True)
-    previous = serializers.CharField(allow_null=True)
-    results = ChangeRequestOutput(many=True)
+ActivationHistoryPageOutput = page_output("ActivationHistoryPageOutput", ActivationHistoryOutput)
+ChangeRequestPageOutput = page_output("ChangeRequestPageOutput", ChangeRequestOutput)
 
 
 def _version(pack) -> str | None:
     return pack.version if pack is not None else None
 
 
-def active_config_data(config, *, changed: bool) -> dict[str, Any]:
-    return {
+def active_config_data(config, *, changed: bool | None = None) -> dict[str, Any] | None:
+    """A tenant's active config as the API names it (DESIGN §3); `changed` for activations."""
+    if config is None:
+        return None
+    data = {
         "tenant_id": config.tenant_id,
         "domain": config.domain,
         "active_domain_pack_version": _version(config.domain_pack),
@@ -164,8 +155,10 @@ def active_config_data(config, *, changed: bool) -> dict[str, Any]:
         "activated_at": config.activated_at,
         "activated_by": config.activated_by,
         "revision": config.revision,
-        "changed": changed,
     }
+    if changed is not None:
+        data["changed"] = changed
+    return data
 
 
 def history_data(row) -> dict[str, Any]:
@@ -210,8 +203,8 @@ _CHANGE_RESPONSES = {
         403,
         404,
         409,
-        s400="unknown_pack_version, domain_required, domain_pack_version_required, "
-        "unknown_field, wrong_type",
+        s400="unknown_pack_version, invalid_version, domain_required, "
+        "domain_pack_version_required, unknown_revision, unknown_field, wrong_type",
         s409="tenant_suspended, pack_deprecated, incompatible_packs, "
         "incompatible_playbook_links, revision_conflict",
     ),
@@ -323,35 +316,30 @@ class ChangeRequestApproveView(RoleApiView):
         )
 
 
+_END_RESPONSES = {
+    200: ChangeRequestResultOutput,
+    **problems(400, 401, 403, 404, 409, s409="not_pending"),
+}
+
+
 class ChangeRequestRejectView(RoleApiView):
     @extend_schema(
-        operation_id="config_changes_reject",
-        request=ReviewInput,
-        responses={
-            200: ChangeRequestResultOutput,
-            **problems(400, 401, 403, 404, 409, s409="not_pending"),
-        },
+        operation_id="config_changes_reject", request=ReviewInput, responses=_END_RESPONSES
     )
     def post(self, request, id):
-        data = valid_input(ReviewInput, request.data)
-        change_request = services.change_request_reject(
-            principal=self.principal, change_request_id=id, **data
-        )
-        return Response({"change_request": change_request_data(change_request)})
+        return _end_change_request(self, services.change_request_reject, id)
 
 
 class ChangeRequestCancelView(RoleApiView):
     @extend_schema(
-        operation_id="config_changes_cancel",
-        request=ReviewInput,
-        responses={
-            200: ChangeRequestResultOutput,
-            **problems(400, 401, 403, 404, 409, s409="not_pending"),
-        },
+        operation_id="config_changes_cancel", request=ReviewInput, responses=_END_RESPONSES
     )
     def post(self, request, id):
-        data = valid_input(ReviewInput, request.data)
-        change_request = services.change_request_cancel(
-            principal=self.principal, change_request_id=id, **data
-        )
-        return Response({"change_request": change_request_data(change_request)})
+        return _end_change_request(self, services.change_request_cancel, id)
+
+
+def _end_change_request(view, service, change_request_id) -> Response:
+    """Reject or cancel: the same body, the same answer."""
+    data = valid_input(ReviewInput, view.request.data)
+    change_request = service(principal=view.principal, change_request_id=change_request_id, **data)
+    return Response({"change_request": change_request_data(change_request)})

@@ -13,9 +13,11 @@ from onboarding.api import (
     StrictCharField,
     StrictSerializer,
     filtered,
+    page_output,
     problems,
     valid_input,
 )
+from runtime_config.api import ActiveConfigOutput, active_config_data
 from runtime_config.selectors import active_config_get
 from tenants import selectors, services
 from tenants.models import Tenant, TenantStatus
@@ -35,7 +37,10 @@ class TenantUpdateInput(StrictSerializer):
 
 
 class TenantStatusInput(StrictSerializer):
-    status = StrictCharField(max_length=32, help_text="ACTIVE or SUSPENDED")
+    # Any other string, blank or long, is the service's 400 invalid_status (DESIGN §6).
+    status = StrictCharField(
+        allow_blank=True, trim_whitespace=False, help_text="ACTIVE or SUSPENDED"
+    )
     reason = StrictCharField(max_length=1000, required=False, allow_blank=True, default="")
 
 
@@ -52,50 +57,19 @@ class TenantOutput(serializers.Serializer):
     updated_at = serializers.DateTimeField()
 
 
-class ActiveConfigOutput(serializers.Serializer):
-    tenant_id = serializers.CharField()
-    domain = serializers.CharField()
-    active_domain_pack_version = serializers.CharField(allow_null=True)
-    active_tenant_pack_version = serializers.CharField(allow_null=True)
-    activated_at = serializers.DateTimeField()
-    activated_by = serializers.CharField()
-    revision = serializers.IntegerField()
-
-
 class TenantDetailOutput(TenantOutput):
     active_config = ActiveConfigOutput(allow_null=True)
 
 
-class TenantPageOutput(serializers.Serializer):
-    count = serializers.IntegerField()
-    next = serializers.CharField(allow_null=True)
-    previous = serializers.CharField(allow_null=True)
-    results = TenantOutput(many=True)
+TenantPageOutput = page_output("TenantPageOutput", TenantOutput)
 
 
 def tenant_data(tenant: Tenant) -> dict:
     return {
-        "tenant_id": tenant.tenant_id,
-        "name": tenant.name,
-        "status": tenant.status,
-        "require_activation_approval": tenant.require_activation_approval,
+        **services.tenant_snapshot(tenant),
         "created_at": tenant.created_at,
         "created_by": tenant.created_by,
         "updated_at": tenant.updated_at,
-    }
-
-
-def active_config_data(config) -> dict | None:
-    if config is None:
-        return None
-    return {
-        "tenant_id": config.tenant_id,
-        "domain": config.domain,
-        "active_domain_pack_version": config.domain_pack.version if config.domain_pack else None,
-        "active_tenant_pack_version": config.tenant_pack.version if config.tenant_pack else None,
-        "activated_at": config.activated_at,
-        "activated_by": config.activated_by,
-        "revision": config.revision,
     }
 
 

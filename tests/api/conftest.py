@@ -27,7 +27,7 @@ def send(client, method: str, url: str, body: Any = None, *, raw: bytes | None =
 
 def assert_problem(response, status: int, code: str | None = None) -> dict:
     assert response.status_code == status, (response.status_code, response.content[:2000])
-    assert response["Content-Type"].startswith(PROBLEM), response["Content-Type"]
+    assert response["Content-Type"] == PROBLEM, response["Content-Type"]
     body = response.json()
     assert body["status"] == status
     assert body["type"] == f"/errors/{body['code']}"

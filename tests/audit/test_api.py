@@ -13,9 +13,9 @@ from audit.models import AuditEvent
 from audit.services import iso_utc
 from packs.services import pack_set_status
 from tenants.services import tenant_create, tenant_set_status
+from tests.api.conftest import assert_problem
 
 URL = "/admin/audit"
-PROBLEM = "application/problem+json"
 
 
 @pytest.fixture
@@ -41,12 +41,6 @@ def ids(response) -> list[int]:
 
 def newest_first(rows: list[AuditEvent]) -> list[int]:
     return [row.pk for row in reversed(rows)]
-
-
-def assert_problem(response, status: int, code: str) -> None:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith(PROBLEM)
-    assert response.json()["code"] == code
 
 
 def read_csv(response) -> list[list[str]]:

@@ -147,8 +147,15 @@ def test_diff__unknown_version__404(admin, tenant_a, finance_domain, finance_ten
     store_tenant_pack("TENANT_A", finance_tenant)
     url = reverse("domain-pack-diff", args=[FINANCE]) + "?from=v1.0&to=v9.9"
     assert_problem(admin.client.get(url), 404, "domain_pack_not_found")
-    url = reverse("tenant-pack-diff", args=["TENANT_A"]) + "?from=../x&to=v1.0"
+    url = reverse("tenant-pack-diff", args=["TENANT_A"]) + "?from=v0.9&to=v1.0"
     assert_problem(admin.client.get(url), 404, "tenant_pack_not_found")
+
+
+def test_diff__unparseable_version__400_invalid_version(admin, tenant_a):
+    # DESIGN §7: a version over 50 characters or unparseable is invalid_version wherever given.
+    url = reverse("tenant-pack-diff", args=["TENANT_A"]) + "?from=../x&to=v1.0"
+    problem = assert_problem(admin.client.get(url), 400, "invalid_version")
+    assert [item["path"] for item in problem["errors"]] == ["/from"]
 
 
 @pytest.mark.parametrize("pack_type", ["domain", "tenant"])

@@ -10,10 +10,10 @@ from packs.models import PlaybookLink
 from packs.services import domain_pack_create, tenant_pack_create
 from runtime_config.models import TenantActiveConfig
 from tenants.principals import Principal
+from tests.api.conftest import assert_problem
 
 DOMAIN = "CapitalMarketsTrading"
 SETUP = Principal.system("setup")
-PROBLEM = "application/problem+json"
 LIST = reverse("playbook-list")
 CREATE = reverse("playbook-link-create")
 
@@ -51,14 +51,6 @@ def finance(tenant_a, finance_domain, finance_tenant):
 def link(actor, playbook_id="SETTLEMENT_FAIL", **extra):
     body = {"tenant_id": "TENANT_A", "playbook_id": playbook_id, **extra}
     return actor.client.post(CREATE, body, format="json")
-
-
-def assert_problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"] == PROBLEM
-    body = response.json()
-    assert body["code"] == code
-    return body
 
 
 # --- list ------------------------------------------------------------------------------------

@@ -8,11 +8,11 @@ from django.urls import reverse
 from packs.services import domain_pack_create, tenant_pack_create
 from runtime_config.models import ActivationHistory, ConfigChangeRequest, TenantActiveConfig
 from tenants.principals import Principal
+from tests.api.conftest import PROBLEM, assert_problem  # noqa: F401 (shared by the tests here)
 
 DOMAIN = "CapitalMarketsTrading"
 SETUP = Principal.system("setup")
 ACTIVATE_URL = "/admin/packs/activate"
-PROBLEM = "application/problem+json"
 
 
 def domain_pack(content: dict, version: str = "v3.2", domain: str = DOMAIN):
@@ -31,14 +31,6 @@ def counts() -> tuple[int, int, int]:
         ActivationHistory.objects.count(),
         ConfigChangeRequest.objects.count(),
     )
-
-
-def assert_problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith(PROBLEM)
-    body = response.json()
-    assert body["code"] == code, body
-    return body
 
 
 def rollback_url(tenant_id: str = "TENANT_A") -> str:

@@ -19,12 +19,12 @@ from runtime_config.cache import bump_generation_on_commit
 from runtime_config.models import TenantActiveConfig
 from tenants.models import Tenant
 from tenants.principals import Principal
+from tests.api.conftest import PROBLEM, assert_problem  # noqa: F401 (shared by the tests here)
 
 ROOT = Path(__file__).resolve().parents[2]
 DOMAIN = "CapitalMarketsTrading"
 FINANCE = "TENANT_FINANCE_001"
 SETUP = Principal.system("setup")
-PROBLEM = "application/problem+json"
 
 
 def make_finance_tenant() -> Tenant:
@@ -55,14 +55,6 @@ def activate_direct(tenant_id: str, domain_pack, tenant_pack) -> TenantActiveCon
         row.save()
         bump_generation_on_commit()
     return row
-
-
-def assert_problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith(PROBLEM)
-    body = response.json()
-    assert body["code"] == code, body
-    return body
 
 
 def tamper_domain_pack(pack) -> None:
