@@ -111,8 +111,16 @@ def child_pids(pid: int) -> list[int]:
 class Gunicorn:
     """gunicorn with N sync workers on a free loopback port; a context manager."""
 
-    def __init__(self, env: dict, *, workers: int = 2, log_path: Path | None = None):
+    def __init__(
+        self,
+        env: dict,
+        *,
+        workers: int = 2,
+        log_path: Path | None = None,
+        extra_args: tuple[str, ...] = (),
+    ):
         self.env = env
+        self.extra_args = extra_args
         self.workers = workers
         self.port = free_port()
         self.base = f"http://{LOOPBACK}:{self.port}"
@@ -134,6 +142,7 @@ class Gunicorn:
                 "5",
                 "--timeout",
                 "60",
+                *self.extra_args,
                 "onboarding.wsgi:application",
             ],
             env=self.env,

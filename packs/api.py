@@ -324,7 +324,7 @@ class DomainPackListView(RoleApiView):
 class DomainPackDetailView(RoleApiView):
     @extend_schema(
         operation_id="domain_packs_retrieve",
-        responses={200: PackDetailOutput, **problems(401, 403, 404)},
+        responses={200: PackDetailOutput, **problems(400, 401, 403, 404)},
     )
     def get(self, request, domain: str, version: str):
         version_param(version, "/version")
@@ -370,7 +370,7 @@ class TenantPackListView(RoleApiView):
 class TenantPackDetailView(RoleApiView):
     @extend_schema(
         operation_id="tenant_packs_retrieve",
-        responses={200: PackDetailOutput, **problems(401, 403, 404)},
+        responses={200: PackDetailOutput, **problems(400, 401, 403, 404)},
     )
     def get(self, request, tenant_id: str, version: str):
         version_param(version, "/version")
