@@ -187,6 +187,10 @@ REST_FRAMEWORK = {
 }
 
 SPECTACULAR_SETTINGS = {
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "onboarding.api.document_common_problems",
+    ],
     "TITLE": "Tenant & Pack Onboarding API",
     "DESCRIPTION": "Onboard tenants, import and validate packs, activate configurations.",
     "VERSION": "1.0.0",

@@ -48,9 +48,10 @@ def test_schema__operation__documented_with_problem_errors(schema, path, method)
     for code in success:
         assert "application/json" in responses[code]["content"]
     assert PROBLEM in responses["401"]["content"]
+    # Every operation refuses a NUL in a query parameter with 400 invalid_filter.
+    assert PROBLEM in responses["400"]["content"]
     if method != "get":
         assert "requestBody" in operation
-        assert PROBLEM in responses["400"]["content"]
 
 
 def test_schema__pack_rows__no_content_in_list_rows(schema):
