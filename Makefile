@@ -5,6 +5,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 FUZZ_EXAMPLES ?= 20
+FUZZ_SEED ?=
 PYTEST_ARGS ?=
 
 .PHONY: install run test lint format bench fuzz soak clean
@@ -37,7 +38,7 @@ bench: install
 	$(PY) -m bench
 
 fuzz: install
-	$(PY) -m bench.fuzz --examples $(FUZZ_EXAMPLES)
+	$(PY) -m bench.fuzz --examples $(FUZZ_EXAMPLES) $(if $(FUZZ_SEED),--seed $(FUZZ_SEED))
 
 soak: install
 	$(PY) -m bench.soak
