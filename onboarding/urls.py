@@ -9,12 +9,13 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", views.SwaggerDocsView.as_view(url_name="schema"), name="swagger-ui"),
     path("django-admin/", admin.site.urls),
+    # The runtime's paths first: they are the hot path, and resolution walks this list in order.
+    path("", include("runtime_config.runtime_urls")),
     path("", include("onboarding.page_urls")),
     path("", include("tenants.urls")),
     path("", include("packs.urls")),
     path("", include("packs.playbook_urls")),
     path("", include("runtime_config.urls")),
-    path("", include("runtime_config.runtime_urls")),
     path("", include("audit.urls")),
 ]
 
