@@ -31,15 +31,11 @@ def packs_index(request):
 
 def ops_context(request, tenant_id: str, exception_type: str, payload_text: str) -> dict:
     """Tenants with an active configuration, and the exception types of the chosen one."""
-    from runtime_config.models import TenantActiveConfig
     from runtime_config.runtime import get_effective_config
+    from runtime_config.selectors import tenants_with_active_config
 
     principal = request.principal
-    configs = TenantActiveConfig.objects.order_by("tenant_id")
-    visible = principal.visible_tenant_ids()
-    if visible is not None:
-        configs = configs.filter(tenant_id__in=visible)
-    tenant_ids = list(configs.values_list("tenant_id", flat=True)[:500])
+    tenant_ids = tenants_with_active_config(principal=principal)
     if tenant_id not in tenant_ids:
         tenant_id = tenant_ids[0] if tenant_ids else ""
     types, config, note = [], None, ""

@@ -28,7 +28,7 @@ from packs import selectors, services
 from packs.diff import json_diff
 from packs.models import DomainPack, PackStatus, TenantPack
 from packs.versions import MAX_VERSION_LENGTH, parse_version
-from runtime_config.models import TenantActiveConfig
+from runtime_config.selectors import active_tenants_by_pack
 from tenants.principals import Principal
 
 PACK_TYPES = ("domain", "tenant")
@@ -177,19 +177,10 @@ def pack_data(pack: DomainPack | TenantPack, active_for: list[str]) -> dict[str,
 
 
 def active_for_map(principal: Principal, packs: list) -> dict[int, list[str]]:
-    """Tenants (visible to the principal) whose active config points at each pack: one query
-    for a whole page."""
     if not packs:
         return {}
     field = "domain_pack_id" if isinstance(packs[0], DomainPack) else "tenant_pack_id"
-    rows = TenantActiveConfig.objects.filter(**{f"{field}__in": [p.pk for p in packs]})
-    visible = principal.visible_tenant_ids()
-    if visible is not None:
-        rows = rows.filter(tenant_id__in=visible)
-    found: dict[int, list[str]] = {}
-    for pack_id, tenant_id in rows.order_by("tenant_id").values_list(field, "tenant_id"):
-        found.setdefault(pack_id, []).append(tenant_id)
-    return found
+    return active_tenants_by_pack(principal=principal, field=field, pack_ids=[p.pk for p in packs])
 
 
 def pack_rows(principal: Principal, packs: list) -> list[dict[str, Any]]:

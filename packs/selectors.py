@@ -85,6 +85,20 @@ def tenant_pack_list(
     return queryset.order_by("-version_key")
 
 
+def tenant_pack_list_visible(
+    *, principal: Principal, status: str | None = None
+) -> QuerySet[TenantPack]:
+    """Tenant packs of every tenant the principal may see, newest first within each tenant."""
+    require_any_role(principal)
+    queryset = TenantPack.objects.defer(*LIST_FIELDS_EXCLUDED)
+    visible = principal.visible_tenant_ids()
+    if visible is not None:
+        queryset = queryset.filter(tenant_id__in=visible)
+    if status:
+        queryset = queryset.filter(status=status)
+    return queryset.order_by("tenant_id", "-version_key")
+
+
 def tenant_pack_latest_version(*, principal: Principal, tenant_id: str) -> str | None:
     """`get_latest_version(tenant_id)` of the specification."""
     pack = tenant_pack_list(principal=principal, tenant_id=tenant_id).first()

@@ -21,7 +21,7 @@ from onboarding.ui import (
     wants_write,
 )
 from packs import selectors, services
-from packs.models import ALLOWED_TRANSITIONS, DomainPack, PackStatus, TenantPack
+from packs.models import ALLOWED_TRANSITIONS, DomainPack, PackStatus
 
 PACKS_TABLE = "packs-table"
 PLAYBOOKS_TABLE = "playbooks-table"
@@ -86,17 +86,9 @@ def _visible_tenants(principal) -> list:
 
 
 def _active_for(field: str, pack_ids: list[int], principal) -> dict[int, list[str]]:
-    """Which tenants (that the principal may see) run each pack right now."""
-    from runtime_config.models import TenantActiveConfig
+    from runtime_config.selectors import active_tenants_by_pack
 
-    rows = TenantActiveConfig.objects.filter(**{f"{field}__in": pack_ids})
-    visible = principal.visible_tenant_ids()
-    if visible is not None:
-        rows = rows.filter(tenant_id__in=visible)
-    running: dict[int, list[str]] = {}
-    for pack_id, tenant_id in rows.values_list(field, "tenant_id").order_by("tenant_id"):
-        running.setdefault(pack_id, []).append(tenant_id)
-    return running
+    return active_tenants_by_pack(principal=principal, field=field, pack_ids=pack_ids)
 
 
 def _pack_columns(first: Column) -> list[Column]:
@@ -152,13 +144,9 @@ def _tenant_table(request, principal, filters) -> Table:
             principal=principal, tenant_id=tenant_id, status=values.get("status") or None
         )
     else:
-        # Every tenant the principal may see (the selector lists one tenant at a time).
-        rows = TenantPack.objects.defer("content_json")
-        visible = principal.visible_tenant_ids()
-        if visible is not None:
-            rows = rows.filter(tenant_id__in=visible)
-        if values.get("status"):
-            rows = rows.filter(status=values["status"])
+        rows = selectors.tenant_pack_list_visible(
+            principal=principal, status=values.get("status") or None
+        )
     table = Table(
         request,
         rows,

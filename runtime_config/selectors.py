@@ -51,3 +51,31 @@ _PACK_CONTENT_FIELDS = (
     "to_domain_pack__content_json",
     "to_tenant_pack__content_json",
 )
+
+
+def active_tenants_by_pack(
+    *, principal: Principal, field: str, pack_ids: list[int]
+) -> dict[int, list[str]]:
+    """Which tenants (that the principal may see) run each pack right now: one query for a whole
+    page. `field` is "domain_pack_id" or "tenant_pack_id"."""
+    if field not in ("domain_pack_id", "tenant_pack_id"):
+        raise ValueError(field)
+    if not pack_ids:
+        return {}
+    rows = TenantActiveConfig.objects.filter(**{f"{field}__in": pack_ids})
+    visible = principal.visible_tenant_ids()
+    if visible is not None:
+        rows = rows.filter(tenant_id__in=visible)
+    found: dict[int, list[str]] = {}
+    for pack_id, tenant_id in rows.order_by("tenant_id").values_list(field, "tenant_id"):
+        found.setdefault(pack_id, []).append(tenant_id)
+    return found
+
+
+def tenants_with_active_config(*, principal: Principal, limit: int = 500) -> list[str]:
+    """Ids of the visible tenants that have an active configuration, in id order."""
+    configs = TenantActiveConfig.objects.order_by("tenant_id")
+    visible = principal.visible_tenant_ids()
+    if visible is not None:
+        configs = configs.filter(tenant_id__in=visible)
+    return list(configs.values_list("tenant_id", flat=True)[:limit])
