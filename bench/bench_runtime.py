@@ -12,7 +12,6 @@ import os
 import secrets
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,30 +23,6 @@ TARGET_HIT_US = 1.0
 TARGET_EVALUATE_US = 100.0
 TARGET_PROPAGATION_S = 1.0
 ACTIVATIONS = 20
-
-CHILD = r"""
-import json, sys, time
-import django
-django.setup()
-from runtime_config.runtime import get_effective_config
-
-tenant = sys.argv[1]
-print("ready", flush=True)
-for line in sys.stdin:
-    want, deadline = line.split()
-    until = time.monotonic() + float(deadline)
-    seen = None
-    while time.monotonic() < until:
-        try:
-            config = get_effective_config(tenant)
-            seen = f"{config.domain_pack_version}/{config.revision}"
-        except Exception as exc:
-            seen = getattr(exc, "code", type(exc).__name__)
-        if seen == want:
-            break
-        time.sleep(0.001)
-    print(json.dumps({"seen": seen, "at": time.time()}), flush=True)
-"""
 
 
 def _pct(samples: list[float], fraction: float) -> float:
@@ -209,29 +184,23 @@ def _child_env() -> dict[str, str]:
 def bench_propagation(tenant_id: str, versions: list[str]) -> dict:
     from runtime_config.models import TenantActiveConfig
     from runtime_config.services import config_activate
+    from runtime_config.watch import Watcher
     from tenants.principals import Principal
 
     principal = Principal.system("bench")
-    process = subprocess.Popen(
-        [sys.executable, "-c", CHILD, tenant_id],
-        cwd=ROOT,
-        env=_child_env(),
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    watcher = Watcher(tenant_id, _child_env())
+    active = TenantActiveConfig.objects.select_related("tenant_pack").get(tenant_id=tenant_id)
+    tenant_version = active.tenant_pack.version if active.tenant_pack else None
 
-    def ask(want: str, timeout: float) -> dict:
-        process.stdin.write(f"{want} {timeout}\n")
-        process.stdin.flush()
-        return json.loads(process.stdout.readline())
+    def state(domain_version: str, revision: int) -> str:
+        return f"{domain_version}/{tenant_version}/{revision}"
 
     delays, misses = [], 0
     try:
-        if process.stdout.readline().strip() != "ready":
-            raise RuntimeError("the second process did not start")
-        revision = TenantActiveConfig.objects.get(tenant_id=tenant_id).revision
-        if ask(f"{versions[0]}/{revision}", 10)["seen"] != f"{versions[0]}/{revision}":
+        revision = active.revision
+        if watcher.wait_for(state(versions[0], revision), 10)["seen"] != state(
+            versions[0], revision
+        ):
             raise RuntimeError("the second process does not see the initial configuration")
         for index in range(1, ACTIVATIONS + 1):
             version = versions[index % 2]
@@ -239,15 +208,14 @@ def bench_propagation(tenant_id: str, versions: list[str]) -> dict:
             started = time.time()
             config_activate(principal=principal, tenant_id=tenant_id, domain_pack_version=version)
             revision += 1
-            answer = ask(f"{version}/{revision}", 5)
-            if answer["seen"] != f"{version}/{revision}":
+            answer = watcher.wait_for(state(version, revision), 5)
+            if answer["seen"] != state(version, revision):
                 misses += 1
                 delays.append(5.0)
             else:
                 delays.append(answer["at"] - started)
     finally:
-        process.stdin.close()
-        process.wait(timeout=10)
+        watcher.close()
     row = _row(
         f"propagation of an activation to another process ({ACTIVATIONS} activations)",
         delays,

@@ -3,10 +3,7 @@ pack services and an active configuration written directly (as the activation se
 including the generation bump on commit), so these tests do not depend on the activation API."""
 
 import copy
-import json
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -78,30 +75,6 @@ def tamper_domain_pack(pack) -> None:
 
 # --- a second process --------------------------------------------------------------------------
 
-CHILD = r"""
-import json, sys, time
-import django
-django.setup()
-from runtime_config.runtime import get_effective_config
-
-tenant = sys.argv[1]
-print("ready", flush=True)
-for line in sys.stdin:
-    want, deadline = line.split()
-    until = time.monotonic() + float(deadline)
-    seen = None
-    while time.monotonic() < until:
-        try:
-            config = get_effective_config(tenant)
-            seen = f"{config.domain_pack_version}/{config.tenant_pack_version}/{config.revision}"
-        except Exception as exc:
-            seen = getattr(exc, "code", type(exc).__name__)
-        if seen == want:
-            break
-        time.sleep(0.002)
-    print(json.dumps({"seen": seen, "at": time.time()}), flush=True)
-"""
-
 
 def child_database_env() -> dict[str, str] | None:
     """Environment that points a second process at the test database, or None when that
@@ -124,46 +97,6 @@ def child_database_env() -> dict[str, str] | None:
     env.pop("PACKS_FILE_FALLBACK_DIR", None)
     env["LOG_LEVEL"] = "ERROR"
     return env
-
-
-class Child:
-    """A second Django process polling get_effective_config for one tenant."""
-
-    def __init__(self, tenant_id: str, env: dict[str, str]):
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", CHILD, tenant_id],
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        line = self.process.stdout.readline()
-        if line.strip() != "ready":
-            self.close()
-            raise RuntimeError(f"child did not start: {line!r}")
-
-    def wait_for(self, want: str, timeout: float) -> dict:
-        """Ask the child to poll until it sees `want` (version/version/revision or an error
-        code); returns {seen, at} with `at` the wall-clock time it saw it."""
-        self.process.stdin.write(f"{want} {timeout}\n")
-        self.process.stdin.flush()
-        return json.loads(self.process.stdout.readline())
-
-    def close(self) -> None:
-        if self.process.stdin:
-            self.process.stdin.close()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 def wall_clock() -> float:

@@ -8,11 +8,11 @@ import pytest
 
 from runtime_config.evaluator import evaluate
 from runtime_config.runtime import invalidate
+from runtime_config.watch import Watcher
 from tenants.services import tenant_set_status
 from tests.runtime_config.runtime_support import (
     FINANCE,
     SETUP,
-    Child,
     activate_direct,
     child_database_env,
     make_finance_tenant,
@@ -50,7 +50,7 @@ def test_activation_and_rollback__other_process__seen_within_2s(
     new = store_domain(finance_domain, "v3.3")
     tenant_pack = store_tenant(finance_tenant)
     activate_direct(FINANCE, old, tenant_pack)
-    with Child(FINANCE, child_env) as child:
+    with Watcher(FINANCE, child_env) as child:
         assert child.wait_for("v3.2/v1.4/1", 10)["seen"] == "v3.2/v1.4/1"
         activate_direct(FINANCE, new, tenant_pack)
         # This process: the very next evaluation.
@@ -66,7 +66,7 @@ def test_activation_and_rollback__other_process__seen_within_2s(
 def test_suspension__other_process__refuses_within_2s(child_env, finance_domain, finance_tenant):
     make_finance_tenant()
     activate_direct(FINANCE, store_domain(finance_domain), store_tenant(finance_tenant))
-    with Child(FINANCE, child_env) as child:
+    with Watcher(FINANCE, child_env) as child:
         assert child.wait_for("v3.2/v1.4/1", 10)["seen"] == "v3.2/v1.4/1"
         tenant_set_status(principal=SETUP, tenant_id=FINANCE, status="SUSPENDED")
         assert child.wait_for("tenant_suspended", DEADLINE)["seen"] == "tenant_suspended"
@@ -83,7 +83,7 @@ def test_activation_services__other_process__seen_within_2s(
     services.config_activate(
         principal=SETUP, tenant_id=FINANCE, domain_pack_version="v3.2", tenant_pack_version="v1.4"
     )
-    with Child(FINANCE, child_env) as child:
+    with Watcher(FINANCE, child_env) as child:
         assert child.wait_for("v3.2/v1.4/1", 10)["seen"] == "v3.2/v1.4/1"
         services.config_activate(principal=SETUP, tenant_id=FINANCE, domain_pack_version="v3.3")
         assert child.wait_for("v3.3/v1.4/2", DEADLINE)["seen"] == "v3.3/v1.4/2"
