@@ -153,6 +153,8 @@ def _audit_rows(lo: int, hi: int, tenants: int, head: str):
     verify_audit still holds on the bench database."""
     from audit.services import row_hash
 
+    leading = audit_columns()[:10]  # the plain columns before details, request_id and the hashes
+
     prev = head
     for i in range(lo, hi):
         tenant = tenant_id(0) if i % 10 == 0 else tenant_id(1 + i % (tenants - 1))
@@ -173,7 +175,7 @@ def _audit_rows(lo: int, hi: int, tenants: int, head: str):
         )
         digest = row_hash(fields)
         yield (
-            *(getattr(fields, name) for name in AUDIT_COLUMNS[:10]),
+            *(getattr(fields, name) for name in leading),
             "{}",
             "",
             prev,
@@ -182,22 +184,11 @@ def _audit_rows(lo: int, hi: int, tenants: int, head: str):
         prev = digest
 
 
-AUDIT_COLUMNS = [
-    "occurred_at",
-    "actor",
-    "action",
-    "tenant_id",
-    "object_type",
-    "object_id",
-    "domain",
-    "version",
-    "checksum",
-    "summary",
-    "details",
-    "request_id",
-    "prev_hash",
-    "hash",
-]
+def audit_columns() -> list[str]:
+    """The audit table without its id, in COPY order (read once Django is set up)."""
+    from audit.services import HASHED_FIELDS
+
+    return [*HASHED_FIELDS, "hash"]
 
 
 def audit_table_ready(conn) -> str | None:
@@ -207,7 +198,7 @@ def audit_table_ready(conn) -> str | None:
     ).fetchall()
     if not rows:
         return "audit_events table not migrated yet"
-    missing = set(AUDIT_COLUMNS) - {name for (name,) in rows}
+    missing = set(audit_columns()) - {name for (name,) in rows}
     return f"audit_events lacks columns {sorted(missing)}" if missing else None
 
 
@@ -251,7 +242,7 @@ def generate(database_url: str, scale_from: int, scale_to: int) -> dict[str, Any
             counts["audit_events"] = _copy(
                 conn,
                 "audit_events",
-                AUDIT_COLUMNS,
+                audit_columns(),
                 _audit_rows(
                     UNIT["audit_events"] * scale_from, UNIT["audit_events"] * scale_to, t_hi, head
                 ),

@@ -22,6 +22,7 @@ from onboarding.ui import (
 )
 from packs import selectors, services
 from packs.models import ALLOWED_TRANSITIONS, DomainPack, PackStatus
+from runtime_config.selectors import active_tenants_by_pack
 
 PACKS_TABLE = "packs-table"
 PLAYBOOKS_TABLE = "playbooks-table"
@@ -85,12 +86,6 @@ def _visible_tenants(principal) -> list:
     return list(tenant_list(principal=principal)[:500])
 
 
-def _active_for(field: str, pack_ids: list[int], principal) -> dict[int, list[str]]:
-    from runtime_config.selectors import active_tenants_by_pack
-
-    return active_tenants_by_pack(principal=principal, field=field, pack_ids=pack_ids)
-
-
 def _pack_columns(first: Column) -> list[Column]:
     return [
         first,
@@ -107,7 +102,9 @@ def _pack_columns(first: Column) -> list[Column]:
 
 def _decorate(table: Table, field: str, principal) -> Table:
     rows = list(table.page.object_list)
-    running = _active_for(field, [row.pk for row in rows], principal)
+    running = active_tenants_by_pack(
+        principal=principal, field=field, pack_ids=[row.pk for row in rows]
+    )
     for row in rows:
         row.running_for = running.get(row.pk, [])
         row.transitions = [
@@ -321,8 +318,10 @@ def pack_url(pack) -> str:
 
 def _detail(request, pack, versions, diff_base: str):
     principal = request.principal
-    running = _active_for(
-        "domain_pack_id" if isinstance(pack, DomainPack) else "tenant_pack_id", [pack.pk], principal
+    running = active_tenants_by_pack(
+        principal=principal,
+        field="domain_pack_id" if isinstance(pack, DomainPack) else "tenant_pack_id",
+        pack_ids=[pack.pk],
     )
     others = [v for v in versions if v.pk != pack.pk]
     context = {
