@@ -55,22 +55,15 @@ def domain_pack_create(
 ) -> DomainPack:
     """Store one immutable domain pack version (no validation: see the import service)."""
     require_platform_admin(principal)
-    key = version_key(version)
-    body = canonical_json(content)
-    try:
-        with transaction.atomic():
-            return DomainPack.objects.create(
-                domain=domain,
-                version=version,
-                version_key=key,
-                content_json=content,
-                checksum=hashlib.sha256(body).hexdigest(),
-                size_bytes=len(body),
-                created_by=principal.username,
-                validation_warnings=warnings or [],
-            )
-    except IntegrityError:
-        raise version_exists(f"Domain pack {domain}", version) from None
+    pack = _new_pack(
+        DomainPack,
+        principal=principal,
+        version=version,
+        content=content,
+        warnings=warnings,
+        domain=domain,
+    )
+    return _insert(pack, f"Domain pack {domain}")
 
 
 def tenant_pack_create(
@@ -83,24 +76,44 @@ def tenant_pack_create(
 ) -> TenantPack:
     """Store one immutable tenant pack version (no validation: see the import service)."""
     tenant = tenant_for_write(principal=principal, tenant_id=tenant_id)
-    key = version_key(version)
+    pack = _new_pack(
+        TenantPack,
+        principal=principal,
+        version=version,
+        content=content,
+        warnings=warnings,
+        tenant=tenant,
+    )
+    return _insert(pack, f"Tenant pack {tenant_id}")
+
+
+def _new_pack(
+    model, *, principal: Principal, version: str, content: dict[str, Any], warnings, **owner
+):
+    """An unsaved pack row with its checksum and size, from one canonical dump."""
     body = canonical_json(content)
-    domain = content.get("domainName") if isinstance(content.get("domainName"), str) else ""
+    if model is TenantPack:
+        named = content.get("domainName")
+        owner["domain"] = named if isinstance(named, str) else ""
+    return model(
+        version=version,
+        version_key=version_key(version),
+        content_json=content,
+        checksum=hashlib.sha256(body).hexdigest(),
+        size_bytes=len(body),
+        created_by=principal.username,
+        validation_warnings=warnings or [],
+        **owner,
+    )
+
+
+def _insert(pack: DomainPack | TenantPack, label: str) -> DomainPack | TenantPack:
     try:
         with transaction.atomic():
-            return TenantPack.objects.create(
-                tenant=tenant,
-                domain=domain,
-                version=version,
-                version_key=key,
-                content_json=content,
-                checksum=hashlib.sha256(body).hexdigest(),
-                size_bytes=len(body),
-                created_by=principal.username,
-                validation_warnings=warnings or [],
-            )
+            pack.save(force_insert=True)
     except IntegrityError:
-        raise version_exists(f"Tenant pack {tenant_id}", version) from None
+        raise version_exists(label, pack.version) from None
+    return pack
 
 
 def pack_set_status(
@@ -317,7 +330,7 @@ def _store(
     requested_version: str | None,
     content: dict[str, Any],
     report: dict[str, Any],
-    create: Callable[[str], DomainPack | TenantPack],
+    build: Callable[[str], DomainPack | TenantPack],
     label: str,
 ) -> ImportResult:
     """Create the row and send `pack.imported` in one transaction. Concurrent imports of one
@@ -339,12 +352,14 @@ def _store(
         if existing is not None:
             return _existing_result(existing, version, digest, report, label)
         try:
+            # One transaction, no savepoint: the row and its `pack.imported` audit row.
             with transaction.atomic():
-                pack = create(version)
+                pack = build(version)
+                pack.save(force_insert=True)
                 _send_imported(principal, pack_type, pack, report)
             return ImportResult(pack=pack, report=report, created=True)
-        except Conflict as exc:
-            if exc.code != "version_exists":
+        except IntegrityError:
+            if not versions.filter(version_key=version_key(version)).exists():
                 raise
             # Lost a race for this version: the next round re-reads what the winner stored.
     raise version_exists(label, requested_version or "")
@@ -424,12 +439,13 @@ def domain_pack_import(
         requested_version=version,
         content=content,
         report=report,
-        create=lambda v: domain_pack_create(
+        build=lambda v: _new_pack(
+            DomainPack,
             principal=principal,
-            domain=domain,
             version=v,
             content=content,
-            warnings=report.get("warnings") or [],
+            warnings=report.get("warnings"),
+            domain=domain,
         ),
         label=f"Domain pack {domain}",
     )
@@ -521,12 +537,13 @@ def tenant_pack_import(
         requested_version=version,
         content=content,
         report=report,
-        create=lambda v: tenant_pack_create(
+        build=lambda v: _new_pack(
+            TenantPack,
             principal=principal,
-            tenant_id=tenant_id,
             version=v,
             content=content,
-            warnings=report.get("warnings") or [],
+            warnings=report.get("warnings"),
+            tenant=tenant,
         ),
         label=f"Tenant pack {tenant_id}",
     )
