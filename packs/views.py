@@ -29,6 +29,11 @@ PLAYBOOKS_TABLE = "playbooks-table"
 _STATUS_VERBS = {"ACTIVE": "Mark active", "DEPRECATED": "Deprecate"}
 
 
+def _transitions(status: str) -> list[tuple[str, str]]:
+    """The status moves the model allows from `status`, with their button labels."""
+    return [(to, _STATUS_VERBS[to]) for (frm, to) in sorted(ALLOWED_TRANSITIONS) if frm == status]
+
+
 # --- the packs page (tabs) ---------------------------------------------------------------------
 
 
@@ -107,11 +112,7 @@ def _decorate(table: Table, field: str, principal) -> Table:
     )
     for row in rows:
         row.running_for = running.get(row.pk, [])
-        row.transitions = [
-            (to, _STATUS_VERBS[to])
-            for (frm, to) in sorted(ALLOWED_TRANSITIONS)
-            if frm == row.status
-        ]
+        row.transitions = _transitions(row.status)
     table.page.object_list = rows
     return table
 
@@ -331,11 +332,7 @@ def _detail(request, pack, versions, diff_base: str):
         "versions": versions,
         "others": others,
         "diff_base": diff_base,
-        "transitions": [
-            (to, _STATUS_VERBS[to])
-            for (frm, to) in sorted(ALLOWED_TRANSITIONS)
-            if frm == pack.status
-        ],
+        "transitions": _transitions(pack.status),
         "can_write": principal.is_platform_admin
         if isinstance(pack, DomainPack)
         else principal.can_write_tenant(pack.tenant_id),
