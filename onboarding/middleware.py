@@ -1,7 +1,9 @@
 import re
 import uuid
+from typing import Any
 
 from django.conf import settings
+from django.http import HttpRequest, HttpResponse, QueryDict
 
 from onboarding.problems import problem, problem_response
 from onboarding.request_context import bind_request_id, unbind_request_id
@@ -51,6 +53,120 @@ class BodySizeLimitMiddleware:
                 )
             )
         return self.get_response(request)
+
+
+# What PostgreSQL cannot store in text or jsonb: NUL, and lone surrogates (Python strings can
+# hold them, UTF-8 cannot). Refused for both databases so that SQLite answers the same.
+UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def storable(text: str) -> bool:
+    return UNSTORABLE.search(text) is None
+
+
+class StorableInputMiddleware:
+    """Refuse, before any view or query, a request whose path, query, form fields or tenant
+    header hold characters PostgreSQL cannot store: psycopg would fail with a DataError (500),
+    and SQLite would quietly store or match them. One check for both doors: problem+json for
+    REST clients and htmx, the error page for browsers. A path answers 404 (it names nothing);
+    a query parameter 400 `invalid_filter`; a form field 400 `invalid_string`. JSON bodies are
+    the strict parser's (`invalid_string` too). A session cookie holding such characters is
+    dropped: it names no session. Sits before the session middleware, so that no lookup sees
+    the cookie, and after the body size limit, so that it never reads an oversized form."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+        if session_key is not None and not storable(session_key):
+            del request.COOKIES[settings.SESSION_COOKIE_NAME]
+        refusal = unstorable_input(request)
+        if refusal is not None:
+            return refusal_response(request, refusal)
+        return self.get_response(request)
+
+
+def unstorable_input(request: HttpRequest) -> dict[str, Any] | None:
+    """The problem for the first part of `request` that holds unstorable text, or None."""
+    if not storable(request.path_info):
+        return problem(404, "not_found", "Not found", "No resource at this path.")
+    if not storable(request.headers.get("X-Tenant-ID", "")):
+        return problem(
+            400,
+            "invalid_tenant_id",
+            "Invalid request",
+            "X-Tenant-ID is not a tenant id.",
+            [{"code": "invalid_tenant_id", "path": "", "message": "Invalid X-Tenant-ID header."}],
+        )
+    if not storable(request.headers.get("Authorization", "")):
+        return problem(401, "authentication_failed", "Authentication failed", "Invalid token.")
+    bad = _unstorable_fields(request.GET)
+    if bad:
+        return _fields_problem("invalid_filter", "A query parameter", bad)
+    bad = _unstorable_fields(_form_fields(request))
+    if bad:
+        return _fields_problem("invalid_string", "A form field", bad)
+    return None
+
+
+def _form_fields(request: HttpRequest) -> QueryDict:
+    if request.content_type not in _FORM_TYPES:
+        return QueryDict()
+    if request.method == "POST":
+        names = QueryDict(mutable=True)
+        names.update(request.POST)
+        for name, upload in request.FILES.items():
+            names.appendlist(name, upload.name or "")
+        return names
+    if request.content_type == _FORM_TYPES[0]:
+        return QueryDict(request.body)
+    return QueryDict()
+
+
+def _unstorable_fields(fields: QueryDict) -> list[str]:
+    return sorted(
+        name
+        for name, values in fields.lists()
+        if not storable(name) or not all(storable(value) for value in values)
+    )
+
+
+def _fields_problem(code: str, what: str, names: list[str]) -> dict[str, Any]:
+    errors = [
+        {
+            "code": code,
+            "path": "/" + _shown(name).replace("~", "~0").replace("/", "~1"),
+            "message": "NUL characters and lone surrogates are not allowed.",
+        }
+        for name in names
+    ]
+    return problem(400, code, "Invalid request", f"{what} holds a NUL or a surrogate.", errors)
+
+
+def _shown(text: str) -> str:
+    # The answer is UTF-8: a lone surrogate cannot be written as itself.
+    return UNSTORABLE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+
+
+def refusal_response(request: HttpRequest, body: dict[str, Any]) -> HttpResponse:
+    """A problem for REST clients and htmx (app.js shows it as a toast), the error page for a
+    browser's full request."""
+    from django.template.loader import render_to_string
+
+    from onboarding.pages import wants_html
+
+    if wants_html(request) and not request.headers.get("HX-Request"):
+        context = {
+            "status": body["status"],
+            "title": body["title"],
+            "detail": body["detail"],
+            "errors": body["errors"],
+        }
+        html = render_to_string("error.html", context, request=request)
+        return HttpResponse(html, status=body["status"])
+    return problem_response(body)
 
 
 class SecurityHeadersMiddleware:
