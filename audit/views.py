@@ -5,6 +5,7 @@ Registered on the API's URL name `audit-list`; `?format=csv` stays with the API'
 
 from audit.selectors import audit_event_list, parse_audit_filters
 from onboarding.errors import NotFound
+from onboarding.inputs import as_int
 from onboarding.pages import page
 from onboarding.ui import Column, Filter, Table, filters_from, is_htmx, page_view, render_page
 
@@ -97,7 +98,8 @@ def _selected_event(request, principal):
     raw = request.GET.get("event", "").strip()
     if not raw:
         return None
-    event = audit_event_list(principal=principal).filter(pk=raw).first() if raw.isdigit() else None
+    pk = as_int(raw, minimum=1)
+    event = audit_event_list(principal=principal).filter(pk=pk).first() if pk else None
     if event is None:
         raise NotFound(f"Audit event {raw} not found.", code="audit_event_not_found")
     return event

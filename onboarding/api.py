@@ -9,6 +9,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.views import APIView
 
 from onboarding.errors import InvalidInput
+from onboarding.inputs import parse_int
 from onboarding.principal import principal_for_request
 from onboarding.problems import PROBLEM_CONTENT_TYPE, validation_errors
 from tenants.access import require_any_role
@@ -80,6 +81,22 @@ class StrictCharField(serializers.CharField):
         if not isinstance(data, str):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+class TenantIdField(StrictCharField):
+    """A tenant id in a body. Empty is not an id (400 `invalid_tenant_id`, not `blank`); any
+    other string goes to the service, where one that names no tenant is a 404, like a path."""
+
+    default_error_messages = {"invalid_tenant_id": "A tenant id is required, not an empty string."}
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
+
+    def run_validation(self, data=serializers.empty):
+        if data == "":
+            self.fail("invalid_tenant_id")
+        return super().run_validation(data)
 
 
 class StrictChoiceField(serializers.ChoiceField):
@@ -174,6 +191,14 @@ class Pagination(PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
+
+    def get_page_number(self, request, paginator):
+        # DRF answers 404 for page=0, -1 or abc: that is a malformed request, not a missing page.
+        # A page past the end stays a 404.
+        raw = request.query_params.get(self.page_query_param)
+        if raw is None or raw in self.last_page_strings:
+            return super().get_page_number(request, paginator)
+        return parse_int(raw, path="/page", code="invalid_page", minimum=1)
 
 
 def page_output(name: str, item: type[serializers.Serializer]) -> type[serializers.Serializer]:

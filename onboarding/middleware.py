@@ -1,3 +1,4 @@
+import io
 import re
 import uuid
 from typing import Any
@@ -30,6 +31,73 @@ class RequestIdMiddleware:
         return response
 
 
+def body_limit() -> int:
+    return settings.PACK_MAX_BYTES + _BODY_ENVELOPE
+
+
+def _too_large(size: str) -> dict[str, Any]:
+    return problem(
+        413,
+        "too_large",
+        "Payload too large",
+        f"The body is {size} bytes; the limit is {body_limit()} bytes "
+        f"(packs up to PACK_MAX_BYTES={settings.PACK_MAX_BYTES}).",
+    )
+
+
+class ChunkedInput:
+    """WSGI middleware for bodies sent without Content-Length (`Transfer-Encoding: chunked`).
+
+    Django reads CONTENT_LENGTH bytes, so such a body would read as empty. When the server has
+    decoded the chunks and ends the input stream itself (it says so with
+    `wsgi.input_terminated`, as gunicorn does), the body is read here up to the size limit and
+    handed on with its length; above the limit the answer is 413. A server that cannot end the
+    stream gets 411 `length_required`: reading on would block or read into the next request."""
+
+    def __init__(self, application):
+        self.application = application
+
+    def __call__(self, environ, start_response):
+        chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+        if not chunked or environ.get("CONTENT_LENGTH"):
+            return self.application(environ, start_response)
+        if not environ.get("wsgi.input_terminated"):
+            return _wsgi_problem(
+                start_response,
+                problem(
+                    411,
+                    "length_required",
+                    "Length required",
+                    "Send the body with a Content-Length header: this server cannot read a "
+                    "chunked body to its end.",
+                ),
+            )
+        body = _read_at_most(environ["wsgi.input"], body_limit() + 1)
+        if len(body) > body_limit():
+            return _wsgi_problem(start_response, _too_large(f"more than {body_limit()}"))
+        environ = {**environ, "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body)}
+        environ.pop("HTTP_TRANSFER_ENCODING", None)
+        return self.application(environ, start_response)
+
+
+def _read_at_most(stream, limit: int) -> bytes:
+    parts, size = [], 0
+    while size < limit:
+        part = stream.read(min(64 * 1024, limit - size))
+        if not part:
+            break
+        parts.append(part)
+        size += len(part)
+    return b"".join(parts)
+
+
+def _wsgi_problem(start_response, body: dict[str, Any]):
+    response = problem_response(body)
+    status = f"{response.status_code} {response.reason_phrase}"
+    start_response(status, [*response.items(), ("Connection", "close")])
+    return [response.content]
+
+
 class BodySizeLimitMiddleware:
     """Answer 413 problem+json before Django or DRF read an oversized body."""
 
@@ -41,17 +109,8 @@ class BodySizeLimitMiddleware:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0
-        limit = settings.PACK_MAX_BYTES + _BODY_ENVELOPE
-        if length > limit:
-            return problem_response(
-                problem(
-                    413,
-                    "too_large",
-                    "Payload too large",
-                    f"The body is {length} bytes; the limit is {limit} bytes "
-                    f"(packs up to PACK_MAX_BYTES={settings.PACK_MAX_BYTES}).",
-                )
-            )
+        if length > body_limit():
+            return problem_response(_too_large(str(length)))
         return self.get_response(request)
 
 

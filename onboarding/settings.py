@@ -140,6 +140,7 @@ WHITENOISE_USE_FINDERS = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_FAILURE_VIEW = "onboarding.views.csrf_failure"
 X_FRAME_OPTIONS = "DENY"
 # Behind a TLS-terminating proxy: HTTPS_ONLY turns on secure cookies and the redirect to https,
 # TRUST_X_FORWARDED_PROTO lets Django see that the original request was https.

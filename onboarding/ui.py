@@ -18,6 +18,7 @@ from django.template.response import TemplateResponse
 from django.utils.cache import patch_vary_headers
 
 from onboarding.errors import ServiceError
+from onboarding.inputs import parse_int
 from onboarding.principal import principal_for_request
 from onboarding.problems import problem, problem_response
 
@@ -168,7 +169,7 @@ class Table:
         key, descending = wanted.lstrip("-"), wanted.startswith("-")
         rows = _ordered(rows, sortable[key], descending)
         self.paginator = Paginator(rows, page_size)
-        self.page = self.paginator.get_page(request.GET.get("page"))
+        self.page = self.paginator.get_page(_page_number(request))
         self.headers = [self._header(column) for column in columns]
 
     def _href(self, **changes: Any) -> str:
@@ -207,6 +208,15 @@ class Table:
         if not self.page.has_next():
             return None
         return self._href(page=self.page.next_page_number())
+
+
+def _page_number(request: HttpRequest) -> int:
+    """page=0, -1 or abc is a malformed request (400 invalid_page, like the API); a page past the
+    end shows the last one."""
+    raw = request.GET.get("page")
+    if raw is None or raw == "":
+        return 1
+    return parse_int(raw, path="/page", code="invalid_page", minimum=1)
 
 
 def _ordered(rows: Iterable, field: str, descending: bool):

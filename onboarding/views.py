@@ -1,9 +1,10 @@
 import logging
 
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
-from drf_spectacular.views import SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework.response import Response
 
 from onboarding.pages import wants_html
 from onboarding.problems import problem, problem_response
@@ -63,11 +64,54 @@ def not_found(request, exception=None):
     return _error(request, 404, "not_found", "Not found", f"No resource at {request.path}.")
 
 
+def csrf_failure(request, reason: str = ""):
+    """CSRF_FAILURE_VIEW: the page door's answer instead of Django's own HTML page. htmx gets a
+    problem (app.js shows it as a toast: the page probably outlived its session or token), a
+    browser the error page."""
+    detail = "The form's security token is missing or stale: reload the page and try again."
+    body = problem(403, "csrf_failed", "Forbidden", detail)
+    if wants_html(request) and not request.headers.get("HX-Request"):
+        return render(
+            request,
+            "error.html",
+            {"status": 403, "title": body["title"], "detail": detail},
+            status=403,
+        )
+    return problem_response(body)
+
+
 def server_error(request):
     return _error(request, 500, "server_error", "Server error", "An unexpected error occurred.")
 
 
-class SwaggerDocsView(SpectacularSwaggerSplitView):
+class DocsErrorsMixin:
+    """The docs views render HTML or YAML: their errors (405, 406, ...) are answered as
+    problem+json instead of through those renderers, and OPTIONS (which DRF answers with
+    metadata through the view's renderer, a template that does not exist) is a plain 204."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.method == "OPTIONS":  # whatever it accepts: there is nothing to negotiate
+            response = HttpResponse(status=204)
+            response["Allow"] = ", ".join(self.allowed_methods)
+            return response
+        return super().dispatch(request, *args, **kwargs)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        if isinstance(response, Response) and response.exception:
+            headers = {
+                name: response[name]
+                for name in ("Allow", "WWW-Authenticate", "Retry-After")
+                if response.has_header(name)
+            }
+            response = problem_response(response.data, headers)
+        return super().finalize_response(request, response, *args, **kwargs)
+
+
+class SchemaView(DocsErrorsMixin, SpectacularAPIView):
+    pass
+
+
+class SwaggerDocsView(DocsErrorsMixin, SpectacularSwaggerSplitView):
     """Swagger UI from the offline sidecar. Its init code comes from a separate same-origin
     script (?script), so scripts stay 'self'-only; Swagger UI styles elements inline, so only
     this page allows inline styles."""

@@ -18,6 +18,7 @@ from onboarding.api import (
     StrictCharField,
     StrictChoiceField,
     StrictSerializer,
+    TenantIdField,
     filtered,
     page_output,
     problems,
@@ -69,7 +70,7 @@ class DomainImportInput(StrictSerializer):
 
 
 class TenantImportInput(StrictSerializer):
-    tenant_id = StrictCharField()
+    tenant_id = TenantIdField()
     content = JsonObjectField(help_text="The tenant pack document.")
     version = VersionField(required=False)
     domain_pack_version = VersionField(
@@ -80,7 +81,7 @@ class TenantImportInput(StrictSerializer):
 class ValidateInput(StrictSerializer):
     pack_type = StrictChoiceField(choices=PACK_TYPES)
     content = JsonObjectField()
-    tenant_id = StrictCharField(required=False)
+    tenant_id = TenantIdField(required=False)
     domain_pack_version = VersionField(required=False)
 
 

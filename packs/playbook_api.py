@@ -12,6 +12,7 @@ from onboarding.api import (
     RoleApiView,
     StrictCharField,
     StrictSerializer,
+    TenantIdField,
     page_output,
     problems,
     valid_input,
@@ -100,7 +101,7 @@ class PlaybookListView(RoleApiView):
 
 
 class LinkCreateInput(StrictSerializer):
-    tenant_id = StrictCharField()  # an id that names no tenant is a 404, whatever its length
+    tenant_id = TenantIdField()  # an id that names no tenant is a 404, whatever its length
     playbook_id = StrictCharField(max_length=200)
     domain = StrictCharField(max_length=200, required=False, allow_null=True)
     domain_pack_version = VersionField(

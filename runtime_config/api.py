@@ -14,6 +14,7 @@ from onboarding.api import (
     StrictBooleanField,
     StrictCharField,
     StrictSerializer,
+    TenantIdField,
     filtered,
     page_output,
     problems,
@@ -37,7 +38,7 @@ class StrictIntegerField(serializers.IntegerField):
 
 class ActivateInput(StrictSerializer):
     # Like a tenant in the path: an id that names no tenant is a 404, whatever its length.
-    tenant_id = StrictCharField()
+    tenant_id = TenantIdField()
     domain = StrictCharField(max_length=200, required=False)
     domain_pack_version = VersionField(required=False)
     tenant_pack_version = VersionField(required=False)

@@ -23,7 +23,14 @@ from rest_framework import exceptions, serializers
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.authtoken.models import Token
 
-from onboarding.api import JsonObjectField, RoleApiView, StrictCharField, StrictSerializer, problems
+from onboarding.api import (
+    JsonObjectField,
+    RoleApiView,
+    StrictCharField,
+    StrictSerializer,
+    TenantIdField,
+    problems,
+)
 from onboarding.api import valid_input as _valid_input
 from runtime_config.evaluator import evaluate
 from runtime_config.runtime import get_effective_config
@@ -141,7 +148,7 @@ DecisionOutput = inline_serializer(
 
 
 class EvaluateInput(StrictSerializer):
-    tenant_id = StrictCharField()  # an id that names no tenant is a 404, whatever its length
+    tenant_id = TenantIdField()  # an id that names no tenant is a 404, whatever its length
     exception_type = StrictCharField(max_length=200)
     payload = JsonObjectField(required=False, default=dict)
 

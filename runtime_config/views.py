@@ -8,6 +8,7 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 
 from onboarding.errors import InvalidInput, finding
+from onboarding.inputs import parse_int
 from onboarding.pages import page
 from onboarding.ui import (
     Column,
@@ -30,16 +31,7 @@ _TRUE = {"true", "1", "on", "yes"}
 
 def _int_or_none(raw: str | None, field: str) -> int | None:
     raw = (raw or "").strip()
-    if not raw:
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise InvalidInput(
-            f"{field} must be an integer.",
-            code="wrong_type",
-            errors=[finding("wrong_type", f"/{field}", "Expected an integer.")],
-        ) from None
+    return parse_int(raw, path=f"/{field}", minimum=0) if raw else None
 
 
 def _pair_text(domain, domain_version, tenant_version, tenant_id) -> str:

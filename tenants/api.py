@@ -12,6 +12,7 @@ from onboarding.api import (
     StrictBooleanField,
     StrictCharField,
     StrictSerializer,
+    TenantIdField,
     filtered,
     page_output,
     problems,
@@ -26,7 +27,7 @@ from tenants.models import Tenant, TenantStatus
 
 
 class TenantCreateInput(StrictSerializer):
-    tenant_id = StrictCharField(trim_whitespace=False, help_text="^[A-Za-z0-9][A-Za-z0-9_-]{1,63}$")
+    tenant_id = TenantIdField(help_text="^[A-Za-z0-9][A-Za-z0-9_-]{1,63}$")
     name = StrictCharField(max_length=200)
     require_activation_approval = StrictBooleanField(required=False, allow_null=True, default=None)
 

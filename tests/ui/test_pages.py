@@ -221,6 +221,8 @@ def test_tenant_create__without_csrf_token__403_and_nothing_written(admin, db):
     client = browser(admin, csrf=True)
     response = client.post("/admin/tenants", {"tenant_id": "T_NEW", "name": "New"}, **HTML)
     assert response.status_code == 403
+    assert b"security token" in response.content  # the error page of the layout
+    assert b"/static/js/app.js" in response.content
     assert not Tenant.objects.filter(tenant_id="T_NEW").exists()
 
 
@@ -251,7 +253,10 @@ def test_tenant_create__with_csrf_token__creates_and_redirects(admin, db):
 )
 def test_page_write__without_csrf_token__403(url, data, admin, demo_packs):
     response = browser(admin, csrf=True).post(url, data, **HTMX)
+    # htmx gets the page door's problem (a toast), not Django's own HTML 403 page.
     assert response.status_code == 403
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["code"] == "csrf_failed"
     assert Tenant.objects.get(tenant_id=DEMO).status == "ACTIVE"
     assert DomainPack.objects.get(version="v3.2").status == "DRAFT"
     assert not TenantActiveConfig.objects.exists()
@@ -666,3 +671,32 @@ def test_logout__get__asks_with_a_post_form(admin):
     response = browser(admin).get("/logout", **HTML)
     assert response.status_code == 200
     assert 'method="post" action="/logout"' in html(response)
+
+
+# --- odd query values (issue 13, item 9) ---
+
+
+@pytest.mark.parametrize("page", ["0", "-1", "abc", "\u00b2", "1.5", "9" * 30])
+@pytest.mark.parametrize("headers", [HTML, HTMX], ids=["page", "htmx"])
+def test_tables__malformed_page_number__400_invalid_page(admin, tenant_a, page, headers):
+    for url in ("/admin/tenants", "/admin/audit", "/admin/config-changes", "/admin/packs"):
+        response = browser(admin).get(url, {"page": page}, **headers)
+        assert response.status_code == 400, (url, response.content[:300])
+        if headers is HTMX:
+            assert response.json()["code"] == "invalid_page"
+            assert response.json()["errors"][0]["path"] == "/page"
+
+
+def test_tables__page_past_the_end__shows_the_last_page(admin, tenant_a):
+    response = browser(admin).get("/admin/tenants", {"page": "999"}, **HTML)
+    assert response.status_code == 200
+    assert "TENANT_A" in html(response)
+
+
+@pytest.mark.parametrize("event", ["\u00b2", "\u0661", "1_0", "-1", "9" * 40, "0x1"])
+@pytest.mark.parametrize("headers", [HTML, HTMX], ids=["page", "htmx"])
+def test_audit__event_id_not_an_integer__404_not_500(admin, demo_packs, event, headers):
+    response = browser(admin).get("/admin/audit", {"event": event}, **headers)
+    assert response.status_code == 404, response.content[:300]
+    if headers is HTMX:
+        assert response.json()["code"] == "audit_event_not_found"

@@ -1,0 +1,30 @@
+"""The project's own views: the API docs pages and the CSRF failure view (issue 13, item 9)."""
+
+import pytest
+from django.test import Client
+
+from tests.api.conftest import assert_problem
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("accept", ["text/html", "*/*", ""])
+@pytest.mark.parametrize("url", ["/api/docs/", "/api/docs/?script", "/api/schema/"])
+def test_docs__anonymous_options__204_with_allow_not_500(url, accept):
+    response = Client().options(url, HTTP_ACCEPT=accept)
+    assert response.status_code in (200, 204), response.content[:300]
+    assert "GET" in response["Allow"]
+
+
+@pytest.mark.parametrize("url", ["/api/docs/", "/api/schema/"])
+@pytest.mark.parametrize("accept", ["text/html", "application/json", "application/xml"])
+def test_docs__refused_request__problem_json(url, accept):
+    response = Client().delete(url, HTTP_ACCEPT=accept)
+    assert response.status_code in (405, 406)
+    assert_problem(response, response.status_code)
+
+
+def test_docs__browser_get__swagger_page():
+    response = Client().get("/api/docs/", HTTP_ACCEPT="text/html")
+    assert response.status_code == 200
+    assert b"swagger" in response.content.lower()
