@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Lower
 
 
 class TenantStatus(models.TextChoices):
@@ -33,7 +34,10 @@ class Tenant(models.Model):
             models.CheckConstraint(
                 condition=models.Q(status__in=["ACTIVE", "SUSPENDED"]),
                 name="tenants_status_valid",
-            )
+            ),
+            # ACME and acme would be two tenants to the database and one to every person: the
+            # ids are ASCII (TENANT_ID_PATTERN), so lower() is the same on both databases.
+            models.UniqueConstraint(Lower("tenant_id"), name="tenants_tenant_id_ci_unique"),
         ]
 
     def __str__(self) -> str:

@@ -54,8 +54,9 @@ def tenant_create(
     name = _check_name(name)
     try:
         with transaction.atomic():
-            if Tenant.objects.filter(tenant_id__iexact=tenant_id).exists():
-                raise _tenant_exists(tenant_id)
+            existing = _same_tenant_id(tenant_id)
+            if existing is not None:
+                raise _tenant_exists(tenant_id, existing)
             tenant = Tenant.objects.create(
                 tenant_id=tenant_id,
                 name=name,
@@ -76,12 +77,28 @@ def tenant_create(
                 ),
             )
     except IntegrityError:
-        raise _tenant_exists(tenant_id) from None
+        # A concurrent create of the same id in another case won the race: the database's
+        # case-insensitive unique index (tenants 0003) refused this one.
+        raise _tenant_exists(tenant_id, _same_tenant_id(tenant_id) or tenant_id) from None
     return tenant
 
 
-def _tenant_exists(tenant_id: str) -> Conflict:
-    return Conflict(f"Tenant {tenant_id!r} already exists.", code="tenant_exists")
+def _same_tenant_id(tenant_id: str) -> str | None:
+    return (
+        Tenant.objects.filter(tenant_id__iexact=tenant_id)
+        .values_list("tenant_id", flat=True)
+        .first()
+    )
+
+
+def _tenant_exists(tenant_id: str, existing: str) -> Conflict:
+    same = "" if existing == tenant_id else f" as {existing!r} (tenant ids ignore case)"
+    return Conflict(
+        f"Tenant {tenant_id!r} already exists{same}.",
+        code="tenant_exists",
+        errors=[finding("tenant_exists", "/tenant_id", f"Tenant {existing!r} exists.")],
+        extra={"existing_tenant_id": existing},
+    )
 
 
 def tenant_set_status(

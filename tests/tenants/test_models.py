@@ -2,7 +2,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
-from tenants.models import RoleBinding
+from tenants.models import RoleBinding, Tenant
 
 
 @pytest.mark.parametrize("bound", [False, True])
@@ -20,3 +20,26 @@ def test_role_binding__platform_and_tenant_scopes__both_allowed(tenant_a):
     RoleBinding.objects.create(user=user, role="VIEWER", tenant=None)
     RoleBinding.objects.create(user=user, role="ADMIN", tenant=tenant_a)
     assert RoleBinding.objects.count() == 2
+
+
+def test_tenant__ids_differing_only_by_case__rejected_by_database(db):
+    Tenant.objects.create(tenant_id="ACME_1", name="A", created_by="t")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Tenant.objects.create(tenant_id="acme_1", name="B", created_by="t")
+    assert list(Tenant.objects.values_list("tenant_id", flat=True)) == ["ACME_1"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_tenant_id_migration__case_duplicates_present__refused_naming_them():
+    from django.core.management import call_command
+
+    call_command("migrate", "tenants", "0002", verbosity=0)
+    try:
+        Tenant.objects.create(tenant_id="ACME_1", name="A", created_by="t")
+        Tenant.objects.create(tenant_id="Acme_1", name="B", created_by="t")
+        with pytest.raises(RuntimeError, match=r"ACME_1.*Acme_1"):
+            call_command("migrate", "tenants", "0003", verbosity=0)
+        Tenant.objects.filter(tenant_id="Acme_1").delete()
+    finally:
+        call_command("migrate", verbosity=0)
+    assert Tenant.objects.count() == 1
