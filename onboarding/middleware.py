@@ -173,6 +173,9 @@ def unstorable_input(request: HttpRequest) -> dict[str, Any] | None:
 def _form_fields(request: HttpRequest) -> QueryDict:
     if request.content_type not in _FORM_TYPES:
         return QueryDict()
+    # Read (and keep) the raw body first: parsing a multipart stream would consume it, and DRF
+    # could then no longer answer 415 for a form sent to a JSON-only API view.
+    request.body  # noqa: B018
     if request.method == "POST":
         names = QueryDict(mutable=True)
         names.update(request.POST)
