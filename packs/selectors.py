@@ -5,7 +5,7 @@ from functools import lru_cache
 
 from django.db.models import QuerySet
 
-from onboarding.errors import NotFound
+from onboarding.errors import NotFound, finding
 from packs.models import DomainPack, TenantPack
 from packs.versions import parse_version, version_key
 from tenants.access import require_any_role, tenant_for_read
@@ -169,3 +169,27 @@ def playbook_link_list(*, principal: Principal, tenant_id: str, domain: str | No
     if domain:
         queryset = queryset.filter(domain=domain)
     return queryset.defer("domain_pack__content_json").order_by("domain", "playbook_id")
+
+
+def pack_integrity_findings(
+    *, domain_pack: DomainPack | None, tenant_pack: TenantPack | None
+) -> list[dict]:
+    """One finding per pack of a pair whose stored content no longer matches its checksum: such
+    a pair must not be activated (the runtime would refuse to serve it)."""
+    found = []
+    for pack, path in (
+        (domain_pack, "/domain_pack_version"),
+        (tenant_pack, "/tenant_pack_version"),
+    ):
+        if pack is not None and not pack.content_intact():
+            found.append(
+                finding(
+                    "pack_integrity_failure",
+                    path,
+                    f"The stored {pack.pack_type} pack {pack.version} does not match its "
+                    f"checksum {pack.checksum}.",
+                    "Run verify_packs; re-import the version from its source file under a new "
+                    "version number.",
+                )
+            )
+    return found

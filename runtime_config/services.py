@@ -14,6 +14,7 @@ from onboarding.errors import Conflict, Forbidden, InvalidInput, NotFound, Servi
 from onboarding.events import DomainEvent, send_event
 from packs.diff import json_diff
 from packs.models import DomainPack, PackStatus, TenantPack
+from packs.selectors import pack_integrity_findings
 from packs.validation import validate_tenant_pack
 from packs.versions import parse_version, version_key
 from runtime_config import signals
@@ -362,6 +363,15 @@ def _blocking_problems(
         problems.append(revision_conflict(expected_revision, revision))
     if target.same_as(config):
         return problems
+    tampered = pack_integrity_findings(
+        domain_pack=target.domain_pack, tenant_pack=target.tenant_pack
+    )
+    if tampered:
+        problems.append(
+            Conflict(
+                "A stored pack fails its checksum.", code="pack_integrity_failure", errors=tampered
+            )
+        )
     deprecated = _deprecated_findings(target)
     if deprecated:
         problems.append(
@@ -634,17 +644,14 @@ def _apply(
 
 
 def _locked_target(target: Target) -> Target:
-    """Re-read the packs under a row lock so a concurrent deprecation cannot slip in between."""
-    domain_pack = tenant_pack = None
-    if target.domain_pack is not None:
-        domain_pack = DomainPack.objects.select_for_update(no_key=True).get(
-            pk=target.domain_pack.pk
-        )
-    if target.tenant_pack is not None:
-        tenant_pack = TenantPack.objects.select_for_update(no_key=True).get(
-            pk=target.tenant_pack.pk
-        )
-    return Target(domain=target.domain, domain_pack=domain_pack, tenant_pack=tenant_pack)
+    """Lock the pack rows and re-read their status, so a concurrent deprecation cannot slip in
+    between. Everything else of a pack row is immutable: the rows already read keep their
+    content, and the integrity check already made on it (no second 5 MB read and hash)."""
+    for pack in (target.domain_pack, target.tenant_pack):
+        if pack is not None:
+            locked = type(pack).objects.select_for_update(no_key=True).filter(pk=pack.pk)
+            pack.status = locked.values_list("status", flat=True).get()
+    return target
 
 
 def _snapshot(config: TenantActiveConfig | None) -> dict[str, Any]:
