@@ -46,6 +46,9 @@ class AuditEvent(models.Model):
     # Unique: two rows claiming the same predecessor would be a fork of the chain.
     prev_hash = models.CharField(max_length=64, unique=True)
     hash = models.CharField(max_length=64, unique=True)
+    # Which AUDIT_HMAC key signed `hash` (audit.services.key_id_of); empty: plain SHA-256, for
+    # rows written before the chain was keyed.
+    key_id = models.CharField(max_length=16, blank=True, default="")
 
     objects = AuditEventQuerySet.as_manager()
 

@@ -1,10 +1,17 @@
 """Appending to the hash chain. The only writer of `audit_events`.
 
-hash = sha256(prev_hash + canonical JSON of the row without `id` and `hash`). The chain head is
-read and the row inserted under one lock per database, held until the surrounding transaction
-ends, so two writers can never both extend the same head."""
+hash = HMAC-SHA256(AUDIT_HMAC_KEY, prev_hash + canonical JSON of the row without `id` and
+`hash`, `key_id` included). `key_id` names the key (a digest of it, never the key), so that rows
+signed before a key rotation verify with the old key (AUDIT_HMAC_OLD_KEYS). Rows written before
+the chain was keyed have an empty `key_id` and a plain SHA-256 hash; the keyed row that follows
+them (`audit.chain_keyed`, audit migration 0004) seals them.
 
+The chain head is read and the row inserted under one lock per database, held until the
+surrounding transaction ends, so two writers can never both extend the same head."""
+
+import functools
 import hashlib
+import hmac
 import json
 import math
 from contextlib import nullcontext
@@ -39,6 +46,58 @@ HASHED_FIELDS = (
     "prev_hash",
 )
 _INT64 = 2**63
+CHAIN_KEYED_ACTION = "audit.chain_keyed"
+
+
+class UnknownAuditKey(LookupError):
+    pass
+
+
+def key_id_of(key: str) -> str:
+    """A public name for a key: 16 hex digits of an HMAC of a constant, which tells nothing about
+    the key itself."""
+    return hmac.new(key.encode(), b"audit chain key id", hashlib.sha256).hexdigest()[:16]
+
+
+def signing_keys() -> dict[str, str]:
+    """key id -> key: the current key first, then the old ones still trusted for verification."""
+    from django.conf import settings
+
+    return _keys_by_id(settings.AUDIT_HMAC_KEY, tuple(settings.AUDIT_HMAC_OLD_KEYS))
+
+
+@functools.lru_cache(maxsize=8)
+def _keys_by_id(current: str, old: tuple[str, ...]) -> dict[str, str]:
+    return {key_id_of(key): key for key in (current, *old)}
+
+
+def current_key_id() -> str:
+    return next(iter(signing_keys()))
+
+
+class ChainHasher:
+    """Computes row hashes. Keeps one HMAC state per key and copies it per row: verifying a
+    million rows pays the key set-up once, not a million times."""
+
+    def __init__(self, keys: dict[str, str] | None = None):
+        keys = signing_keys() if keys is None else keys
+        self._states = {
+            key_id: hmac.new(key.encode(), digestmod=hashlib.sha256) for key_id, key in keys.items()
+        }
+
+    def hash(self, row: Any) -> str:
+        key_id = getattr(row, "key_id", "") or ""
+        if not key_id:
+            digest = hashlib.sha256(row.prev_hash.encode("ascii"))
+            digest.update(canonical_json(row_content(row)))
+            return digest.hexdigest()
+        state = self._states.get(key_id)
+        if state is None:
+            raise UnknownAuditKey(key_id)
+        mac = state.copy()
+        mac.update(row.prev_hash.encode("ascii"))
+        mac.update(canonical_json({**row_content(row), "key_id": key_id}))
+        return mac.hexdigest()
 
 
 def audit_append(event: DomainEvent, *, request_id: str | None = None) -> AuditEvent:
@@ -67,6 +126,7 @@ def audit_append(event: DomainEvent, *, request_id: str | None = None) -> AuditE
             details=details,
             request_id=current_request_id() if request_id is None else request_id,
             prev_hash=prev_hash,
+            key_id=current_key_id(),
         )
         row.hash = row_hash(row)
         row.save()
@@ -96,10 +156,10 @@ def row_content(row: AuditEvent) -> dict[str, Any]:
     return content
 
 
-def row_hash(row: AuditEvent) -> str:
-    digest = hashlib.sha256(row.prev_hash.encode("ascii"))
-    digest.update(canonical_json(row_content(row)))
-    return digest.hexdigest()
+def row_hash(row: Any) -> str:
+    """The hash `row` must carry: keyed with the key its `key_id` names (plain SHA-256 for rows
+    from before the chain was keyed). UnknownAuditKey when that key is not configured."""
+    return ChainHasher().hash(row)
 
 
 def iso_utc(value: datetime) -> str:

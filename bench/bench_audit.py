@@ -36,17 +36,18 @@ def seed(count: int, tenant_id: str) -> None:
     from django.utils import timezone
 
     from audit.models import GENESIS_HASH, AuditEvent
-    from audit.services import _lock_chain_head, row_hash
+    from audit.services import _lock_chain_head, current_key_id, row_hash
 
     columns = [
         "occurred_at", "actor", "action", "tenant_id", "object_type", "object_id", "domain",
-        "version", "checksum", "summary", "details", "request_id", "prev_hash", "hash",
+        "version", "checksum", "summary", "details", "request_id", "prev_hash", "hash", "key_id",
     ]  # fmt: skip
     sql = (
         f"INSERT INTO audit_events ({', '.join(columns)}) "  # noqa: S608 (constant names)
         f"VALUES ({', '.join(['%s'] * len(columns))})"
     )
     start = timezone.now()
+    key_id = current_key_id()
     done = 0
     while done < count:
         with transaction.atomic():
@@ -68,6 +69,7 @@ def seed(count: int, tenant_id: str) -> None:
                     details={"before": {"status": "ACTIVE"}, "after": {"status": "SUSPENDED"}},
                     request_id=f"bench-{index}",
                     prev_hash=prev,
+                    key_id=key_id,
                 )
                 row.hash = row_hash(row)
                 prev = row.hash
@@ -78,7 +80,7 @@ def seed(count: int, tenant_id: str) -> None:
                         AuditEvent._meta.get_field("details").get_db_prep_value(
                             row.details, connection
                         ),
-                        row.request_id, row.prev_hash, row.hash,
+                        row.request_id, row.prev_hash, row.hash, row.key_id,
                     ]
                 )  # fmt: skip
             with connection.cursor() as cursor:
@@ -192,6 +194,7 @@ def run() -> list[dict]:
 def _setup() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "onboarding.settings")
     os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-production")
+    os.environ.setdefault("AUDIT_HMAC_KEY", "bench-only-audit-chain-key-not-for-production")
     if not os.environ.get("DATABASE_URL"):
         os.environ["SQLITE_PATH"] = str(Path(tempfile.mkdtemp()) / "bench_audit.sqlite3")
     if str(ROOT) not in sys.path:

@@ -171,6 +171,7 @@ def _child_env() -> dict[str, str]:
 
     env = dict(os.environ)
     env["SECRET_KEY"] = settings.SECRET_KEY
+    env["AUDIT_HMAC_KEY"] = settings.AUDIT_HMAC_KEY
     env.setdefault("DJANGO_SETTINGS_MODULE", "onboarding.settings")
     env["RUNTIME_CONFIG_TTL"] = str(settings.RUNTIME_CONFIG_TTL or 30)
     env["RUNTIME_CONFIG_CHECK_INTERVAL"] = str(settings.RUNTIME_CONFIG_CHECK_INTERVAL)
@@ -247,6 +248,7 @@ def _setup_alone() -> str | None:
     folder = None
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "onboarding.settings")
     os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-production")
+    os.environ.setdefault("AUDIT_HMAC_KEY", "bench-only-audit-chain-key-not-for-production")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     if not os.environ.get("DATABASE_URL"):
         folder = tempfile.mkdtemp(prefix="bench_runtime_")

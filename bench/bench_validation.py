@@ -168,6 +168,7 @@ def run() -> list[dict]:
 def _setup() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "onboarding.settings")
     os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-production")
+    os.environ.setdefault("AUDIT_HMAC_KEY", "bench-only-audit-chain-key-not-for-production")
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     import django

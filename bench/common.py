@@ -42,6 +42,7 @@ def service_env(database_url: str, settings: str = "onboarding.settings", **extr
         DATABASE_URL=database_url,
         DJANGO_SETTINGS_MODULE=settings,
         SECRET_KEY=env.get("SECRET_KEY") or "bench-only-secret-key-not-for-production",
+        AUDIT_HMAC_KEY=env.get("AUDIT_HMAC_KEY") or "bench-only-audit-chain-key-not-for-production",
         DEBUG="false",
         LOG_LEVEL=env.get("BENCH_LOG_LEVEL", "WARNING"),
         PYTHONPATH=str(ROOT),

@@ -151,8 +151,9 @@ AUDIT_ACTIONS = ["pack.imported", "config.activated", "pack.status_changed", "te
 def _audit_rows(lo: int, hi: int, tenants: int, head: str):
     """Rows that extend the real hash chain from `head` (audit.services.row_hash), so that
     verify_audit still holds on the bench database."""
-    from audit.services import row_hash
+    from audit.services import current_key_id, row_hash
 
+    key_id = current_key_id()
     leading = audit_columns()[:10]  # the plain columns before details, request_id and the hashes
 
     prev = head
@@ -172,6 +173,7 @@ def _audit_rows(lo: int, hi: int, tenants: int, head: str):
             details={},
             request_id="",
             prev_hash=prev,
+            key_id=key_id,
         )
         digest = row_hash(fields)
         yield (
@@ -180,6 +182,7 @@ def _audit_rows(lo: int, hi: int, tenants: int, head: str):
             "",
             prev,
             digest,
+            key_id,
         )
         prev = digest
 
@@ -188,7 +191,7 @@ def audit_columns() -> list[str]:
     """The audit table without its id, in COPY order (read once Django is set up)."""
     from audit.services import HASHED_FIELDS
 
-    return [*HASHED_FIELDS, "hash"]
+    return [*HASHED_FIELDS, "hash", "key_id"]
 
 
 def audit_table_ready(conn) -> str | None:

@@ -3,6 +3,7 @@
 import os
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production")
+os.environ.setdefault("AUDIT_HMAC_KEY", "test-only-audit-chain-key-not-for-production")
 # Tests roll their transactions back, which a process-wide runtime cache would not notice: every
 # lookup reads the database unless a test turns the cache on (tests/runtime_config do).
 os.environ.setdefault("RUNTIME_CONFIG_TTL", "0")

@@ -17,6 +17,24 @@ if not SECRET_KEY:
         )
     SECRET_KEY = "dev-only-insecure-key-never-use-in-production"
 
+# The audit chain is keyed (HMAC-SHA256): whoever can rewrite rows in the database cannot
+# recompute their hashes without this key, which is never stored in the database. Old keys stay
+# listed after a rotation so that rows they signed still verify (docs/deployment.md).
+AUDIT_HMAC_KEY = env_str("AUDIT_HMAC_KEY")
+if not AUDIT_HMAC_KEY:
+    if not DEBUG:
+        raise ConfigError(
+            "AUDIT_HMAC_KEY is required unless DEBUG=true: a long random string, kept in your "
+            "secret store, the same on every host (docs/deployment.md)"
+        )
+    AUDIT_HMAC_KEY = "dev-only-audit-chain-key-never-use-in-production"
+AUDIT_HMAC_OLD_KEYS = env_list("AUDIT_HMAC_OLD_KEYS", [])
+for _key in (AUDIT_HMAC_KEY, *AUDIT_HMAC_OLD_KEYS):
+    if len(_key) < 32:
+        raise ConfigError(
+            "AUDIT_HMAC_KEY and AUDIT_HMAC_OLD_KEYS entries need 32 characters or more"
+        )
+
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 

@@ -50,10 +50,37 @@ def test_settings__production_without_secret_key__refuses_to_start():
     assert "SECRET_KEY is required" in result.stderr
 
 
+def test_settings__production_without_audit_key__refuses_to_start():
+    result = subprocess.run(
+        [sys.executable, "-c", "import onboarding.settings"],
+        env={"PATH": "/usr/bin:/bin", "DEBUG": "false", "SECRET_KEY": "s" * 50},
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parent.parent,
+    )
+    assert result.returncode != 0
+    assert "AUDIT_HMAC_KEY is required" in result.stderr
+
+
+@pytest.mark.parametrize("variable", ["AUDIT_HMAC_KEY", "AUDIT_HMAC_OLD_KEYS"])
+def test_settings__short_audit_key__refuses_to_start(variable):
+    env = {"PATH": "/usr/bin:/bin", "DEBUG": "true", variable: "too-short"}
+    result = subprocess.run(
+        [sys.executable, "-c", "import onboarding.settings"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parent.parent,
+    )
+    assert result.returncode != 0
+    assert "32 characters" in result.stderr
+
+
 def test_settings__production_environment__check_deploy_clean():
     env = {
         "PATH": "/usr/bin:/bin",
         "SECRET_KEY": "a-long-random-production-secret-" + "x" * 40,
+        "AUDIT_HMAC_KEY": "a-long-random-audit-chain-key-" + "y" * 40,
         "ALLOWED_HOSTS": "onboarding.example.com",
         "HTTPS_ONLY": "true",
         "SECURE_HSTS_SECONDS": "31536000",

@@ -185,8 +185,11 @@ def test_audit_list__unknown_format__400_invalid_filter(admin, trail, value):
 
 
 def test_audit_list__page_out_of_range__404_problem(admin, trail):
-    assert_problem(admin.client.get(URL, {"page": 0}), 404, "not_found")
     assert_problem(admin.client.get(URL, {"page": 99}), 404, "not_found")
+
+
+def test_audit_list__page_zero__400_invalid_page(admin, trail):
+    assert_problem(admin.client.get(URL, {"page": 0}), 400, "invalid_page")
 
 
 def test_audit_list__format_csv__streamed_with_header_and_every_row(admin, trail):

@@ -91,6 +91,7 @@ def child_database_env() -> dict[str, str] | None:
         base, _, _ = url.rpartition("/")
         env["DATABASE_URL"] = f"{base}/{name}"
     env["SECRET_KEY"] = settings.SECRET_KEY
+    env["AUDIT_HMAC_KEY"] = settings.AUDIT_HMAC_KEY
     env["DJANGO_SETTINGS_MODULE"] = "onboarding.settings"
     env["RUNTIME_CONFIG_TTL"] = "30"
     env["RUNTIME_CONFIG_CHECK_INTERVAL"] = "1"
