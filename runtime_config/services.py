@@ -27,6 +27,7 @@ from runtime_config.models import (
 )
 from runtime_config.runtime import merge_effective_config
 from tenants.access import tenant_for_write
+from tenants.identity import same_identity
 from tenants.models import Tenant, TenantStatus
 from tenants.principals import Principal
 
@@ -163,7 +164,7 @@ def change_request_approve(
     *, principal: Principal, change_request_id: Any, comment: str = ""
 ) -> tuple[ConfigChangeRequest, TenantActiveConfig]:
     change_request = _change_request_for_review(principal, change_request_id)
-    if change_request.requested_by == principal.username:
+    if same_identity(change_request.requested_by, principal.username):
         raise Forbidden(
             "A change request must be approved by someone other than its requester.",
             code="self_approval",
@@ -236,7 +237,7 @@ def change_request_cancel(
     *, principal: Principal, change_request_id: Any, comment: str = ""
 ) -> ConfigChangeRequest:
     change_request = _change_request_visible(principal, change_request_id)
-    is_requester = change_request.requested_by == principal.username
+    is_requester = same_identity(change_request.requested_by, principal.username)
     if not is_requester and not principal.can_write_tenant(change_request.tenant_id):
         raise Forbidden(
             "Only the requester or an ADMIN of the tenant may cancel a change request.",

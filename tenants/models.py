@@ -78,3 +78,22 @@ class RoleBinding(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}:{self.role}@{self.tenant_id or '*'}"
+
+
+class UsernameKey(models.Model):
+    """The identity key of a user's name (tenants.identity.username_key), unique: two users
+    whose names differ only by case or Unicode compatibility form cannot both exist."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="username_key",
+    )
+    key = models.CharField(max_length=600, unique=True)
+
+    class Meta:
+        db_table = "username_keys"
+
+    def __str__(self) -> str:
+        return self.key

@@ -8,6 +8,7 @@ from onboarding.errors import Conflict, InvalidInput, finding
 from onboarding.events import DomainEvent, send_event
 from tenants import signals
 from tenants.access import require_platform_admin, tenant_for_write
+from tenants.identity import check_username, existing_identity, username_taken
 from tenants.models import TENANT_ID_PATTERN, Tenant, TenantStatus
 from tenants.principals import Principal
 
@@ -227,3 +228,25 @@ def _tenant_rename(*, principal: Principal, tenant: Tenant, name: str) -> Tenant
         ),
     )
     return tenant
+
+
+def user_ensure(*, username: str):
+    """The user named exactly `username`, created if there is none. A new name must follow the
+    rules of tenants.identity: 400 invalid_username, or 409 username_taken when it is another
+    spelling of an existing user's name ("ADMIN" beside "admin")."""
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model().objects
+    user = users.filter(username=username).first()
+    if user is not None:
+        return user, False
+    check_username(username)
+    existing = existing_identity(username)
+    if existing is not None:
+        raise username_taken(username, existing)
+    try:
+        with transaction.atomic():
+            return users.create(username=username), True
+    except IntegrityError:
+        # A concurrent creation of the same identity won: the unique key refused this one.
+        raise username_taken(username, existing_identity(username) or username) from None

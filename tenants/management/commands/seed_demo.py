@@ -3,13 +3,13 @@
 import json
 from pathlib import Path
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
 from tenants.models import Role, RoleBinding, Tenant
 from tenants.principals import Principal
+from tenants.services import user_ensure
 
 DEMO_DIR = Path(__file__).resolve().parents[3] / "packs" / "demo"
 TENANT_ID = "TENANT_FINANCE_001"
@@ -44,7 +44,7 @@ class Command(BaseCommand):
         tokens = {}
         with transaction.atomic():
             for username, password, role in USERS:
-                user, created = get_user_model().objects.get_or_create(username=username)
+                user, created = user_ensure(username=username)
                 if created or not user.has_usable_password():
                     user.set_password(password)
                     user.save(update_fields=["password"])

@@ -1,0 +1,90 @@
+"""Who a username names (issue 13, item 10): one identity per name as people read it.
+
+Rules, checked when a user is created or renamed, whatever the path (issue_token, seed_demo,
+Django's admin, createsuperuser, a shell):
+- no leading or trailing whitespace, and no whitespace, control, format (zero-width, bidi),
+  private-use, unassigned or surrogate character anywhere;
+- 1 to 150 characters, also after NFKC normalisation;
+- no mixed-script confusable: a name mixing scripts where one letter can pass for a letter of
+  another script (Latin "admin" with a Cyrillic a, U+0430) is refused. Detection uses the
+  `confusable-homoglyphs` library (Unicode confusables.txt and script data) rather than a
+  hand-kept table;
+- unique after NFKC + casefold: "ADMIN", fullwidth "admin" and "admin" are one identity. The
+  database holds that key with a unique constraint (table `username_keys`), so two concurrent
+  creations cannot both succeed.
+
+Whole-script confusables (a name written entirely in Cyrillic letters that look Latin) are not
+refused: telling them from ordinary names in that script needs a skeleton comparison that no
+maintained Python library offers; role bindings are granted by operators, who see the name."""
+
+import unicodedata
+
+from confusable_homoglyphs import confusables
+
+from onboarding.errors import Conflict, InvalidInput, finding
+
+MAX_LENGTH = 150
+_REFUSED_CATEGORIES = {"Cc", "Cf", "Co", "Cn", "Cs", "Zs", "Zl", "Zp"}
+
+
+class InvalidUsername(InvalidInput):
+    code = "invalid_username"
+
+
+class UsernameTaken(Conflict):
+    code = "username_taken"
+
+
+def username_key(username: str) -> str:
+    """The identity a name stands for: NFKC, casefolded, NFKC again (casefolding can leave a
+    string that is not in NFKC)."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", username).casefold())
+
+
+def same_identity(first: str, second: str) -> bool:
+    return username_key(first or "") == username_key(second or "")
+
+
+def check_username(username: str) -> str:
+    """Refuse a name that breaks the rules above; return its identity key."""
+    problem = _problem(username)
+    if problem:
+        raise InvalidUsername(
+            f"Username {username!r} is not allowed: {problem}.",
+            errors=[finding("invalid_username", "/username", problem)],
+        )
+    return username_key(username)
+
+
+def _problem(username: str) -> str:
+    if not isinstance(username, str) or not username:
+        return "it is empty"
+    if username != username.strip():
+        return "it starts or ends with whitespace"
+    for char in username:
+        if unicodedata.category(char) in _REFUSED_CATEGORIES:
+            return f"it contains U+{ord(char):04X} ({unicodedata.name(char, 'unnamed')})"
+    if len(username) > MAX_LENGTH or len(username_key(username)) > MAX_LENGTH:
+        return f"it is longer than {MAX_LENGTH} characters"
+    if confusables.is_dangerous(username):
+        return "it mixes scripts with look-alike letters"
+    return ""
+
+
+def username_taken(username: str, existing: str) -> UsernameTaken:
+    return UsernameTaken(
+        f"Username {username!r} is the same identity as the existing user {existing!r} "
+        "(usernames are compared after NFKC normalisation and case folding).",
+        errors=[finding("username_taken", "/username", f"User {existing!r} exists.")],
+        extra={"existing_username": existing},
+    )
+
+
+def existing_identity(username: str, *, exclude_pk=None) -> str | None:
+    """The username of another user with the same identity as `username`, if any."""
+    from tenants.models import UsernameKey
+
+    rows = UsernameKey.objects.filter(key=username_key(username))
+    if exclude_pk is not None:
+        rows = rows.exclude(user_id=exclude_pk)
+    return rows.values_list("user__username", flat=True).first()
