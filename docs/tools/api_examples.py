@@ -223,12 +223,21 @@ def build() -> str:
         "(or `*/*`, or `?format=json`) and an HTML page to browsers. Send "
         "`Accept: application/json` from scripts.",
         "- **Bodies** are strict JSON: an unknown field → 400 `unknown_field`; a wrong type → "
-        "400 naming the field's path. Bodies over `PACK_MAX_BYTES` → 413 `too_large`.",
+        "400 naming the field's path. Bodies over `PACK_MAX_BYTES` → 413 `too_large`. A body "
+        "sent chunked (no `Content-Length`) is read when the server ends the stream (gunicorn); "
+        "a server that cannot answers 411 `length_required`. An empty `tenant_id` → 400 "
+        "`invalid_tenant_id`.",
+        "- **Text PostgreSQL cannot store** (NUL, lone surrogates) is refused before any work, "
+        "on both databases and both doors: in a path → 404 `not_found`; in a query parameter → "
+        "400 `invalid_filter`; in a JSON string or a form field → 400 `invalid_string`; in "
+        "`X-Tenant-ID` → 400 `invalid_tenant_id`; each with the parameter's path.",
         "- **Errors** are RFC 9457 problem details (`Content-Type: application/problem+json`): "
         '`{"type": "/errors/<code>", "title", "status", "detail", "code", "errors": '
         '[{"code", "path", "message", "hint"?}]}`; `path` is a JSON Pointer into the body.',
         "- **Lists**: `?page=&page_size=` (default 50, max 200) → "
-        '`{"count", "next", "previous", "results"}`; list rows never carry `content_json`.',
+        '`{"count", "next", "previous", "results"}`; list rows never carry `content_json`. '
+        "`page` must be a positive integer (`0`, `-1`, `abc` → 400 `invalid_page`); a page past "
+        "the end → 404 `not_found`.",
         "- **Tenant context**: `X-Tenant-ID: <id>` narrows lists for platform principals; a "
         "tenant-bound principal naming another tenant gets 403 `tenant_context_mismatch`.",
         "- Every response carries `X-Request-ID` (also recorded in the audit trail).",
@@ -265,7 +274,9 @@ def build() -> str:
         "Create a tenant (platform ADMIN). `tenant_id` matches `^[A-Za-z0-9][A-Za-z0-9_-]{1,63}$`; "
         "`require_activation_approval` is `true`, `false` or `null` (follow the global "
         "`PACK_ACTIVATION_REQUIRES_APPROVAL`).",
-        "400 `invalid_tenant_id`, 400 `unknown_field`, 401, 403, 409 `tenant_exists`.",
+        "400 `invalid_tenant_id`, 400 `unknown_field`, 401, 403, 409 `tenant_exists` (ids are "
+        "unique whatever their case; the problem names the existing id in "
+        "`existing_tenant_id`).",
     )
     r.call("POST", "/admin/tenants", {"tenant_id": t, "name": "Docs Tenant"}, title="Create")
     r.call("POST", "/admin/tenants", {"tenant_id": t, "name": "Again"}, title="Same id again → 409")
@@ -545,9 +556,11 @@ def build() -> str:
         "(`changed: false` and nothing written when equal to the current one); 202 with a "
         "PENDING change request when the tenant's policy requires approval; `dry_run: true` → "
         "200 preview, nothing written.",
-        "400 `unknown_pack_version`, 400 `domain_required`, 404, 409 `tenant_suspended`, "
-        "`pack_deprecated`, `incompatible_packs`, `incompatible_playbook_links`, "
-        "`revision_conflict`.",
+        "400 `unknown_pack_version`, 400 `domain_required`, 400 `invalid_tenant_id` (empty), "
+        "404, 409 `tenant_suspended`, `pack_deprecated`, `incompatible_packs`, "
+        "`incompatible_playbook_links`, `revision_conflict`, `pack_integrity_failure` (a stored "
+        "pack no longer matches its checksum; also refused at approval and rollback, listed by "
+        "a dry run).",
     )
     r.call(
         "PATCH",
