@@ -1,7 +1,12 @@
 from django.urls import path
 
-from audit import api
+from audit import api, views
+from onboarding.doors import two_doors
 
 urlpatterns = [
-    path("admin/audit", api.AuditEventListView.as_view(), name="audit-list"),
+    path(
+        "admin/audit",
+        two_doors(api=api.AuditEventListView.as_view(), page=views.audit_list_page),
+        name="audit-list",
+    ),
 ]

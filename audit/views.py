@@ -1,12 +1,11 @@
 """The audit page (DESIGN §10, §11): filters in the URL, the table, a details drawer, CSV export.
 
-Registered on the API's URL name `audit-list`; `?format=csv` stays with the API's CSV stream
-(the page door leaves `format=csv` to the API view)."""
+The page side of the `two_doors` path `audit-list` (audit/urls.py); `?format=csv` stays with the
+API's CSV stream (the negotiation leaves `format=csv` to the API view)."""
 
 from audit.selectors import audit_event_list, parse_audit_filters
 from onboarding.errors import NotFound
 from onboarding.inputs import as_int
-from onboarding.pages import page
 from onboarding.ui import Column, Filter, Table, filters_from, is_htmx, page_view, render_page
 
 AUDIT_TABLE = "audit-table"
@@ -36,7 +35,6 @@ OBJECT_TYPES = (
 )
 
 
-@page("audit-list")
 @page_view
 def audit_list_page(request):
     principal = request.principal

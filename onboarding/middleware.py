@@ -4,9 +4,18 @@ import uuid
 from typing import Any
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, QueryDict
+from django.template.loader import render_to_string
+from django.utils.html import escape
 
-from onboarding.problems import problem, problem_response
+from onboarding.doors import wants_html
+from onboarding.problems import (
+    database_unavailable,
+    is_connection_error,
+    problem,
+    problem_response,
+)
 from onboarding.request_context import bind_request_id, unbind_request_id
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -215,10 +224,6 @@ def _shown(text: str) -> str:
 def refusal_response(request: HttpRequest, body: dict[str, Any]) -> HttpResponse:
     """A problem for REST clients and htmx (app.js shows it as a toast), the error page for a
     browser's full request."""
-    from django.template.loader import render_to_string
-
-    from onboarding.pages import wants_html
-
     if wants_html(request) and not request.headers.get("HX-Request"):
         context = {
             "status": body["status"],
@@ -252,13 +257,6 @@ class SecurityHeadersMiddleware:
 def database_unavailable_response(request, exception):
     """503 with Retry-After for a lost database connection (the server's trouble, not a bug),
     for both doors; None for any other error."""
-    from django.db import DatabaseError
-    from django.http import HttpResponse
-    from django.utils.html import escape
-
-    from onboarding.pages import wants_html
-    from onboarding.problems import database_unavailable, is_connection_error
-
     if not isinstance(exception, DatabaseError) or not is_connection_error(exception):
         return None
     body = database_unavailable(exception)

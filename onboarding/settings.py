@@ -71,7 +71,6 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "onboarding.pages.PageDoorMiddleware",
     "onboarding.middleware.DatabaseUnavailableMiddleware",
     "onboarding.middleware.SecurityHeadersMiddleware",
 ]

@@ -20,7 +20,7 @@ from django.utils.cache import patch_vary_headers
 from onboarding.errors import ServiceError
 from onboarding.inputs import parse_int
 from onboarding.principal import principal_for_request
-from onboarding.problems import problem, problem_response
+from onboarding.problems import problem_response
 
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 PAGE_SIZE = 25
@@ -50,31 +50,6 @@ def page_view(view: Callable) -> Callable:
             return error_response(request, exc)
 
     return wrapper
-
-
-def html_only(api_hint: str) -> Callable[[Callable], Callable]:
-    """For pages with no API twin: a REST client gets a 406 problem naming the API to use,
-    instead of a redirect to a login form it cannot fill in."""
-
-    def decorate(view: Callable) -> Callable:
-        @functools.wraps(view)
-        def wrapper(request, *args, **kwargs):
-            from onboarding.pages import wants_html
-
-            if wants_html(request):
-                return view(request, *args, **kwargs)
-            return problem_response(
-                problem(
-                    406,
-                    "not_acceptable",
-                    "Not acceptable",
-                    f"{request.path} is a page for browsers; the API is {api_hint}.",
-                )
-            )
-
-        return wrapper
-
-    return decorate
 
 
 def error_response(request: HttpRequest, exc: ServiceError) -> HttpResponse:

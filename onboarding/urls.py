@@ -1,5 +1,7 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from onboarding import views
 
@@ -10,7 +12,15 @@ urlpatterns = [
     path("django-admin/", admin.site.urls),
     # The runtime's paths first: they are the hot path, and resolution walks this list in order.
     path("", include("runtime_config.runtime_urls")),
-    path("", include("onboarding.page_urls")),
+    path("", RedirectView.as_view(url="/admin/tenants", permanent=False), name="home"),
+    path(
+        "login",
+        auth_views.LoginView.as_view(template_name="login.html", redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("logout", views.logout_page, name="logout"),
+    # Each app's urls.py declares its paths with onboarding.doors: `two_doors(api=..., page=...)`
+    # where a browser gets a page and a REST client JSON, `page_only(...)` for pages alone.
     path("", include("tenants.urls")),
     path("", include("packs.urls")),
     path("", include("packs.playbook_urls")),

@@ -1,17 +1,28 @@
 from django.urls import path
 
-from packs import playbook_api
+from onboarding.doors import two_doors
+from packs import playbook_api, views
 
 urlpatterns = [
-    path("admin/playbooks", playbook_api.PlaybookListView.as_view(), name="playbook-list"),
+    path(
+        "admin/playbooks",
+        two_doors(api=playbook_api.PlaybookListView.as_view(), page=views.playbook_list_page),
+        name="playbook-list",
+    ),
     path(
         "admin/playbooks/links",
-        playbook_api.PlaybookLinkCreateView.as_view(),
+        two_doors(
+            api=playbook_api.PlaybookLinkCreateView.as_view(),
+            page=views.playbook_link_create_page,
+        ),
         name="playbook-link-create",
     ),
     path(
         "admin/playbooks/links/<int:link_id>",
-        playbook_api.PlaybookLinkDeleteView.as_view(),
+        two_doors(
+            api=playbook_api.PlaybookLinkDeleteView.as_view(),
+            page=views.playbook_link_delete_page,
+        ),
         name="playbook-link-delete",
     ),
 ]

@@ -1,55 +1,76 @@
 from django.urls import path
 
-from packs import api
+from onboarding.doors import page_only, two_doors
+from packs import api, views
 
 # Literal segments (import, diff) come before the patterns they would otherwise match.
 urlpatterns = [
-    path("admin/packs/validate", api.PackValidateView.as_view(), name="pack-validate"),
-    path("admin/packs/schema/<str:pack_type>", api.PackSchemaView.as_view(), name="pack-schema"),
+    path(
+        "admin/packs",
+        page_only(
+            views.packs_index,
+            api="GET /admin/packs/domain and GET /admin/packs/tenant/{tenant_id}",
+        ),
+        name="packs-page",
+    ),
+    path(
+        "admin/packs/validate",
+        two_doors(api=api.PackValidateView.as_view(), page=views.pack_validate_page),
+        name="pack-validate",
+    ),
+    path(
+        "admin/packs/schema/<str:pack_type>",
+        two_doors(api=api.PackSchemaView.as_view(), page=views.pack_schema_page),
+        name="pack-schema",
+    ),
     path(
         "admin/packs/domain/import",
-        api.DomainPackImportView.as_view(),
+        two_doors(api=api.DomainPackImportView.as_view(), page=views.domain_pack_import_page),
         name="domain-pack-import",
     ),
-    path("admin/packs/domain", api.DomainPackListView.as_view(), name="domain-pack-list"),
+    path(
+        "admin/packs/domain",
+        two_doors(api=api.DomainPackListView.as_view(), page=views.domain_pack_list_page),
+        name="domain-pack-list",
+    ),
     path(
         "admin/packs/domain/<str:domain>/diff",
-        api.DomainPackDiffView.as_view(),
+        two_doors(api=api.DomainPackDiffView.as_view(), page=views.domain_pack_diff_page),
         name="domain-pack-diff",
     ),
     path(
         "admin/packs/domain/<str:domain>/<str:version>",
-        api.DomainPackDetailView.as_view(),
+        two_doors(api=api.DomainPackDetailView.as_view(), page=views.domain_pack_detail_page),
         name="domain-pack-detail",
     ),
     path(
         "admin/packs/domain/<str:domain>/<str:version>/status",
-        api.DomainPackStatusView.as_view(),
+        two_doors(api=api.DomainPackStatusView.as_view(), page=views.domain_pack_status_page),
         name="domain-pack-status",
     ),
     path(
         "admin/packs/tenant/import",
-        api.TenantPackImportView.as_view(),
+        two_doors(api=api.TenantPackImportView.as_view(), page=views.tenant_pack_import_page),
         name="tenant-pack-import",
     ),
     path(
         "admin/packs/tenant/<str:tenant_id>",
-        api.TenantPackListView.as_view(),
+        two_doors(api=api.TenantPackListView.as_view(), page=views.tenant_pack_list_page),
         name="tenant-pack-list",
     ),
     path(
         "admin/packs/tenant/<str:tenant_id>/diff",
-        api.TenantPackDiffView.as_view(),
+        two_doors(api=api.TenantPackDiffView.as_view(), page=views.tenant_pack_diff_page),
         name="tenant-pack-diff",
     ),
     path(
         "admin/packs/tenant/<str:tenant_id>/<str:version>",
-        api.TenantPackDetailView.as_view(),
+        two_doors(api=api.TenantPackDetailView.as_view(), page=views.tenant_pack_detail_page),
         name="tenant-pack-detail",
     ),
     path(
         "admin/packs/tenant/<str:tenant_id>/<str:version>/status",
-        api.TenantPackStatusView.as_view(),
+        two_doors(api=api.TenantPackStatusView.as_view(), page=views.tenant_pack_status_page),
         name="tenant-pack-status",
     ),
 ]

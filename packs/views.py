@@ -1,13 +1,13 @@
 """Pages of packs and playbooks (DESIGN §11): the Domain/Tenant Packs tabs with the import panel,
 pack detail and diff pages, status changes, and the playbook registry.
 
-Registered on the API's URL names; every write calls the same services as the API."""
+Each is the page side of a `two_doors` path in packs/urls.py or packs/playbook_urls.py (the
+packs page itself is `page_only`); every write calls the same services as the API."""
 
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 
 from onboarding.errors import InvalidInput, NotFound, ServiceError, finding
-from onboarding.pages import page
 from onboarding.ui import (
     Column,
     Filter,
@@ -75,6 +75,13 @@ def packs_page(request, *, tab: str = "domain", tenant_id: str | None = None, im
         status=(import_state or {}).get("status", 200),
         partials={PACKS_TABLE: "components/data_table.html"},
     )
+
+
+@page_view
+def packs_index(request):
+    """/admin/packs: the tabs without an API twin (the API lists each pack type on its own)."""
+    tenant_id = request.GET.get("tenant_id", "").strip() or None
+    return packs_page(request, tab=request.GET.get("tab", "domain"), tenant_id=tenant_id)
 
 
 def _status_options() -> list[tuple[str, str]]:
@@ -157,13 +164,11 @@ def _tenant_table(request, principal, filters) -> Table:
     return _decorate(table, "tenant_pack_id", principal)
 
 
-@page("domain-pack-list")
 @page_view
 def domain_pack_list_page(request):
     return packs_page(request, tab="domain")
 
 
-@page("tenant-pack-list")
 @page_view
 def tenant_pack_list_page(request, tenant_id: str):
     from tenants.selectors import tenant_get
@@ -217,7 +222,6 @@ def _failure_state(exc: ServiceError, action: str) -> dict:
     }
 
 
-@page("domain-pack-import")
 @page_view
 def domain_pack_import_page(request):
     if not wants_write(request):
@@ -238,7 +242,6 @@ def domain_pack_import_page(request):
     return _import_answer(request, _success_state(result, "domain"), "domain")
 
 
-@page("tenant-pack-import")
 @page_view
 def tenant_pack_import_page(request):
     if not wants_write(request):
@@ -277,7 +280,6 @@ def _success_state(result, pack_type: str) -> dict:
     }
 
 
-@page("pack-validate")
 @page_view
 def pack_validate_page(request):
     if not wants_write(request):
@@ -344,7 +346,6 @@ def _detail(request, pack, versions, diff_base: str):
     return TemplateResponse(request, "packs/detail.html", context)
 
 
-@page("domain-pack-detail")
 @page_view
 def domain_pack_detail_page(request, domain: str, version: str):
     pack = selectors.domain_pack_get(principal=request.principal, domain=domain, version=version)
@@ -352,7 +353,6 @@ def domain_pack_detail_page(request, domain: str, version: str):
     return _detail(request, pack, versions, f"/admin/packs/domain/{pack.domain}/diff")
 
 
-@page("tenant-pack-detail")
 @page_view
 def tenant_pack_detail_page(request, tenant_id: str, version: str):
     pack = selectors.tenant_pack_get(
@@ -380,13 +380,11 @@ def _status_change(request, *, pack_type: str, version: str, domain=None, tenant
     return done(request, back, f"{pack_type.title()} pack {label} is now {pack.status}.")
 
 
-@page("domain-pack-status")
 @page_view
 def domain_pack_status_page(request, domain: str, version: str):
     return _status_change(request, pack_type="domain", version=version, domain=domain)
 
 
-@page("tenant-pack-status")
 @page_view
 def tenant_pack_status_page(request, tenant_id: str, version: str):
     return _status_change(request, pack_type="tenant", version=version, tenant_id=tenant_id)
@@ -423,7 +421,6 @@ def _diff(request, *, versions, get, title: str, base: str, back: str):
     )
 
 
-@page("domain-pack-diff")
 @page_view
 def domain_pack_diff_page(request, domain: str):
     principal = request.principal
@@ -440,7 +437,6 @@ def domain_pack_diff_page(request, domain: str):
     )
 
 
-@page("tenant-pack-diff")
 @page_view
 def tenant_pack_diff_page(request, tenant_id: str):
     principal = request.principal
@@ -457,7 +453,6 @@ def tenant_pack_diff_page(request, tenant_id: str):
     )
 
 
-@page("pack-schema")
 @page_view
 def pack_schema_page(request, pack_type: str):
     import json
@@ -478,7 +473,6 @@ def pack_schema_page(request, pack_type: str):
 # --- playbooks ---------------------------------------------------------------------------------
 
 
-@page("playbook-list")
 @page_view
 def playbook_list_page(request):
     from packs.playbooks import playbook_registry
@@ -553,7 +547,6 @@ def _pin_versions(principal, rows) -> list:
     return list(packs.exclude(status=PackStatus.DEPRECATED)[:50])
 
 
-@page("playbook-link-create")
 @page_view
 def playbook_link_create_page(request):
     if not wants_write(request):
@@ -574,7 +567,6 @@ def playbook_link_create_page(request):
     )
 
 
-@page("playbook-link-delete")
 @page_view
 def playbook_link_delete_page(request, link_id: int):
     if not wants_write(request):

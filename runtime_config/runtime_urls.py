@@ -1,12 +1,17 @@
 from django.urls import path
 
-from runtime_config import runtime_api
+from onboarding.doors import two_doors
+from runtime_config import runtime_api, views
 
 urlpatterns = [
     path(
         "runtime/tenants/<str:tenant_id>/config",
-        runtime_api.RuntimeConfigView.as_view(),
+        two_doors(api=runtime_api.RuntimeConfigView.as_view(), page=views.runtime_config_page),
         name="runtime-config",
     ),
-    path("ops/exceptions/evaluate", runtime_api.EvaluateView.as_view(), name="exceptions-evaluate"),
+    path(
+        "ops/exceptions/evaluate",
+        two_doors(api=runtime_api.EvaluateView.as_view(), page=views.evaluate_page),
+        name="exceptions-evaluate",
+    ),
 ]

@@ -1,33 +1,43 @@
 from django.urls import path
 
-from runtime_config import api
+from onboarding.doors import page_only, two_doors
+from runtime_config import api, views
 
 urlpatterns = [
-    path("admin/packs/activate", api.ActivateView.as_view(), name="config-activate"),
+    path(
+        "admin/packs/activate",
+        two_doors(api=api.ActivateView.as_view(), page=views.activate_page),
+        name="config-activate",
+    ),
     path(
         "admin/tenants/<str:tenant_id>/activations",
-        api.ActivationHistoryView.as_view(),
+        two_doors(api=api.ActivationHistoryView.as_view(), page=views.activations_page),
         name="tenant-activations",
     ),
     path(
         "admin/tenants/<str:tenant_id>/rollback",
-        api.RollbackView.as_view(),
+        two_doors(api=api.RollbackView.as_view(), page=views.rollback_page),
         name="tenant-rollback",
     ),
-    path("admin/config-changes", api.ChangeRequestListView.as_view(), name="config-change-list"),
+    path(
+        "admin/config-changes",
+        two_doors(api=api.ChangeRequestListView.as_view(), page=views.change_list_page),
+        name="config-change-list",
+    ),
     path(
         "admin/config-changes/<uuid:id>/approve",
-        api.ChangeRequestApproveView.as_view(),
+        two_doors(api=api.ChangeRequestApproveView.as_view(), page=views.change_approve_page),
         name="config-change-approve",
     ),
     path(
         "admin/config-changes/<uuid:id>/reject",
-        api.ChangeRequestRejectView.as_view(),
+        two_doors(api=api.ChangeRequestRejectView.as_view(), page=views.change_reject_page),
         name="config-change-reject",
     ),
     path(
         "admin/config-changes/<uuid:id>/cancel",
-        api.ChangeRequestCancelView.as_view(),
+        two_doors(api=api.ChangeRequestCancelView.as_view(), page=views.change_cancel_page),
         name="config-change-cancel",
     ),
+    path("ops", page_only(views.ops_page, api="POST /ops/exceptions/evaluate"), name="ops-page"),
 ]

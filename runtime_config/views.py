@@ -1,15 +1,15 @@
 """Pages of activation, rollback, approvals and the evaluator (DESIGN §8, §9, §11).
 
-Registered on the API's URL names; every write calls the same services as the API."""
+Each is the page side of a `two_doors` path in runtime_config/urls.py or runtime_urls.py (/ops is
+`page_only`); every write calls the same services as the API."""
 
 import json
 
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 
-from onboarding.errors import InvalidInput, finding
+from onboarding.errors import InvalidInput, ServiceError, finding
 from onboarding.inputs import parse_int
-from onboarding.pages import page
 from onboarding.ui import (
     Column,
     Filter,
@@ -24,6 +24,7 @@ from onboarding.ui import (
 )
 from runtime_config import selectors, services
 from runtime_config.models import ChangeRequestStatus
+from runtime_config.runtime import get_effective_config
 
 CHANGES_TABLE = "changes-table"
 _TRUE = {"true", "1", "on", "yes"}
@@ -62,7 +63,6 @@ def _outcome_message(outcome, tenant_id: str, verb: str = "Activated") -> str:
     )
 
 
-@page("config-activate")
 @page_view
 def activate_page(request):
     if not wants_write(request):
@@ -111,7 +111,6 @@ def _preview_response(request, preview: dict):
     return TemplateResponse(request, template, context)
 
 
-@page("tenant-rollback")
 @page_view
 def rollback_page(request, tenant_id: str):
     if not wants_write(request):
@@ -130,7 +129,6 @@ def rollback_page(request, tenant_id: str):
     )
 
 
-@page("tenant-activations")
 @page_view
 def activations_page(request, tenant_id: str):
     from tenants.selectors import tenant_get
@@ -165,7 +163,6 @@ def activations_page(request, tenant_id: str):
 # --- approvals ---------------------------------------------------------------------------------
 
 
-@page("config-change-list")
 @page_view
 def change_list_page(request):
     principal = request.principal
@@ -231,31 +228,68 @@ def _review(request, change_id, action: str):
     )
 
 
-@page("config-change-approve")
 @page_view
 def change_approve_page(request, id):
     return _review(request, id, "approve")
 
 
-@page("config-change-reject")
 @page_view
 def change_reject_page(request, id):
     return _review(request, id, "reject")
 
 
-@page("config-change-cancel")
 @page_view
 def change_cancel_page(request, id):
     return _review(request, id, "cancel")
 
 
+# --- /ops: the live behaviour of a tenant's configuration ---------------------------------------
+
+DEFAULT_PAYLOAD = {"tradeId": "T-1001", "amount": 125000, "currency": "USD"}
+
+
+@page_view
+def ops_page(request):
+    context = ops_context(
+        request,
+        request.GET.get("tenant_id", "").strip(),
+        request.GET.get("exception_type", "").strip(),
+        request.GET.get("payload", ""),
+    )
+    return render_page(request, "ops/ops.html", context, partials={"ops-panel": "ops/_form.html"})
+
+
+def ops_context(request, tenant_id: str, exception_type: str, payload_text: str) -> dict:
+    """Tenants with an active configuration, and the exception types of the chosen one."""
+    principal = request.principal
+    tenant_ids = selectors.tenants_with_active_config(principal=principal)
+    if tenant_id not in tenant_ids:
+        tenant_id = tenant_ids[0] if tenant_ids else ""
+    types, config, note = [], None, ""
+    if tenant_id:
+        try:
+            config = get_effective_config(tenant_id)
+            types = sorted(config.plans)
+        except ServiceError as exc:
+            note = exc.detail
+    if exception_type not in types:
+        exception_type = types[0] if types else ""
+    return {
+        "tenant_ids": tenant_ids,
+        "tenant_id": tenant_id,
+        "exception_types": types,
+        "exception_type": exception_type,
+        "config": config,
+        "note": note,
+        "payload_text": payload_text or json.dumps(DEFAULT_PAYLOAD, indent=2),
+    }
+
+
 # --- runtime -----------------------------------------------------------------------------------
 
 
-@page("runtime-config")
 @page_view
 def runtime_config_page(request, tenant_id: str):
-    from runtime_config.runtime import get_effective_config
     from tenants.selectors import tenant_get
 
     tenant = tenant_get(principal=request.principal, tenant_id=tenant_id)
@@ -267,7 +301,6 @@ def runtime_config_page(request, tenant_id: str):
     )
 
 
-@page("exceptions-evaluate")
 @page_view
 def evaluate_page(request):
     from runtime_config.evaluator import evaluate
@@ -285,8 +318,6 @@ def evaluate_page(request):
     context = {"decision": decision, "payload": payload}
     if is_htmx(request):
         return TemplateResponse(request, "ops/_decision.html", context)
-    from onboarding.page_views import ops_context
-
     context.update(ops_context(request, tenant_id, exception_type, data.get("payload", "")))
     return TemplateResponse(request, "ops/ops.html", context)
 

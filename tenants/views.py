@@ -1,11 +1,11 @@
 """Pages of tenants (DESIGN §11): the list with its create form, and the tenant detail page.
 
-Registered on the API's URL names: browsers and htmx get these, REST clients keep the JSON."""
+Each is the page side of a `two_doors` path in tenants/urls.py: browsers and htmx get these,
+REST clients keep the JSON of the API view on the same path."""
 
 from django.template.response import TemplateResponse
 
 from onboarding.errors import InvalidInput, ServiceError
-from onboarding.pages import page
 from onboarding.ui import (
     Column,
     Filter,
@@ -66,7 +66,6 @@ def tenants_table(request, principal, filters) -> Table:
     )
 
 
-@page("tenant-list")
 @page_view
 def tenant_list_page(request):
     principal = request.principal
@@ -140,7 +139,6 @@ def _field_errors(exc: ServiceError) -> dict[str, str]:
     return errors
 
 
-@page("tenant-detail")
 @page_view
 def tenant_detail_page(request, tenant_id: str):
     principal = request.principal
@@ -215,7 +213,6 @@ def _requires_approval(tenant) -> bool:
     return activation_requires_approval(tenant)
 
 
-@page("tenant-status")
 @page_view
 def tenant_status_page(request, tenant_id: str):
     if not wants_write(request):
