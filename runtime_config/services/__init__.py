@@ -1,0 +1,69 @@
+"""Activation, rollback and approval of a tenant's configuration (DESIGN §6, §8).
+
+Modules, each importing only those listed before it:
+
+- `targets`: the requested pair (`Target`), the outcome, the current configuration, snapshots.
+- `compatibility`: every blocking problem of a target (suspension, revision, deprecation,
+  pack compatibility, playbook links).
+- `apply`: `apply_target`, the one transaction step that moves the active-config pointers; every
+  activation, rollback and approval ends there.
+- `change_requests`: the approval policy and the change request's life (create, approve,
+  reject, cancel).
+- `previews`: the dry run (outcome, effective-config diff, warnings).
+- `activation`: `config_activate` and `request_change`, the route every requested change takes.
+- `rollback`: `config_rollback`.
+
+Callers import from this package; the names below are its public API."""
+
+from runtime_config.services.activation import config_activate, request_change
+from runtime_config.services.apply import apply_target, lock_config
+from runtime_config.services.change_requests import (
+    activation_requires_approval,
+    change_request_approve,
+    change_request_cancel,
+    change_request_create,
+    change_request_reject,
+    change_request_snapshot,
+)
+from runtime_config.services.compatibility import (
+    blocking_problems,
+    compatibility_errors,
+    revision_conflict,
+)
+from runtime_config.services.previews import activation_preview, effective_config_diff
+from runtime_config.services.rollback import config_rollback
+from runtime_config.services.targets import (
+    KIND_ACTIVATE,
+    KIND_ROLLBACK,
+    ActivationOutcome,
+    Target,
+    config_snapshot,
+    current_config,
+    resolve_target,
+)
+
+__all__ = [
+    "KIND_ACTIVATE",
+    "KIND_ROLLBACK",
+    "ActivationOutcome",
+    "Target",
+    "activation_preview",
+    "activation_requires_approval",
+    "apply_target",
+    "blocking_problems",
+    "change_request_approve",
+    "change_request_cancel",
+    "change_request_create",
+    "change_request_reject",
+    "change_request_snapshot",
+    "compatibility_errors",
+    "config_activate",
+    "config_rollback",
+    "config_snapshot",
+    "current_config",
+    "effective_config_diff",
+    "lock_config",
+    "request_change",
+    "resolve_target",
+    "revision_conflict",
+]
