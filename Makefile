@@ -7,6 +7,9 @@ PORT ?= 8000
 FUZZ_EXAMPLES ?= 20
 FUZZ_SEED ?=
 PYTEST_ARGS ?=
+# Line coverage of the apps, failing below fail_under (pyproject.toml); `make test COVERAGE=`
+# skips it, e.g. when PYTEST_ARGS selects a few tests.
+COVERAGE ?= --cov --cov-report=term-missing:skip-covered
 
 .PHONY: install run test lint format bench fuzz soak clean
 
@@ -32,7 +35,7 @@ format: install
 	$(VENV)/bin/ruff format .
 
 test: lint
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(VENV)/bin/pytest $(COVERAGE) $(PYTEST_ARGS)
 
 bench: install
 	$(PY) -m bench
@@ -44,4 +47,4 @@ soak: install
 	$(PY) -m bench.soak
 
 clean:
-	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache .ruff_cache
+	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache .ruff_cache .coverage

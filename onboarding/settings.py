@@ -49,7 +49,6 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "django_htmx",
-    "template_partials",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "tenants",
