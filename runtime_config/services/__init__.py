@@ -3,8 +3,8 @@
 Modules, each importing only those listed before it:
 
 - `targets`: the requested pair (`Target`), the outcome, the current configuration, snapshots.
-- `compatibility`: every blocking problem of a target (suspension, revision, deprecation,
-  pack compatibility, playbook links).
+- `compatibility`: every blocking problem of a target (suspension, revision, a pack failing its
+  checksum, deprecation, pack compatibility, playbook links).
 - `apply`: `apply_target`, the one transaction step that moves the active-config pointers; every
   activation, rollback and approval ends there.
 - `change_requests`: the approval policy and the change request's life (create, approve,
