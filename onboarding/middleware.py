@@ -83,10 +83,22 @@ class ChunkedInput:
             )
         body = _read_at_most(environ["wsgi.input"], body_limit() + 1)
         if len(body) > body_limit():
+            # A server that closes a socket with unread bytes makes the kernel reset it, and the
+            # client may lose the 413 while still sending: discard a bounded amount more first.
+            _discard_at_most(environ["wsgi.input"], body_limit())
             return _wsgi_problem(start_response, _too_large(f"more than {body_limit()}"))
         environ = {**environ, "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body)}
         environ.pop("HTTP_TRANSFER_ENCODING", None)
         return self.application(environ, start_response)
+
+
+def _discard_at_most(stream, limit: int) -> None:
+    size = 0
+    while size < limit:
+        part = stream.read(min(64 * 1024, limit - size))
+        if not part:
+            return
+        size += len(part)
 
 
 def _read_at_most(stream, limit: int) -> bytes:
