@@ -119,7 +119,11 @@ class Gunicorn:
         workers: int = 2,
         log_path: Path | None = None,
         extra_args: tuple[str, ...] = (),
+        app: str = "onboarding.wsgi:application",
+        cwd: Path = ROOT,
+        ready_path: str = "/healthz",
     ):
+        self.app, self.cwd, self.ready_path = app, cwd, ready_path
         self.env = env
         self.extra_args = extra_args
         self.workers = workers
@@ -144,14 +148,14 @@ class Gunicorn:
                 "--timeout",
                 "60",
                 *self.extra_args,
-                "onboarding.wsgi:application",
+                self.app,
             ],
             env=self.env,
-            cwd=ROOT,
+            cwd=self.cwd,
             stdout=log,
             stderr=log,
         )
-        wait_for_http(self.base + "/healthz", timeout=60, proc=self.proc)
+        wait_for_http(self.base + self.ready_path, timeout=60, proc=self.proc)
         return self
 
     def worker_pids(self) -> list[int]:
@@ -265,6 +269,38 @@ class Client:
         if self.conn is not None:
             self.conn.close()
             self.conn = None
+
+
+# The trivial single-file Django + DRF app every runtime HTTP figure is compared with (issue 18):
+# served by the same gunicorn settings, loaded in the same run, alternating.
+# `../shared` beside the repository (a git worktree sits one level deeper).
+BASELINE_APP = Path(
+    os.environ.get("BENCH_BASELINE_APP")
+    or next(
+        (
+            candidate
+            for candidate in (
+                ROOT.parent / "shared" / "bench" / "baseline_wsgi.py",
+                ROOT.parent.parent / "shared" / "bench" / "baseline_wsgi.py",
+            )
+            if candidate.is_file()
+        ),
+        ROOT.parent / "shared" / "bench" / "baseline_wsgi.py",
+    )
+)
+
+
+def baseline_server(env: dict, *, workers: int = 2) -> "Gunicorn":
+    """gunicorn serving BASELINE_APP (GET /trivial) from its own folder."""
+    if not BASELINE_APP.is_file():
+        raise RuntimeError(f"baseline app {BASELINE_APP} not found (set BENCH_BASELINE_APP)")
+    return Gunicorn(
+        env,
+        workers=workers,
+        app=f"{BASELINE_APP.stem}:application",
+        cwd=BASELINE_APP.parent,
+        ready_path="/trivial",
+    )
 
 
 def percentile(values: list[float], fraction: float) -> float:

@@ -1,6 +1,8 @@
 """HTTP under gunicorn (2 sync workers, loopback): the runtime config endpoint (200 and 304),
-evaluate and a list endpoint, each next to a trivial DRF view served by the same stack in the
-same run. Load comes from wrk when installed, else from a bounded Python keep-alive client."""
+evaluate and a list endpoint, each next to the shared baseline app (`../shared/bench/
+baseline_wsgi.py`: a trivial DRF view, no authentication, no database, one middleware) served by
+the same gunicorn settings in the same run, the two loaded alternately. Load comes from wrk when
+installed, else from a bounded Python keep-alive client."""
 
 import json
 import re
@@ -12,7 +14,15 @@ import threading
 import time
 from pathlib import Path
 
-from bench.common import Client, Gunicorn, percentile, reference_pack, service_env
+from bench.common import (
+    BASELINE_APP,
+    Client,
+    Gunicorn,
+    baseline_server,
+    percentile,
+    reference_pack,
+    service_env,
+)
 
 TENANT = "TENANT_FINANCE_001"
 DURATION_S = 4
@@ -213,7 +223,7 @@ def run(database_url: str, token: str, *, log=print) -> list[dict]:
             ),
         ]
     rows = []
-    with Gunicorn(env, workers=2) as server:
+    with Gunicorn(env, workers=2) as server, baseline_server(env, workers=2) as baseline_app:
         probe = Client(server.base, token)
         if tenant:
             etag = probe.get(f"/runtime/tenants/{TENANT}/config").headers.get("etag")
@@ -229,16 +239,16 @@ def run(database_url: str, token: str, *, log=print) -> list[dict]:
                     ),
                 )
 
-        def load(method, path, body, headers):
+        def load(base, method, path, body, headers):
             if wrk:
-                return run_wrk(wrk, server.base + path, token, method, body, headers)
-            return run_python(server.base, path, token, method, body.encode() or None, headers)
+                return run_wrk(wrk, base + path, token, method, body, headers)
+            return run_python(base, path, token, method, body.encode() or None, headers)
 
         def paired(method, path, body, headers):
             baselines, measured = [], []
             for _ in range(ROUNDS):
-                baselines.append(load("GET", "/bench/noop", "", None))
-                measured.append(load(method, path, body, headers))
+                baselines.append(load(baseline_app.base, "GET", "/trivial", "", None))
+                measured.append(load(server.base, method, path, body, headers))
             return _median_round(baselines), _median_round(measured)
 
         for name, method, path, body, headers in targets:
@@ -253,7 +263,8 @@ def run(database_url: str, token: str, *, log=print) -> list[dict]:
                     "name": name,
                     "unit": "req/s",
                     "value": measured["rps"],
-                    "baseline_name": "trivial DRF view (token auth, JSON), same run",
+                    "baseline_name": f"{BASELINE_APP.name} (trivial DRF view, no auth, no "
+                    "database), same gunicorn settings, same run",
                     "baseline": baseline["rps"],
                     "ratio": ratio,
                     "p50": measured["p50_ms"],

@@ -58,6 +58,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: sends token-authenticated runtime reads down RUNTIME_MIDDLEWARE instead.
+    "runtime_config.fastpath.RuntimeFastPathMiddleware",
     "onboarding.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -185,6 +187,20 @@ PACK_ACTIVATION_REQUIRES_APPROVAL = env_bool("PACK_ACTIVATION_REQUIRES_APPROVAL"
 # Runtime configuration cache.
 RUNTIME_CONFIG_TTL = env_float("RUNTIME_CONFIG_TTL", 30.0, minimum=0.0)
 RUNTIME_CONFIG_CHECK_INTERVAL = env_float("RUNTIME_CONFIG_CHECK_INTERVAL", 1.0, minimum=0.0)
+# Push propagation and convergence (docs/deployment.md, "Runtime propagation"): each serving
+# process runs a listener thread (PostgreSQL LISTEN or Redis pub/sub; the generation poll alone
+# on SQLite) that also writes its convergence heartbeat every RUNTIME_HEARTBEAT_INTERVAL.
+RUNTIME_LISTENER = env_bool("RUNTIME_LISTENER", True)
+RUNTIME_HEARTBEAT_INTERVAL = env_float("RUNTIME_HEARTBEAT_INTERVAL", 5.0, minimum=0.1)
+# GET /runtime/tenants/{id}/config with a token takes a short middleware chain (the security
+# headers, nothing that needs a session); off, it takes the full stack like every other path.
+RUNTIME_FAST_PATH = env_bool("RUNTIME_FAST_PATH", True)
+RUNTIME_MIDDLEWARE = [
+    "onboarding.middleware.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "onboarding.middleware.SecurityHeadersMiddleware",
+]
 PACKS_FILE_FALLBACK_DIR = env_str("PACKS_FILE_FALLBACK_DIR")
 if PACKS_FILE_FALLBACK_DIR and not Path(PACKS_FILE_FALLBACK_DIR).is_dir():
     raise ConfigError(f"PACKS_FILE_FALLBACK_DIR={PACKS_FILE_FALLBACK_DIR!r} is not a directory")

@@ -3,3 +3,8 @@ from django.apps import AppConfig
 
 class RuntimeConfigConfig(AppConfig):
     name = "runtime_config"
+
+    def ready(self) -> None:
+        from runtime_config import invalidation
+
+        invalidation.connect()

@@ -1,11 +1,20 @@
 """The runtime cache: per-process entries keyed by tenant, and a generation value every process
 can see, replaced after each change that alters some tenant's effective configuration.
 
-The hit path (`lookup`) is a dict lookup and a `time.monotonic()` comparison. At most every
-RUNTIME_CONFIG_CHECK_INTERVAL a process reads the shared generation (Redis through CACHE_URL,
-else Django's database cache table); a value it has not seen clears its entries. A bump writes a
-fresh random value rather than incrementing: the database cache's `incr` is a read then a write,
-and two concurrent bumps could otherwise write the same number and hide one change.
+The hit path (`lookup`) is a dict lookup and a `time.monotonic()` comparison. Changes reach other
+processes two ways (docs/deployment.md, "Runtime propagation"):
+
+- push: every change publishes a message (runtime_config.push) that each process's listener
+  thread receives within milliseconds; `<tenant>:<revision>` drops one tenant, `*` everything,
+  `!auth` the cached principals;
+- poll, the fallback: a shared generation value (Redis through CACHE_URL, else Django's database
+  cache table), replaced by every change and read at most every RUNTIME_CONFIG_CHECK_INTERVAL; a
+  value a process has not seen clears its entries. While the listener thread runs, it does the
+  reading (the request path never queries); otherwise the request path does, as before.
+
+A bump writes a fresh random value rather than incrementing: the database cache's `incr` is a
+read then a write, and two concurrent bumps could otherwise write the same number and hide one
+change.
 
 When the shared cache is down, entries still expire after RUNTIME_CONFIG_TTL, a warning is logged
 (at most once a minute) and the check backs off, so a caller never waits on a dead backend more
@@ -23,13 +32,18 @@ from django.db import transaction
 
 log = logging.getLogger(__name__)
 GENERATION_KEY = "runtime_config:generation"
+UNPUSHED = "!"
 WARNING_EVERY = 60.0
 DOWN_BACKOFF = 5.0
 
 # tenant_id -> (expires_at monotonic, value). Values are EffectiveConfig objects or the
 # ServiceError a load raised (a refusal is cached like a config, so errors cost no query either).
 _entries: dict[str, tuple[float, Any]] = {}
-_lock = threading.Lock()
+# token key -> (expires_at monotonic, Principal): the runtime endpoints authenticate without a
+# query on a hit. Dropped with every `!auth` message and every generation change.
+_principals: dict[str, tuple[float, Any]] = {}
+MAX_PRINCIPALS = 10_000
+_lock = threading.RLock()
 
 
 class _State:
@@ -48,7 +62,7 @@ def lookup(tenant_id: str) -> Any:
     """The cached value for a tenant, or None. The hot path of `get_effective_config`."""
     now = time.monotonic()
     if now >= state.next_check:
-        check_generation(now)
+        tick(now)
     entry = _entries.get(tenant_id)
     if entry is not None and entry[0] > now:
         return entry[1]
@@ -65,9 +79,77 @@ def clear_local() -> None:
     with _lock:
         state.epoch += 1
         _entries.clear()
+        _principals.clear()
 
 
-def check_generation(now: float | None = None) -> None:
+def reset_after_fork() -> None:
+    """A forked child starts empty, with a fresh lock (the parent's may have been held)."""
+    global _lock
+    _lock = threading.RLock()
+    state.epoch += 1
+    state.next_check = 0.0
+    _entries.clear()
+    _principals.clear()
+
+
+def drop(tenant_id: str) -> bool:
+    """Forget one tenant; True when it was cached. Any load in flight is not stored."""
+    with _lock:
+        state.epoch += 1
+        return _entries.pop(tenant_id, None) is not None
+
+
+def clear_principals() -> None:
+    with _lock:
+        state.epoch += 1
+        _principals.clear()
+
+
+def principal_lookup(key: str) -> Any:
+    entry = _principals.get(key)
+    if entry is not None and entry[0] > time.monotonic():
+        return entry[1]
+    return None
+
+
+def principal_store(key: str, principal: Any, epoch: int) -> None:
+    ttl = settings.RUNTIME_CONFIG_TTL
+    if ttl <= 0:
+        return
+    with _lock:
+        if epoch != state.epoch:
+            return
+        if len(_principals) >= MAX_PRINCIPALS:
+            _principals.clear()  # a flood of distinct tokens must not grow memory without bound
+        _principals[key] = (time.monotonic() + ttl, principal)
+
+
+def served() -> dict[str, Any]:
+    """The configurations this process would answer from its cache now (convergence)."""
+    now = time.monotonic()
+    return {
+        tenant_id: entry[1]
+        for tenant_id, entry in list(_entries.items())
+        if entry[0] > now and hasattr(entry[1], "revision")
+    }
+
+
+def tick(now: float) -> None:
+    """The request path's periodic check: nothing to read while the listener thread keeps the
+    cache current, else read the shared generation here."""
+    from runtime_config import push
+
+    if push.listener_healthy(now):
+        state.next_check = now + settings.RUNTIME_CONFIG_CHECK_INTERVAL
+        return
+    push.ensure_listener()
+    check_generation(now)
+
+
+def check_generation(now: float | None = None, *, push_continuous: bool = False) -> None:
+    """Read the shared generation; a value not seen before clears every entry, unless the push
+    channel was connected the whole time since the last read (`push_continuous`): then every
+    change behind it has already arrived as a message."""
     now = time.monotonic() if now is None else now
     try:
         generation = cache.get(GENERATION_KEY)
@@ -78,7 +160,9 @@ def check_generation(now: float | None = None) -> None:
     state.next_check = now + settings.RUNTIME_CONFIG_CHECK_INTERVAL
     if generation != state.generation:
         state.generation = generation
-        clear_local()
+        # A change whose message could not be sent is marked, so that nobody skips it.
+        if not push_continuous or str(generation).startswith(UNPUSHED):
+            clear_local()
 
 
 def _backend_down(now: float) -> None:
@@ -109,10 +193,10 @@ def backend_status() -> str:
     return "ok"
 
 
-def bump_generation() -> None:
-    # This process sees its own change at once; the others within a check interval.
-    clear_local()
-    generation = secrets.token_hex(8)
+def bump_generation(message: str = "*", *, pushed: bool = False) -> None:
+    # This process sees its own change at once; the others by push, else within a check interval.
+    apply_message(message)
+    generation = secrets.token_hex(8) if pushed else UNPUSHED + secrets.token_hex(8)
     try:
         cache.set(GENERATION_KEY, generation, timeout=None)
     except Exception:
@@ -121,5 +205,42 @@ def bump_generation() -> None:
     state.generation = generation
 
 
-def bump_generation_on_commit() -> None:
-    transaction.on_commit(bump_generation)
+def bump_generation_on_commit(message: str = "*") -> None:
+    """After the current transaction commits, every process forgets what `message` names
+    (`<tenant>:<revision>`, `*` for everything, `!auth` for cached principals): by push at once
+    where a channel exists, by the generation poll otherwise."""
+    from runtime_config import push
+
+    push.notify_in_transaction(message)  # PostgreSQL: delivered by the commit itself
+
+    def after_commit() -> None:
+        bump_generation(message, pushed=push.publish_after_commit(message))
+
+    transaction.on_commit(after_commit)
+
+
+def publish_tenant_change(tenant_id: str, revision: int | None = None) -> None:
+    """A change of what one tenant runs without a new revision (suspension, reactivation):
+    `<tenant>:<current revision>` on commit."""
+    if revision is None:
+        from runtime_config.models import TenantActiveConfig
+
+        revision = (
+            TenantActiveConfig.objects.filter(tenant_id=tenant_id)
+            .values_list("revision", flat=True)
+            .first()
+        ) or 0
+    bump_generation_on_commit(f"{tenant_id}:{revision}")
+
+
+def apply_message(message: str) -> str | None:
+    """Act on one change message; returns the tenant id it named, if any."""
+    if message == "!auth":
+        clear_principals()
+        return None
+    tenant_id, sep, _ = message.partition(":")
+    if message == "*" or not sep or not tenant_id:
+        clear_local()
+        return None
+    drop(tenant_id)
+    return tenant_id

@@ -37,8 +37,10 @@ def unknown_exception_type(config: EffectiveConfig, exception_type: Any) -> Inva
     )
 
 
-def evaluate(*, tenant_id: str, exception_type: str, payload: Any) -> dict[str, Any]:
-    config = get_effective_config(tenant_id)
+def evaluate(
+    *, tenant_id: str, exception_type: str, payload: Any, min_revision: int | None = None
+) -> dict[str, Any]:
+    config = get_effective_config(tenant_id, min_revision)
     return evaluate_with(config, exception_type=exception_type, payload=payload)
 
 

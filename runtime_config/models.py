@@ -108,3 +108,43 @@ class ConfigChangeRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tenant_id} {self.status} {self.id}"
+
+
+class RuntimeProcess(models.Model):
+    """A process that serves the runtime, as its last heartbeat described it (convergence)."""
+
+    process_id = models.CharField(primary_key=True, max_length=64)
+    host = models.CharField(max_length=255)
+    pid = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    seen_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "runtime_processes"
+        indexes = [models.Index(fields=["seen_at"], name="runtime_proc_seen_idx")]
+
+    def __str__(self) -> str:
+        return self.process_id
+
+
+class ServedConfig(models.Model):
+    """Which revision of a tenant's configuration a process serves; written when it changes, so a
+    heartbeat of an unchanged process is one row update."""
+
+    process = models.ForeignKey(RuntimeProcess, on_delete=models.CASCADE, related_name="served")
+    # No foreign key: a process may serve a tenant from the file fallback, and the heartbeat must
+    # never fail on what it reports.
+    tenant_id = models.CharField(max_length=64)
+    revision = models.PositiveIntegerField()
+    checksum = models.CharField(max_length=64)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "runtime_served_configs"
+        indexes = [models.Index(fields=["tenant_id"], name="runtime_served_tenant_idx")]
+        constraints = [
+            models.UniqueConstraint(fields=["process", "tenant_id"], name="runtime_served_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.process_id} {self.tenant_id} r{self.revision}"

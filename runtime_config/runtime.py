@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from onboarding.errors import Conflict, NotFound, ServiceError
+from onboarding.errors import Conflict, InvalidInput, NotFound, ServiceError, finding
 from packs.canonical import checksum
 from packs.cel import CelError, CompiledCondition, compile_condition
 from packs.content import exception_type_names, playbook_id, step_tool_refs_detailed, tool_names
@@ -362,21 +362,81 @@ def _block_reason(tool, known, approved, block_list, allow_list) -> str | None:
 # --- loading and caching --------------------------------------------------------------------
 
 
-def get_effective_config(tenant_id: str) -> EffectiveConfig:
+def get_effective_config(tenant_id: str, min_revision: int | None = None) -> EffectiveConfig:
     """The tenant's effective configuration, from the process cache when fresh. Raises
-    NotFound (`tenant_not_found`, `no_active_config`), Conflict (`tenant_suspended`) or
-    ConfigIntegrityError (stored content no longer matches its checksum)."""
+    NotFound (`tenant_not_found`, `no_active_config`), Conflict (`tenant_suspended`,
+    `revision_not_available`) or ConfigIntegrityError (stored content no longer matches its
+    checksum).
+
+    `min_revision` (read-your-writes): never answer with a revision older than this; a cache
+    entry that is older costs one indexed query to learn whether a newer one exists."""
     now = monotonic()
     state = _cache.state
     if now >= state.next_check:
-        _cache.check_generation(now)
+        _cache.tick(now)
     entry = _cache._entries.get(tenant_id)
     if entry is not None and entry[0] > now:
         value = entry[1]
         if value.__class__ is EffectiveConfig:
+            if min_revision is None or value.revision >= min_revision:
+                return value
+            return _at_least(tenant_id, min_revision)
+        if min_revision is None:
+            raise value()
+        return _at_least(tenant_id, min_revision)
+    if min_revision is None:
+        return _load_and_cache(tenant_id)
+    return _at_least(tenant_id, min_revision)
+
+
+def _at_least(tenant_id: str, min_revision: int) -> EffectiveConfig:
+    from runtime_config.models import TenantActiveConfig
+
+    stored = (
+        TenantActiveConfig.objects.filter(tenant_id=tenant_id)
+        .values_list("revision", flat=True)
+        .first()
+    )
+    if stored is not None and stored < min_revision:
+        raise revision_not_available(tenant_id, min_revision, stored)
+    _cache.drop(tenant_id)
+    config = _load_and_cache(tenant_id)
+    if config.revision < min_revision:
+        raise revision_not_available(tenant_id, min_revision, config.revision)
+    return config
+
+
+def revision_not_available(tenant_id: str, wanted: int, current: int) -> Conflict:
+    return Conflict(
+        f"Tenant {tenant_id!r} is at revision {current}; revision {wanted} does not exist yet.",
+        code="revision_not_available",
+        errors=[
+            finding(
+                "revision_not_available",
+                "/min_revision",
+                f"The active revision is {current}.",
+            )
+        ],
+        extra={"current_revision": current},
+    )
+
+
+MAX_REVISION = 2**31 - 1
+
+
+def parse_min_revision(raw: Any, path: str = "/min_revision") -> int | None:
+    """A `min_revision` query value: digits only, 0..2^31-1 (the column's range); else 400."""
+    if raw is None:
+        return None
+    if isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) <= 10:
+        value = int(raw)
+        if value <= MAX_REVISION:
             return value
-        raise value()
-    return _load_and_cache(tenant_id)
+    raise InvalidInput(
+        "min_revision must be a whole number from 0 to 2147483647.",
+        code="invalid_min_revision",
+        errors=[finding("invalid_min_revision", path, "Expected a revision number.")],
+    )
 
 
 def _load_and_cache(tenant_id: str) -> EffectiveConfig:

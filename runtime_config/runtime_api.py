@@ -32,10 +32,13 @@ from onboarding.api import (
     problems,
 )
 from onboarding.api import valid_input as _valid_input
+from runtime_config import cache as _cache
+from runtime_config.api import StrictIntegerField
 from runtime_config.evaluator import evaluate
-from runtime_config.runtime import get_effective_config
+from runtime_config.runtime import MAX_REVISION, get_effective_config, parse_min_revision
 from tenants.access import tenant_not_found
 from tenants.models import RoleBinding
+from tenants.principals import Principal
 
 
 @functools.cache
@@ -56,10 +59,21 @@ def _credentials_sql() -> str:
 
 class TokenWithRolesAuthentication(TokenAuthentication):
     """Token authentication that loads the user's role bindings in the same query, handing them
-    to `Principal.from_user` as if prefetched: one query per request instead of two, which on
-    this endpoint is most of the cost of a cache hit."""
+    to `Principal.from_user` as if prefetched, and keeps the result in the process for
+    RUNTIME_CONFIG_TTL: a repeated token costs no query. Any change of a token, a role binding
+    or a user is published like a configuration change (`!auth`, see runtime_config.signals_auth)
+    and drops every cached principal in every process."""
 
     def authenticate_credentials(self, key):
+        cached = _cache.principal_lookup(key)
+        if cached is not None:
+            return cached[0], cached[1]
+        epoch = _cache.state.epoch
+        user, token = self.load_credentials(key)
+        _cache.principal_store(key, (user, token, Principal.from_user(user)), epoch)
+        return user, token
+
+    def load_credentials(self, key):
         with connection.cursor() as cursor:
             cursor.execute(_credentials_sql(), [key])
             rows = cursor.fetchall()
@@ -81,6 +95,17 @@ class TokenWithRolesAuthentication(TokenAuthentication):
         bindings._prefetch_done = True
         user._prefetched_objects_cache = {"role_bindings": bindings}
         return (user, Token(key=key, user_id=user_id))
+
+
+def principal_for_token(key: str) -> Principal:
+    """The principal behind a token, from the process cache when known (raises
+    AuthenticationFailed like DRF's token authentication)."""
+    cached = _cache.principal_lookup(key)
+    if cached is not None:
+        return cached[2]
+    user, _ = TokenWithRolesAuthentication().authenticate_credentials(key)
+    cached = _cache.principal_lookup(key)
+    return cached[2] if cached is not None else Principal.from_user(user)
 
 
 class TokenWithRolesScheme(TokenScheme):
@@ -151,6 +176,9 @@ class EvaluateInput(StrictSerializer):
     tenant_id = TenantIdField()  # an id that names no tenant is a 404, whatever its length
     exception_type = StrictCharField(max_length=200)
     payload = JsonObjectField(required=False, default=dict)
+    min_revision = StrictIntegerField(
+        min_value=0, max_value=MAX_REVISION, required=False, allow_null=True, default=None
+    )
 
 
 class RuntimeConfigView(RoleApiView):
@@ -162,30 +190,47 @@ class RuntimeConfigView(RoleApiView):
 
     @extend_schema(
         operation_id="runtime_config_retrieve",
-        parameters=[OpenApiParameter("If-None-Match", str, OpenApiParameter.HEADER)],
+        parameters=[
+            OpenApiParameter("If-None-Match", str, OpenApiParameter.HEADER),
+            OpenApiParameter(
+                "min_revision",
+                int,
+                description="Read-your-writes: never answer with an older revision (409 "
+                "`revision_not_available` when the tenant has not reached it).",
+            ),
+        ],
         responses={
             200: EffectiveConfigOutput,
             304: OpenApiResponse(description="Not modified (If-None-Match matched the ETag)"),
             **problems(
+                400,
                 401,
                 403,
                 404,
                 409,
+                s400="`invalid_min_revision`",
                 s404="Unknown tenant, or no active configuration (`no_active_config`)",
-                s409="`tenant_suspended`",
+                s409="`tenant_suspended`, `revision_not_available`",
             ),
         },
     )
     def get(self, request, tenant_id: str):
-        _require_read(self.principal, tenant_id)
-        config = get_effective_config(tenant_id)
-        if etag_matches(request.headers.get("If-None-Match"), config.etag):
-            response = HttpResponse(status=304)
-        else:
-            response = HttpResponse(config.body, content_type="application/json")
-        response["ETag"] = config.etag
-        response["Cache-Control"] = "no-cache"
-        return response
+        min_revision = parse_min_revision(request.GET.get("min_revision"))
+        return config_response(request, self.principal, tenant_id, min_revision)
+
+
+def config_response(request, principal, tenant_id: str, min_revision: int | None) -> HttpResponse:
+    """The config endpoint's answer once the caller is known (both routes: runtime_config.fastpath
+    and the view above)."""
+    _require_read(principal, tenant_id)
+    config = get_effective_config(tenant_id, min_revision)
+    if etag_matches(request.headers.get("If-None-Match"), config.etag):
+        response = HttpResponse(status=304)
+    else:
+        response = HttpResponse(config.body, content_type="application/json")
+    response["ETag"] = config.etag
+    response["Cache-Control"] = "no-cache"
+    return response
 
 
 class EvaluateView(RoleApiView):
@@ -208,7 +253,7 @@ class EvaluateView(RoleApiView):
                 409,
                 s400="Invalid body, or `unknown_exception_type`",
                 s404="Unknown tenant, or no active configuration (`no_active_config`)",
-                s409="`tenant_suspended`",
+                s409="`tenant_suspended`, `revision_not_available` (`min_revision`)",
             ),
         },
     )
@@ -219,5 +264,6 @@ class EvaluateView(RoleApiView):
             tenant_id=data["tenant_id"],
             exception_type=data["exception_type"],
             payload=data["payload"],
+            min_revision=data["min_revision"],
         )
         return HttpResponse(orjson.dumps(decision), content_type="application/json")

@@ -79,3 +79,49 @@ def tenants_with_active_config(*, principal: Principal, limit: int = 500) -> lis
     if visible is not None:
         configs = configs.filter(tenant_id__in=visible)
     return list(configs.values_list("tenant_id", flat=True)[:limit])
+
+
+def convergence_get(*, principal: Principal, tenant_id: str) -> dict:
+    """Which revision every live serving process answers with for the tenant, against the active
+    one: `{revision, checksum, converged, processes: [...]}` (DESIGN §14). `converged` is true when
+    every listed process serves the active revision and pair (vacuously, when none serves it)."""
+    from django.utils import timezone
+
+    from runtime_config.convergence import SILENCE, pair_checksum
+    from runtime_config.models import ServedConfig
+
+    tenant_for_read(principal=principal, tenant_id=tenant_id)
+    active = (
+        TenantActiveConfig.objects.filter(tenant_id=tenant_id)
+        .values_list("revision", "domain_pack__checksum", "tenant_pack__checksum")
+        .first()
+    )
+    revision, checksum = None, None
+    if active is not None:
+        revision, checksum = active[0], pair_checksum(active[1], active[2])
+    rows = (
+        ServedConfig.objects.filter(
+            tenant_id=tenant_id, process__seen_at__gte=timezone.now() - SILENCE
+        )
+        .select_related("process")
+        .order_by("process__host", "process__pid", "process_id")
+    )
+    processes = [
+        {
+            "process_id": row.process_id,
+            "host": row.process.host,
+            "pid": row.process.pid,
+            "revision": row.revision,
+            "checksum": row.checksum,
+            "seen_at": row.process.seen_at,
+            "current": row.revision == revision and row.checksum == checksum,
+        }
+        for row in rows
+    ]
+    return {
+        "tenant_id": tenant_id,
+        "revision": revision,
+        "checksum": checksum,
+        "converged": all(item["current"] for item in processes),
+        "processes": processes,
+    }

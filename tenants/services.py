@@ -132,7 +132,7 @@ def tenant_set_status(
                 details={"before": before, "after": tenant_snapshot(tenant), "reason": reason},
             ),
         )
-        _on_commit_bump_runtime()
+        _on_commit_bump_runtime(tenant_id)
     return tenant
 
 
@@ -169,11 +169,11 @@ def _policy_text(value: bool | None) -> str:
     return {None: "follow global setting", True: "required", False: "not required"}[value]
 
 
-def _on_commit_bump_runtime() -> None:
+def _on_commit_bump_runtime(tenant_id: str) -> None:
     # Suspension must reach every runtime process; imported late to keep apps decoupled.
-    from runtime_config.cache import bump_generation_on_commit
+    from runtime_config.cache import publish_tenant_change
 
-    bump_generation_on_commit()
+    publish_tenant_change(tenant_id)
 
 
 def tenant_snapshot(tenant: Tenant) -> dict:

@@ -78,7 +78,7 @@ def apply_target(
         change_request=change_request,
     )
     _send_activated(principal, config, before, kind, comment, change_request, promoted)
-    bump_generation_on_commit()
+    bump_generation_on_commit(f"{config.tenant_id}:{config.revision}")  # push + poll fallback
     return config
 
 

@@ -95,6 +95,7 @@ def child_database_env() -> dict[str, str] | None:
     env["DJANGO_SETTINGS_MODULE"] = "onboarding.settings"
     env["RUNTIME_CONFIG_TTL"] = "30"
     env["RUNTIME_CONFIG_CHECK_INTERVAL"] = "1"
+    env["RUNTIME_LISTENER"] = "true"  # a serving process: push where the database has it
     env.pop("PACKS_FILE_FALLBACK_DIR", None)
     env["LOG_LEVEL"] = "ERROR"
     return env
