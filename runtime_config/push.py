@@ -88,7 +88,7 @@ def publish_after_commit(message: str) -> bool:
     return True
 
 
-def _redis_client(*, timeout: float | None):
+def _redis_client(*, timeout: float | None, name: str | None = None):
     import redis
     from redis.backoff import NoBackoff
     from redis.retry import Retry
@@ -100,6 +100,7 @@ def _redis_client(*, timeout: float | None):
         socket_timeout=timeout,
         retry=Retry(NoBackoff(), 0),
         health_check_interval=0,
+        client_name=name,
     )
 
 
@@ -152,16 +153,8 @@ class PostgresChannel:
 
 class RedisChannel:
     def __init__(self):
-        self.client = _redis_client(timeout=None)
-        self.pubsub = self.client.pubsub(ignore_subscribe_messages=True)
-        self.connects = 0
-        subscribe_on_connect = self.pubsub.on_connect
-
-        def on_connect(conn):
-            self.connects += 1
-            return subscribe_on_connect(conn)
-
-        self.pubsub.on_connect = on_connect
+        self.client = _redis_client(timeout=None, name=f"runtime-config-listener-{os.getpid()}")
+        self.pubsub = _counting_pubsub(self.client)
         self.pubsub.subscribe(redis_channel())
         self.pubsub.get_message(timeout=1.0)  # the subscribe confirmation: we are listening
 
@@ -169,7 +162,7 @@ class RedisChannel:
         deadline = time.monotonic() + max(timeout, 0.0)
         while True:
             message = self.pubsub.get_message(timeout=max(deadline - time.monotonic(), 0.0))
-            if self.connects > 1:
+            if self.pubsub.connects > 1:
                 raise Gap("the Redis subscription reconnected")
             if message and message.get("type") == "message":
                 data = message["data"]
@@ -185,6 +178,21 @@ class RedisChannel:
         with contextlib.suppress(Exception):  # already broken: nothing more to release
             self.pubsub.close()
             self.client.close()
+
+
+def _counting_pubsub(client):
+    from redis.client import PubSub
+
+    class CountingPubSub(PubSub):
+        """Counts (re)connections: redis-py re-subscribes silently, we must know."""
+
+        connects = 0
+
+        def on_connect(self, connection):
+            self.connects += 1
+            return super().on_connect(connection)
+
+    return CountingPubSub(client.connection_pool, ignore_subscribe_messages=True)
 
 
 def open_channel():
