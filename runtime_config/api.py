@@ -3,7 +3,12 @@
 from typing import Any
 
 import django_filters
-from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    PolymorphicProxySerializer,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers
 from rest_framework.response import Response
 
@@ -101,6 +106,9 @@ class ChangeRequestResultOutput(serializers.Serializer):
 class ChangeRequestApprovedOutput(serializers.Serializer):
     change_request = ChangeRequestOutput()
     active_config = ActivationResultOutput()
+    revision = serializers.IntegerField(
+        allow_null=True, help_text="The revision now active (pass it as `min_revision`)"
+    )
 
 
 class ActivationPreviewOutput(serializers.Serializer):
@@ -258,6 +266,46 @@ class ActivationHistoryView(RoleApiView):
         return paginator.get_paginated_response([history_data(row) for row in page])
 
 
+ConvergenceOutput = inline_serializer(
+    "Convergence",
+    {
+        "tenant_id": serializers.CharField(),
+        "revision": serializers.IntegerField(allow_null=True, help_text="The active revision"),
+        "checksum": serializers.CharField(
+            allow_null=True, help_text="SHA-256 of `<domain pack checksum>:<tenant pack checksum>`"
+        ),
+        "converged": serializers.BooleanField(
+            help_text="Every listed process serves the active revision and pair"
+        ),
+        "processes": inline_serializer(
+            "ServingProcess",
+            {
+                "process_id": serializers.CharField(),
+                "host": serializers.CharField(),
+                "pid": serializers.IntegerField(),
+                "revision": serializers.IntegerField(),
+                "checksum": serializers.CharField(),
+                "seen_at": serializers.DateTimeField(),
+                "current": serializers.BooleanField(),
+            },
+            many=True,
+        ),
+    },
+)
+
+
+class ConvergenceView(RoleApiView):
+    @extend_schema(
+        operation_id="tenant_convergence",
+        responses={200: ConvergenceOutput, **problems(401, 403, 404)},
+        description="Which revision of the tenant's configuration each serving process answers "
+        "with, as its last heartbeat (at most every 5 s) said; processes silent for 30 s are "
+        "left out.",
+    )
+    def get(self, request, tenant_id: str):
+        return Response(selectors.convergence_get(principal=self.principal, tenant_id=tenant_id))
+
+
 class ChangeRequestFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=ChangeRequestStatus.choices)
     tenant_id = django_filters.CharFilter(field_name="tenant_id", max_length=64)
@@ -313,6 +361,8 @@ class ChangeRequestApproveView(RoleApiView):
             {
                 "change_request": change_request_data(change_request),
                 "active_config": active_config_data(config, changed=True),
+                # Read-your-writes: pass it as min_revision to the runtime endpoints.
+                "revision": config.revision if config else None,
             }
         )
 

@@ -20,6 +20,11 @@ urlpatterns = [
         name="tenant-rollback",
     ),
     path(
+        "admin/tenants/<str:tenant_id>/convergence",
+        two_doors(api=api.ConvergenceView.as_view(), page=views.convergence_page),
+        name="tenant-convergence",
+    ),
+    path(
         "admin/config-changes",
         two_doors(api=api.ChangeRequestListView.as_view(), page=views.change_list_page),
         name="config-change-list",

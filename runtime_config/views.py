@@ -24,7 +24,7 @@ from onboarding.ui import (
 )
 from runtime_config import selectors, services
 from runtime_config.models import ChangeRequestStatus
-from runtime_config.runtime import get_effective_config
+from runtime_config.runtime import get_effective_config, parse_min_revision
 
 CHANGES_TABLE = "changes-table"
 _TRUE = {"true", "1", "on", "yes"}
@@ -255,12 +255,16 @@ def ops_page(request):
         request.GET.get("tenant_id", "").strip(),
         request.GET.get("exception_type", "").strip(),
         request.GET.get("payload", ""),
+        parse_min_revision(request.GET.get("min_revision") or None),
     )
     return render_page(request, "ops/ops.html", context, partials={"ops-panel": "ops/_form.html"})
 
 
-def ops_context(request, tenant_id: str, exception_type: str, payload_text: str) -> dict:
-    """Tenants with an active configuration, and the exception types of the chosen one."""
+def ops_context(
+    request, tenant_id: str, exception_type: str, payload_text: str, min_revision=None
+) -> dict:
+    """Tenants with an active configuration, and the exception types of the chosen one (never
+    older than `min_revision`, the revision the tenant page just wrote)."""
     principal = request.principal
     tenant_ids = selectors.tenants_with_active_config(principal=principal)
     if tenant_id not in tenant_ids:
@@ -268,7 +272,7 @@ def ops_context(request, tenant_id: str, exception_type: str, payload_text: str)
     types, config, note = [], None, ""
     if tenant_id:
         try:
-            config = get_effective_config(tenant_id)
+            config = get_effective_config(tenant_id, min_revision)
             types = sorted(config.plans)
         except ServiceError as exc:
             note = exc.detail
@@ -293,7 +297,8 @@ def runtime_config_page(request, tenant_id: str):
     from tenants.selectors import tenant_get
 
     tenant = tenant_get(principal=request.principal, tenant_id=tenant_id)
-    config = get_effective_config(tenant.tenant_id)
+    min_revision = parse_min_revision(request.GET.get("min_revision"))
+    config = get_effective_config(tenant.tenant_id, min_revision)
     return TemplateResponse(
         request,
         "runtime/effective.html",
@@ -314,11 +319,20 @@ def evaluate_page(request):
     if not request.principal.can_read_tenant(tenant_id):
         raise tenant_not_found(tenant_id)
     payload = _payload(data.get("payload", ""))
-    decision = evaluate(tenant_id=tenant_id, exception_type=exception_type, payload=payload)
+    # The revision the page showed: the decision never comes from an older configuration.
+    min_revision = parse_min_revision(data.get("min_revision") or None)
+    decision = evaluate(
+        tenant_id=tenant_id,
+        exception_type=exception_type,
+        payload=payload,
+        min_revision=min_revision,
+    )
     context = {"decision": decision, "payload": payload}
     if is_htmx(request):
         return TemplateResponse(request, "ops/_decision.html", context)
-    context.update(ops_context(request, tenant_id, exception_type, data.get("payload", "")))
+    context.update(
+        ops_context(request, tenant_id, exception_type, data.get("payload", ""), min_revision)
+    )
     return TemplateResponse(request, "ops/ops.html", context)
 
 
@@ -340,3 +354,12 @@ def _payload(raw: str):
             errors=[finding("wrong_type", "/payload", "Expected a JSON object.")],
         )
     return value
+
+
+@page_view
+def convergence_page(request, tenant_id: str):
+    convergence = selectors.convergence_get(principal=request.principal, tenant_id=tenant_id)
+    template = "runtime/_convergence.html" if is_htmx(request) else "runtime/convergence.html"
+    return TemplateResponse(
+        request, template, {"convergence": convergence, "tenant_id": convergence["tenant_id"]}
+    )
