@@ -70,7 +70,7 @@ def test_config__min_revision_ahead_of_database__409_one_query(stale_cache):
     assert "tenant_active_config" in queries.captured_queries[0]["sql"]
 
 
-@pytest.mark.parametrize("raw", ["-1", "x", "", "1e3", "0x10", "2147483648", "9" * 5000, "１"])
+@pytest.mark.parametrize("raw", ["-1", "x", "", "1e3", "0x10", "2147483648", "9" * 5000, "\uff11"])
 def test_config__bad_min_revision__400_invalid_min_revision(stale_cache, raw):
     response = stale_cache.client.get(URL, {"min_revision": raw})
     assert_problem(response, 400, "invalid_min_revision")
