@@ -28,6 +28,9 @@ _BADGES = {
     "HIGH": "warn",
     "MEDIUM": "draft",
     "LOW": "muted",
+    "CONVERGED": "ok",
+    "CONVERGING": "warn",
+    "BEHIND": "warn",
 }
 # Above this size Pygments would make the page slow: show the escaped text without colours.
 HIGHLIGHT_LIMIT = 512 * 1024

@@ -1,0 +1,116 @@
+"""Real serving processes (gunicorn) on the test database, with the poll interval at 30 s so that
+only push can deliver within the deadline: a revoked token, a removed role binding and a
+deactivated user are refused by every process; each process reports its served revision."""
+
+import time
+
+import pytest
+from rest_framework.authtoken.models import Token
+
+from bench.common import Client, Gunicorn
+from runtime_config.runtime import invalidate
+from tests.conftest import make_actor
+from tests.runtime_config.runtime_support import (
+    FINANCE,
+    SETUP,
+    child_database_env,
+    make_finance_tenant,
+    store_domain,
+    store_tenant,
+)
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+PUSH_DEADLINE = 1.0
+URL = f"/runtime/tenants/{FINANCE}/config"
+
+
+@pytest.fixture(autouse=True)
+def cached_runtime(settings):
+    settings.RUNTIME_CONFIG_TTL = 30
+    invalidate()
+    yield
+    invalidate()
+
+
+def serving_env(**extra) -> dict:
+    env = child_database_env()
+    env.update(RUNTIME_CONFIG_CHECK_INTERVAL="30", DEBUG="false", **extra)
+    return env
+
+
+@pytest.fixture
+def finance_active(finance_domain, finance_tenant):
+    from runtime_config.services import config_activate
+
+    tenant = make_finance_tenant()
+    store_domain(finance_domain, "v3.2")
+    store_domain(finance_domain, "v3.3")
+    store_tenant(finance_tenant)
+    config_activate(
+        principal=SETUP, tenant_id=FINANCE, domain_pack_version="v3.2", tenant_pack_version="v1.4"
+    )
+    return tenant
+
+
+@pytest.fixture
+def two_processes():
+    env = serving_env()
+    with Gunicorn(env, workers=1) as first, Gunicorn(env, workers=1) as second:
+        yield first, second
+
+
+def refused_everywhere(servers, token: str, statuses: set[int]) -> float | None:
+    """Seconds until every server refuses the token, or None past the deadline."""
+    started = time.monotonic()
+    pending = list(servers)
+    while pending and time.monotonic() - started < PUSH_DEADLINE:
+        pending = [s for s in pending if Client(s.base, token).get(URL).status not in statuses]
+        if pending:
+            time.sleep(0.01)
+    return None if pending else time.monotonic() - started
+
+
+def warm(servers, token: str) -> None:
+    for server in servers:
+        for _ in range(2):
+            assert Client(server.base, token).get(URL).status == 200
+
+
+def test_token_deleted__every_process_refuses_within_deadline(finance_active, two_processes):
+    reader = make_actor("runtime-reader", "VIEWER", finance_active)
+    warm(two_processes, reader.token)
+    Token.objects.filter(key=reader.token).delete()
+    assert refused_everywhere(two_processes, reader.token, {401}) is not None
+
+
+def test_role_binding_removed__every_process_refuses_within_deadline(
+    finance_active, two_processes
+):
+    reader = make_actor("runtime-reader", "VIEWER", finance_active)
+    warm(two_processes, reader.token)
+    reader.user.role_bindings.all().delete()
+    assert refused_everywhere(two_processes, reader.token, {403, 404}) is not None
+
+
+def test_user_deactivated__every_process_refuses_within_deadline(finance_active, two_processes):
+    reader = make_actor("runtime-reader", "VIEWER", finance_active)
+    warm(two_processes, reader.token)
+    reader.user.is_active = False
+    reader.user.save()
+    assert refused_everywhere(two_processes, reader.token, {401}) is not None
+
+
+def test_activation__every_process_serves_new_revision_within_deadline(
+    finance_active, two_processes
+):
+    from runtime_config.services import config_activate
+
+    reader = make_actor("runtime-reader", "VIEWER", finance_active)
+    warm(two_processes, reader.token)
+    config_activate(principal=SETUP, tenant_id=FINANCE, domain_pack_version="v3.3")
+    started = time.monotonic()
+    for server in two_processes:
+        client = Client(server.base, reader.token)
+        while client.get(URL).json()["revision"] != 2:
+            assert time.monotonic() - started < PUSH_DEADLINE
+            time.sleep(0.01)
