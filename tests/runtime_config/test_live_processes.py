@@ -83,9 +83,7 @@ def test_token_deleted__every_process_refuses_within_deadline(finance_active, tw
     assert refused_everywhere(two_processes, reader.token, {401}) is not None
 
 
-def test_role_binding_removed__every_process_refuses_within_deadline(
-    finance_active, two_processes
-):
+def test_role_binding_removed__every_process_refuses_within_deadline(finance_active, two_processes):
     reader = make_actor("runtime-reader", "VIEWER", finance_active)
     warm(two_processes, reader.token)
     reader.user.role_bindings.all().delete()

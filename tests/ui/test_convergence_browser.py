@@ -96,7 +96,9 @@ def test_convergence_panel__two_gunicorn_workers__converge_after_activation(
     env.update(RUNTIME_HEARTBEAT_INTERVAL="0.5", DEBUG="false")
     with Gunicorn(env, workers=2) as server:
         _load_both_workers(server, reader.token)
-        context = chromium.new_context(base_url=server.base, viewport={"width": 1400, "height": 900})
+        context = chromium.new_context(
+            base_url=server.base, viewport={"width": 1400, "height": 900}
+        )
         context.add_cookies(
             [{"name": "sessionid", "value": session.cookies["sessionid"].value, "url": server.base}]
         )
@@ -104,18 +106,20 @@ def test_convergence_panel__two_gunicorn_workers__converge_after_activation(
         page.goto(f"/admin/tenants/{FINANCE}")
         _wait_panel(
             page,
-            lambda text, rows: "CONVERGED" in text
-            and len(rows) == 2
-            and all("r1" in row for row in rows),
+            lambda text, rows: (
+                "CONVERGED" in text and len(rows) == 2 and all("r1" in row for row in rows)
+            ),
         )
         config_activate(principal=SETUP, tenant_id=FINANCE, domain_pack_version="v3.3")
         # Both workers reload on the push and report revision 2 with their next heartbeat.
         _wait_panel(
             page,
-            lambda text, rows: "CONVERGED" in text
-            and "revision 2" in text
-            and len(rows) == 2
-            and all("r2" in row and "ACTIVE" in row for row in rows),
+            lambda text, rows: (
+                "CONVERGED" in text
+                and "revision 2" in text
+                and len(rows) == 2
+                and all("r2" in row and "ACTIVE" in row for row in rows)
+            ),
         )
         pids = {row.split("\t")[2] for row in _panel_rows(page)}
         assert len(pids) == 2
