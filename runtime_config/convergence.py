@@ -44,6 +44,17 @@ def served_now() -> dict[str, tuple[int, str]]:
     }
 
 
+def was_reported(tenant_id: str) -> bool:
+    reported = _reported
+    return reported is not None and tenant_id in reported
+
+
+def reset_after_fork() -> None:
+    global _lock
+    _lock = threading.Lock()
+    reset()
+
+
 def forget_reported() -> None:
     """The next report rewrites every row (after a failed write, whose effect is unknown)."""
     global _reported

@@ -291,7 +291,10 @@ class Listener:
         if message.startswith(("!", "*")) or not sep:
             cache.apply_message(message)
             return
-        if cache.drop(tenant_id):
+        from runtime_config import convergence
+
+        # Reload what this process served, also when its own commit dropped it already.
+        if cache.drop(tenant_id) or convergence.was_reported(tenant_id):
             self._reload(tenant_id)
 
     def _reload(self, tenant_id: str) -> None:
@@ -389,6 +392,9 @@ def _after_fork_in_child() -> None:
     _listener = None
     _start_lock = threading.Lock()
     cache.reset_after_fork()
+    from runtime_config import convergence
+
+    convergence.reset_after_fork()
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -65,6 +65,10 @@ class TokenWithRolesAuthentication(TokenAuthentication):
     and drops every cached principal in every process."""
 
     def authenticate_credentials(self, key):
+        if len(key) > 128 or not (key.isascii() and key.isalnum()):
+            # Keys are hex: anything else names no token, and must not reach a query (a NUL
+            # would be a database error on PostgreSQL).
+            raise exceptions.AuthenticationFailed("Invalid token.")
         cached = _cache.principal_lookup(key)
         if cached is not None:
             return cached[0], cached[1]

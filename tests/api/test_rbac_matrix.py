@@ -178,6 +178,7 @@ TABLE: list[Row] = [
         label="dry-run",
     ),
     Row("tenant-activations", "GET", READ_TENANT, _tenant),
+    Row("tenant-convergence", "GET", READ_TENANT, _tenant),
     Row("tenant-rollback", "POST", WRITE_TENANT, _tenant, body=lambda w: {}),
     Row("config-change-list", "GET", READ_SHARED),  # filtered for other tenants, never a 404
     Row("config-change-list", "GET", READ_SHARED, query="?tenant_id=TENANT_A", label="filtered"),

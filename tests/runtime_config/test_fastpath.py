@@ -125,3 +125,14 @@ def test_cached_principal__token_deleted__refused_at_once(finance, viewer, setti
     runtime_cache.bump_generation("!auth")
     Token.objects.filter(key=viewer.token).delete()
     assert viewer.client.get(URL).status_code == 401
+
+
+@pytest.mark.parametrize("key", ["a\x00b", "a" * 5000, "é" * 40, "abc;drop", "-" * 40])
+def test_odd_token__either_route__401_nothing_cached(finance, client, settings, key):
+    settings.RUNTIME_CONFIG_TTL = 30
+    for fast in (True, False):
+        settings.RUNTIME_FAST_PATH = fast
+        response = client.get(URL, HTTP_AUTHORIZATION=f"Token {key}")
+        assert response.status_code == 401
+        assert response.json()["code"] == "authentication_failed"
+    assert not runtime_cache._principals
