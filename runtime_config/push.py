@@ -127,17 +127,15 @@ class PostgresChannel:
             host=settings_dict.get("HOST") or None,
             port=settings_dict.get("PORT") or None,
         )
-        self.conn = psycopg.connect(
-            **{key: value for key, value in params.items() if value is not None},
-            autocommit=True,
-            connect_timeout=3,
-            application_name="runtime-config-listener",
-            # A silently dead peer (no reset) is noticed by the liveness query; keepalives too.
-            keepalives=1,
-            keepalives_idle=10,
-            keepalives_interval=3,
-            keepalives_count=3,
-        )
+        params = {key: value for key, value in params.items() if value is not None}
+        params["application_name"] = "runtime-config-listener"
+        params.setdefault("connect_timeout", 3)
+        # A silently dead peer (no reset) is noticed by the liveness query; keepalives too.
+        for key, value in (("keepalives", 1), ("keepalives_idle", 10)):
+            params.setdefault(key, value)
+        params.setdefault("keepalives_interval", 3)
+        params.setdefault("keepalives_count", 3)
+        self.conn = psycopg.connect(autocommit=True, **params)
         self.conn.execute(f"LISTEN {CHANNEL}")
 
     def wait(self, timeout: float, handle: Callable[[str], None]) -> None:
@@ -311,7 +309,7 @@ class Listener:
 
     def _poll(self, now: float) -> None:
         continuous = self.connected and self._polled_epoch == self.channel_epoch
-        cache.check_generation(now, push_continuous=continuous)
+        cache.check_generation(now, push_continuous=continuous)  # never raises
         self._polled_epoch = self.channel_epoch if self.connected else None
 
     def _heartbeat(self) -> None:
@@ -319,8 +317,9 @@ class Listener:
 
         try:
             convergence.report(self)
-        except DatabaseError as exc:
-            _close_thread_connections()
+        except Exception as exc:  # convergence is informative: serving goes on without it
+            if isinstance(exc, DatabaseError):
+                _close_thread_connections()
             convergence.forget_reported()
             self._warn("runtime heartbeat not written (%s)", exc)
 
