@@ -137,3 +137,24 @@ def test_activation_rollback_approve__responses__carry_revision(
     assert approved.json()["revision"] == 4
     assert approved.json()["active_config"]["revision"] == 4
     assert TenantActiveConfig.objects.get(tenant_id="TENANT_A").revision == 4
+
+
+def test_ops_page__min_revision__shows_fresh_revision_and_carries_it(stale_cache, admin):
+    from tests.ui.conftest import HTML, browser
+
+    page = browser(admin)
+    html = page.get(f"/ops?tenant_id={FINANCE}&min_revision=2", **HTML).content.decode()
+    assert "revision 2" in html
+    assert 'name="min_revision" value="2"' in html
+    response = page.post(
+        EVALUATE,
+        {
+            "tenant_id": FINANCE,
+            "exception_type": "SETTLEMENT_FAIL",
+            "payload": "{}",
+            "min_revision": "3",
+        },
+        **HTML,
+    )
+    assert response.status_code == 409
+    assert "revision 3" in response.content.decode()
