@@ -29,11 +29,11 @@ def test_fork__child__empty_cache_and_no_inherited_listener(listener_on):
         os._exit(0 if ok else 1)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
-    assert push.current() is parent and "T_FORK" in runtime_cache._entries
+    assert push.current() is parent and parent.thread.is_alive()
     runtime_cache._entries.pop("T_FORK", None)
 
 
-def test_listener__healthy__request_path_does_not_poll(listener_on, monkeypatch):
+def test_listener__healthy__request_path_does_not_poll(listener_on, monkeypatch, settings):
     push.ensure_listener()
     calls = []
     monkeypatch.setattr(runtime_cache, "check_generation", lambda *a, **k: calls.append(a))
@@ -41,6 +41,6 @@ def test_listener__healthy__request_path_does_not_poll(listener_on, monkeypatch)
     assert calls == []
     push.stop_listener()
     runtime_cache.state.next_check = 0
-    monkeypatch.setattr(push.settings, "RUNTIME_LISTENER", False)
+    settings.RUNTIME_LISTENER = False
     runtime_cache.tick(time.monotonic())
     assert len(calls) == 1
