@@ -198,6 +198,7 @@ RUNTIME_FAST_PATH = env_bool("RUNTIME_FAST_PATH", True)
 RUNTIME_MIDDLEWARE = [
     "onboarding.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "onboarding.middleware.StorableInputMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "onboarding.middleware.SecurityHeadersMiddleware",
 ]

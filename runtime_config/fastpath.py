@@ -4,7 +4,8 @@ The full stack costs more than the endpoint itself (sessions, CSRF, messages, ht
 door, URL resolution and DRF's request wrapping, negotiation and permission classes, for a
 dictionary lookup). This middleware, first in MIDDLEWARE, sends the plain form of that request
 down RUNTIME_MIDDLEWARE instead: the request id and every security header (CSP, nosniff,
-X-Frame-Options, Referrer-Policy, HSTS and the HTTPS redirect when configured), the Host check,
+X-Frame-Options, Referrer-Policy, HSTS and the HTTPS redirect when configured), the refusal of
+unstorable input (NUL, lone surrogates), the Host check,
 then the same authentication, access check, cache read and answer as the DRF view, with the
 same problem+json errors. A cache hit with a known token costs no database query.
 
@@ -27,7 +28,8 @@ from onboarding.errors import ServiceError
 from onboarding.middleware import database_unavailable_response
 from onboarding.problems import PROBLEM_CONTENT_TYPE, problem_for_exception
 
-_CONFIG_PATH = re.compile(r"/runtime/tenants/([^/\x00]+)/config")
+# Tenant ids as they are created; any other path segment takes the full stack.
+_CONFIG_PATH = re.compile(r"/runtime/tenants/([A-Za-z0-9_-]{1,64})/config")
 _QUERY = re.compile(r"(?:min_revision=([0-9]{1,10}))?")
 _RENDERER = JSONRenderer()
 _JSON_ACCEPTS = frozenset({"", "*/*", "application/json"})

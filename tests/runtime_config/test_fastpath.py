@@ -136,3 +136,10 @@ def test_odd_token__either_route__401_nothing_cached(finance, client, settings, 
         assert response.status_code == 401
         assert response.json()["code"] == "authentication_failed"
     assert not runtime_cache._principals
+
+
+@pytest.mark.parametrize("segment", ["A%00B", "%F0%9F%98%80", "A" * 65, "ab%2Fc"])
+def test_odd_tenant_segment__404_problem_no_500(finance, viewer, segment):
+    response = viewer.client.get(f"/runtime/tenants/{segment}/config")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/problem+json"
