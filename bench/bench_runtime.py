@@ -408,6 +408,9 @@ def _setup_alone() -> str | None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    import gc
+
+    gc.freeze()  # like a serving process (onboarding/wsgi.py): it publishes the activations
     return folder
 
 
