@@ -1,18 +1,18 @@
 """Convergence (DESIGN §14): which revision of each tenant's configuration every serving process
 answers with.
 
-The listener thread of each process calls `report` at most every RUNTIME_HEARTBEAT_INTERVAL
-(5 s): one upsert of its `runtime_processes` row, plus rows of `runtime_served_configs` only for
-tenants whose served revision changed since the last report. Nothing runs on the request path.
-A process silent for SILENCE seconds no longer counts; rows of processes gone for an hour are
-deleted by any live process."""
+The heartbeat thread of each process (runtime_config.push) calls `report` at most every
+RUNTIME_HEARTBEAT_INTERVAL (5 s): one upsert of its `runtime_processes` row, plus rows of
+`runtime_served_configs` only for tenants whose served revision changed since the last report.
+Nothing runs on the request path. A process silent for SILENCE seconds no longer counts; rows of
+processes gone for an hour are deleted by any live process."""
 
 import hashlib
 import threading
 from datetime import timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from runtime_config import cache
@@ -72,6 +72,11 @@ def report(listener: Any) -> None:
         previous = _reported
         _started_at = _started_at or now
         with transaction.atomic():
+            if connection.vendor == "postgresql":
+                # Informative rows, rewritten every few seconds: no need to wait for the WAL
+                # flush (a crash loses at most the last beat).
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL synchronous_commit TO OFF")
             process, created = RuntimeProcess.objects.update_or_create(
                 process_id=listener.process_id,
                 defaults={"seen_at": now},

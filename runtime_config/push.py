@@ -14,9 +14,10 @@ process: a forked child (gunicorn's pre-fork model) starts its own, because thre
 survive a fork and the parent's connection must not be shared. It holds its own connection,
 reconnects with a back-off after the database or Redis restarts, and after any gap clears every
 cached entry (a message sent while it was away is lost). Between messages it polls the shared
-generation (the fallback), writes the convergence heartbeat, and checks that its connection is
-alive. A tenant dropped by a message is reloaded by the thread at once, so the process serves the
-new revision before its next request asks for it."""
+generation (the fallback) and checks that its connection is alive; a second thread writes the
+convergence heartbeat, so that a slow commit never holds a message back. A tenant dropped by a
+message is reloaded by the thread at once, so the process serves the new revision before its next
+request asks for it."""
 
 import contextlib
 import gc
@@ -218,14 +219,25 @@ class Listener:
         self.received = 0
         self._polled_epoch: int | None = None
         self._next_poll = 0.0
-        self._next_beat = 0.0
         self._next_ping = 0.0
         self._last_warning = -WARNING_EVERY
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self.run, name="runtime-config-listener", daemon=True)
+        # Heartbeats write to the database: in a thread of their own, so that a slow commit never
+        # holds a message back.
+        self.beat_thread = threading.Thread(
+            target=self.beat, name="runtime-config-heartbeat", daemon=True
+        )
 
     def start(self) -> None:
         self.thread.start()
+        self.beat_thread.start()
+
+    def beat(self) -> None:
+        while not self.stop.is_set():
+            self._heartbeat()
+            self.stop.wait(settings.RUNTIME_HEARTBEAT_INTERVAL)
+        _close_thread_connections()
 
     def healthy(self, now: float) -> bool:
         stale_after = max(3 * settings.RUNTIME_CONFIG_CHECK_INTERVAL, 5.0)
@@ -262,7 +274,6 @@ class Listener:
 
     def _serve(self, channel, until: float) -> None:
         interval = max(settings.RUNTIME_CONFIG_CHECK_INTERVAL, 0.05)
-        beat_every = settings.RUNTIME_HEARTBEAT_INTERVAL
         while not self.stop.is_set():
             now = time.monotonic()
             self.last_tick = now
@@ -274,10 +285,7 @@ class Listener:
             if channel is not None and now >= self._next_ping:
                 self._next_ping = now + LIVENESS_EVERY
                 channel.ping()
-            if now >= self._next_beat:
-                self._next_beat = now + beat_every
-                self._heartbeat()
-            timeout = min(self._next_poll, self._next_beat, until) - time.monotonic()
+            timeout = min(self._next_poll, until) - time.monotonic()
             if channel is None:
                 self.stop.wait(max(timeout, 0.0))
             else:
@@ -381,6 +389,7 @@ def stop_listener(timeout: float = 5.0) -> None:
         return
     listener.stop.set()
     listener.thread.join(timeout)
+    listener.beat_thread.join(timeout)
     _listener = None
 
 
