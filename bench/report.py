@@ -148,7 +148,7 @@ RUNTIME_DESIGN = """\
   same gunicorn settings (2 sync workers) beside the service, loaded in the same run,
   alternating with the measured endpoint round by round.
 - **The config endpoint's lean route** (`runtime_config.fastpath`): a token-authenticated GET
-  skips the session, CSRF, messages, htmx, page-door and DRF layers and runs only
+  skips the session, CSRF, messages, htmx, two-door and DRF layers and runs only
   `RUNTIME_MIDDLEWARE` (request id, `SecurityMiddleware`, `X-Frame-Options`, CSP). The principal
   of a token and the configuration are both cached in the process, so a hit costs no database
   query; `/healthz` (the full stack plus `SELECT 1`) runs at about 0.4x the baseline for

@@ -20,10 +20,12 @@ from django.conf import settings
 from django.core.handlers.exception import convert_exception_to_response
 from django.db import DatabaseError
 from django.http import HttpResponse
+from django.utils.cache import patch_vary_headers
 from django.utils.module_loading import import_string
 from rest_framework.exceptions import APIException
 from rest_framework.renderers import JSONRenderer
 
+from onboarding.doors import NEGOTIATED_ON
 from onboarding.errors import ServiceError
 from onboarding.middleware import database_unavailable_response
 from onboarding.problems import PROBLEM_CONTENT_TYPE, problem_for_exception
@@ -85,7 +87,8 @@ def serve_config(request):
         response = database_unavailable_response(request, exc)
         if response is None:
             raise
-    # What DRF's view and CommonMiddleware add on the full stack.
+    # What the two-door dispatch, DRF's view and CommonMiddleware add on the full stack.
+    patch_vary_headers(response, NEGOTIATED_ON)
     response["Allow"] = "GET, HEAD, OPTIONS"
     response["Content-Length"] = str(len(response.content))
     return response
