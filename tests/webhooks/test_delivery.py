@@ -69,7 +69,9 @@ def _every_kind_of_event(finance_domain, finance_tenant) -> None:
     cancelled = activate("1.3.0").change_request
     change_request_cancel(principal=SETUP, change_request_id=cancelled.pk)
     stale = activate("1.3.0").change_request
-    tenant_set_approval_policy(principal=SETUP, tenant_id=FINANCE, require_activation_approval=False)
+    tenant_set_approval_policy(
+        principal=SETUP, tenant_id=FINANCE, require_activation_approval=False
+    )
     activate("1.1.0")
     with pytest.raises(ServiceError):
         change_request_approve(principal=REVIEWER, change_request_id=stale.pk)
@@ -115,9 +117,7 @@ def test_every_event_type__local_receiver__each_received_once_with_a_valid_signa
     assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {"DELIVERED"}
 
 
-def test_signature__another_secret_or_a_changed_body__fails_verification(
-    receiver, fast_retries
-):
+def test_signature__another_secret_or_a_changed_body__fails_verification(receiver, fast_retries):
     created = subscribe(receiver.url)
     tenant_create(principal=SETUP, tenant_id=FINANCE, name="Finance")
     tenant_set_status(principal=SETUP, tenant_id=FINANCE, status="SUSPENDED")
@@ -129,7 +129,8 @@ def test_signature__another_secret_or_a_changed_body__fails_verification(
     with pytest.raises(WebhookVerificationError):
         Webhook(subscribe(receiver.url).secret).verify(request.body, request.headers)
     with pytest.raises(WebhookVerificationError):
-        Webhook(created.secret).verify(request.body.replace(b"SUSPENDED", b"ACTIVE"), request.headers)
+        changed = request.body.replace(b"SUSPENDED", b"ACTIVE")
+        Webhook(created.secret).verify(changed, request.headers)
     assert request.headers["webhook-signature"].startswith("v1,")
 
 
@@ -228,7 +229,9 @@ def test_redirect__not_followed__attempt_fails(receiver, fast_retries, settings)
     assert "redirect not followed" in attempt.error
 
 
-def test_slow_receiver__read_timeout__attempt_fails_and_is_retried(receiver, fast_retries, settings):
+def test_slow_receiver__read_timeout__attempt_fails_and_is_retried(
+    receiver, fast_retries, settings
+):
     settings.WEBHOOK_READ_TIMEOUT = 0.3
     receiver.answers = [Answer(200, delay=1.0)]
     subscribe(receiver.url)
