@@ -115,7 +115,8 @@ def _read_excerpt(response, deadline: float) -> str:
     chunks: list[bytes] = []
     size = 0
     while size < RESPONSE_EXCERPT_BYTES and time.monotonic() < deadline:
-        chunk = response.read(min(_CHUNK, RESPONSE_EXCERPT_BYTES - size))
+        # read1: whatever one receive brings, so a trickle cannot hold the loop past the deadline.
+        chunk = response.read1(min(_CHUNK, RESPONSE_EXCERPT_BYTES - size))
         if not chunk:
             break
         chunks.append(chunk)
