@@ -26,8 +26,6 @@ from packs.services import playbook_link_create
 from runtime_config.models import ConfigChangeRequest
 from runtime_config.services import config_activate
 from tenants.principals import Principal
-from webhooks.models import WebhookDelivery, WebhookEvent, WebhookSubscription
-from webhooks.services import webhook_create
 from tests.api.conftest import (
     FINANCE,
     PROBLEM,
@@ -38,6 +36,8 @@ from tests.api.conftest import (
     tenant_content,
 )
 from tests.conftest import load_reference
+from webhooks.models import WebhookDelivery, WebhookEvent, WebhookSubscription
+from webhooks.services import webhook_create
 
 ACTORS = ("anon", "nobody", "viewer", "member", "admin", "own", "other")
 SETUP = Principal.system("setup")
