@@ -230,6 +230,7 @@ def test_detail__id_that_names_nothing__404(admin, webhook_id):
     assert_problem(send(admin.client, "GET", f"{URL}/{webhook_id}"), 404, "webhook_not_found")
 
 
+@pytest.mark.django_db(transaction=True)  # the worker's loop runs here: it commits
 def test_delete__204_deliveries_gone_audit_row(admin, receiver, fast_retries):
     from tenants.services import tenant_create, tenant_set_status
 
@@ -245,6 +246,7 @@ def test_delete__204_deliveries_gone_audit_row(admin, receiver, fast_retries):
     assert_problem(send(admin.client, "DELETE", f"{URL}/{hook.pk}"), 404, "webhook_not_found")
 
 
+@pytest.mark.django_db(transaction=True)
 def test_deliveries_and_redeliver__attempts_listed__redelivery_sent_with_the_same_id(
     admin, receiver, fast_retries
 ):
