@@ -353,19 +353,25 @@ def _record(
 ) -> None:
     number = delivery.attempt_count
     with transaction.atomic():
-        WebhookAttempt.objects.update_or_create(
+        attempt = WebhookAttempt(
             delivery=delivery,
             number=number,
-            defaults={
-                "started_at": started,
-                "duration_ms": result.duration_ms,
-                "status_code": result.status_code,
-                "succeeded": result.succeeded,
-                "error": result.error,
-                "response_excerpt": result.excerpt,
-                "remote_ip": result.remote_ip,
-                "worker_id": worker_id,
-            },
+            started_at=started,
+            duration_ms=result.duration_ms,
+            status_code=result.status_code,
+            succeeded=result.succeeded,
+            error=result.error,
+            response_excerpt=result.excerpt,
+            remote_ip=result.remote_ip,
+            worker_id=worker_id,
+        )
+        # One statement; it replaces the "worker lost" row recovery may have written for this
+        # number if this worker was only slow, not dead.
+        WebhookAttempt.objects.bulk_create(
+            [attempt],
+            update_conflicts=True,
+            unique_fields=["delivery", "number"],
+            update_fields=[*_ATTEMPT_RESULT_FIELDS],
         )
         fields = {"last_status_code": result.status_code, "last_error": result.error}
         if result.succeeded:
@@ -374,6 +380,18 @@ def _record(
             _finish(delivery, worker_id, status=DeliveryStatus.FAILED, **fields)
         else:
             _schedule_retry(delivery, worker_id, number, **fields)
+
+
+_ATTEMPT_RESULT_FIELDS = (
+    "started_at",
+    "duration_ms",
+    "status_code",
+    "succeeded",
+    "error",
+    "response_excerpt",
+    "remote_ip",
+    "worker_id",
+)
 
 
 def _owned(delivery: WebhookDelivery, worker_id: str):
