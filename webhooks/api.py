@@ -188,7 +188,7 @@ class WebhookListView(RoleApiView):
             OpenApiParameter("page", int),
             OpenApiParameter("page_size", int, description="At most 200."),
         ],
-        responses={200: WebhookPageOutput, **problems(400, 401, 403)},
+        responses={200: WebhookPageOutput, **problems(400, 401, 403, 404)},
     )
     def get(self, request):
         queryset = selectors.webhook_list(
