@@ -8,7 +8,6 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 
 from onboarding.errors import InvalidInput, ServiceError
-from onboarding.pages import page
 from onboarding.ui import Column, Filter, Table, done, filters_from, form_data, page_view
 from tenants.selectors import tenant_list
 from webhooks import selectors, services
@@ -23,7 +22,6 @@ def _detail_url(subscription_id) -> str:
     return f"/admin/webhooks/{subscription_id}"
 
 
-@page("webhook-list")
 @page_view
 def webhook_list_page(request):
     principal = request.principal
@@ -107,7 +105,6 @@ def _field_errors(exc: ServiceError) -> dict[str, str]:
     return errors
 
 
-@page("webhook-detail")
 @page_view
 def webhook_detail_page(request, webhook_id: str):
     principal = request.principal
@@ -138,13 +135,11 @@ def _changes(data) -> dict:
     return changes
 
 
-@page("webhook-deliveries")
 @page_view
 def webhook_deliveries_page(request, webhook_id: str):
     return _detail(request, webhook_id)
 
 
-@page("webhook-redeliver")
 @page_view
 def webhook_redeliver_page(request, webhook_id: str, delivery_id: str):
     if request.method != "POST":
