@@ -23,6 +23,8 @@ AUDITED_SIGNALS = {
     "runtime_config.change_request_rejected": config_signals.change_request_rejected,
     "runtime_config.change_request_cancelled": config_signals.change_request_cancelled,
     "runtime_config.change_request_stale": config_signals.change_request_stale,
+    "runtime_config.change_request_scheduled": config_signals.change_request_scheduled,
+    "runtime_config.change_request_applied": config_signals.change_request_applied,
     "webhooks.webhook_created": webhook_signals.webhook_created,
     "webhooks.webhook_updated": webhook_signals.webhook_updated,
     "webhooks.webhook_deleted": webhook_signals.webhook_deleted,

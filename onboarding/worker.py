@@ -30,7 +30,10 @@ from django.utils.module_loading import import_string
 logger = logging.getLogger("onboarding.worker")
 
 # Periodic recovery steps, each `() -> int` (how many items it handed over).
-RECOVERY_STEPS = ("webhooks.services.outbox_recover",)
+RECOVERY_STEPS = (
+    "webhooks.services.outbox_recover",
+    "runtime_config.services.scheduling.scheduled_recover",
+)
 _RESTART_DELAY = 1.0
 
 

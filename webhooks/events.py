@@ -14,6 +14,8 @@ EVENT_TYPES: tuple[str, ...] = (
     "change_request.rejected",
     "change_request.stale",
     "change_request.cancelled",
+    "change_request.scheduled",
+    "change_request.applied",
     "tenant.status_changed",
 )
 
@@ -28,6 +30,8 @@ _BY_ACTION = {
     "change_request.rejected": "change_request.rejected",
     "change_request.stale": "change_request.stale",
     "change_request.cancelled": "change_request.cancelled",
+    "change_request.scheduled": "change_request.scheduled",
+    "change_request.applied": "change_request.applied",
     "tenant.status_changed": "tenant.status_changed",
 }
 

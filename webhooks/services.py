@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
+from django_tasks import TaskContext, task
 from standardwebhooks.webhooks import Webhook
 
 from audit.services import jsonable
@@ -268,8 +269,6 @@ def _new_delivery(
 
 
 def _enqueue(delivery_id: int, when: datetime) -> str:
-    from webhooks.tasks import deliver_webhook
-
     task = deliver_webhook if when <= timezone.now() else deliver_webhook.using(run_after=when)
     return task.enqueue(delivery_id).id
 
@@ -308,6 +307,13 @@ def retry_delay(attempt: int) -> timedelta:
     base = settings.WEBHOOK_RETRY_BASE_SECONDS
     seconds = min(base * 3 ** (attempt - 1), settings.WEBHOOK_RETRY_MAX_DELAY_SECONDS)
     return timedelta(seconds=seconds * random.uniform(0.8, 1.2))
+
+
+@task(queue_name="webhooks", takes_context=True)
+def deliver_webhook(context: TaskContext, delivery_id: int) -> str:
+    """The task (django-tasks, queue `webhooks`) that makes one attempt of one delivery."""
+    worker_ids = context.task_result.worker_ids
+    return delivery_attempt(delivery_id=delivery_id, worker_id=worker_ids[-1] if worker_ids else "")
 
 
 def delivery_attempt(*, delivery_id: int, worker_id: str) -> str:
