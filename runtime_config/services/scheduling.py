@@ -145,7 +145,7 @@ def change_request_apply_scheduled(*, change_request_id: str) -> str:
                     change_request=change_request,
                 )
         except ServiceError as problem:
-            _end(change_request, ChangeRequestStatus.STALE, f"{problem.code}: {problem.detail}")
+            _end(change_request, ChangeRequestStatus.STALE, _reason(problem))
             _send(
                 signals.change_request_stale,
                 "change_request.stale",
@@ -184,6 +184,14 @@ def _still_admin(username: str, tenant_id: str) -> Principal:
     if principal is None or not principal.can_write_tenant(tenant_id):
         raise Forbidden(f"{username} is no longer an ADMIN of {tenant_id}.", code="admin_required")
     return principal
+
+
+def _reason(problem: ServiceError) -> str:
+    """`code: detail` and what each finding says, e.g. "pack_deprecated: A deprecated pack
+    version cannot be activated. (Tenant pack v1.5 is DEPRECATED.)"."""
+    messages = [str(item.get("message", "")) for item in problem.errors if item.get("message")]
+    detail = f" ({' '.join(messages)})" if messages else ""
+    return f"{problem.code}: {problem.detail}{detail}"
 
 
 def _end(change_request: ConfigChangeRequest, status: str, reason: str) -> None:

@@ -48,7 +48,7 @@ class Workers:
         self.env = env
         self.processes: list[subprocess.Popen] = []
 
-    def start(self, concurrency: int = 2) -> subprocess.Popen:
+    def start(self, concurrency: int = 2, interval: float = 0.05) -> subprocess.Popen:
         process = subprocess.Popen(
             [
                 sys.executable,
@@ -57,7 +57,7 @@ class Workers:
                 "--concurrency",
                 str(concurrency),
                 "--interval",
-                "0.05",
+                str(interval),
             ],
             cwd=ROOT,
             env=self.env,
@@ -177,3 +177,43 @@ def test_sigterm__worker_finishes_and_exits_cleanly(workers):
     assert any("worker started" in line for line in lines), lines
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=10) == 0
+
+
+def test_run_worker__scheduled_activation__applied_within_2s_of_apply_at(
+    workers, finance_domain, finance_tenant, tenant_a, admin
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from runtime_config.models import TenantActiveConfig
+    from runtime_config.services import config_activate
+    from tests.runtime_config.activation_helpers import domain_pack, tenant_pack
+
+    domain_pack(finance_domain)
+    tenant_pack(finance_tenant, "v1.4")
+    tenant_pack(finance_tenant, "v1.5")
+    config_activate(
+        principal=SETUP,
+        tenant_id="TENANT_A",
+        domain_pack_version="v3.2",
+        tenant_pack_version="v1.4",
+    )
+    workers.start(interval=0.5)  # the default WORKER_POLL_INTERVAL
+    time.sleep(3)  # up and idle
+    apply_at = timezone.now() + timedelta(seconds=2)
+    outcome = config_activate(
+        principal=admin.principal,
+        tenant_id="TENANT_A",
+        tenant_pack_version="v1.5",
+        apply_at=apply_at.isoformat(),
+    )
+    assert outcome.status == "scheduled"
+
+    def applied():
+        config = TenantActiveConfig.objects.select_related("tenant_pack").get(pk="TENANT_A")
+        return config if config.tenant_pack.version == "v1.5" else None
+
+    assert _wait(lambda: applied() is not None, 15)
+    lag = (applied().activated_at - apply_at).total_seconds()
+    assert 0 <= lag <= 2.0, lag
