@@ -344,3 +344,49 @@ def test_cancel__scheduled_by_someone_else__tenant_admin_may_viewer_may_not(
         send(owner.client, "POST", f"/admin/config-changes/{change_id}/cancel", {}).status_code
         == 200
     )
+
+
+# --- pages ----------------------------------------------------------------------------------
+
+
+def test_pages__schedule_from_the_tenant_page__listed_and_cancellable(admin, packs):
+    from tests.ui.conftest import HTML, HTMX, browser
+
+    client = browser(admin)
+    when = (timezone.now() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    preview = client.post(
+        ACTIVATE,
+        {
+            "tenant_id": "TENANT_A",
+            "tenant_pack_version": "v1.5",
+            "dry_run": "true",
+            "apply_at": when,
+        },
+        **HTMX,
+    )
+    html = preview.content.decode()
+    assert preview.status_code == 200 and "SCHEDULED" in html and 'name="apply_at"' in html
+    response = client.post(
+        ACTIVATE,
+        {"tenant_id": "TENANT_A", "tenant_pack_version": "v1.5", "apply_at": when},
+        **HTML,
+    )
+    assert response.status_code == 303
+    change = ConfigChangeRequest.objects.get()
+    assert change.status == "SCHEDULED" and change.apply_at.strftime("%Y-%m-%dT%H:%M") == when
+    tenant_page = client.get("/admin/tenants/TENANT_A", **HTML).content.decode()
+    assert "SCHEDULED" in tenant_page and f"/admin/config-changes/{change.pk}/cancel" in tenant_page
+    approvals = client.get("/admin/config-changes?status=SCHEDULED", **HTML).content.decode()
+    assert f"/admin/config-changes/{change.pk}/cancel" in approvals
+    assert f"/admin/config-changes/{change.pk}/approve" not in approvals
+    cancelled = client.post(f"/admin/config-changes/{change.pk}/cancel", {}, **HTML)
+    assert cancelled.status_code == 303
+    assert ConfigChangeRequest.objects.get().status == "CANCELLED"
+
+
+def test_pages__viewer__no_cancel_button_for_a_scheduled_change(admin, viewer, packs):
+    from tests.ui.conftest import HTML, browser
+
+    change_id = _schedule(admin).json()["change_request"]["id"]
+    html = browser(viewer).get("/admin/config-changes", **HTML).content.decode()
+    assert "SCHEDULED" in html and f"/admin/config-changes/{change_id}/cancel" not in html
