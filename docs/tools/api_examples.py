@@ -68,6 +68,14 @@ DOCS_TENANT = {
 }
 
 
+def _soon() -> str:
+    """A time a day ahead, to the minute (the example's answer shows it)."""
+    from datetime import UTC, datetime, timedelta
+
+    moment = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(days=1)
+    return moment.isoformat().replace("+00:00", "Z")
+
+
 def _setup() -> None:
     handle, scratch = tempfile.mkstemp(prefix="docs_api_", suffix=".sqlite3")
     os.close(handle)
@@ -550,12 +558,12 @@ def build() -> str:
         "POST",
         "/admin/packs/activate",
         "Activate a (domain pack, tenant pack) pair for a tenant. Body `{tenant_id, domain?, "
-        "domain_pack_version?, tenant_pack_version?, expected_revision?, comment?, dry_run?}`; "
+        "domain_pack_version?, tenant_pack_version?, expected_revision?, comment?, dry_run?, apply_at?}`; "
         "omitted versions keep their current value; the domain comes from `domain`, else the "
         "tenant pack's `domainName`, else the current one. 200 with the active config "
         "(`changed: false` and nothing written when equal to the current one); 202 with a "
-        "PENDING change request when the tenant's policy requires approval; `dry_run: true` → "
-        "200 preview, nothing written.",
+        "PENDING change request when the tenant's policy requires approval; 202 with a "
+        "SCHEDULED one with `apply_at` (below); `dry_run: true` → 200 preview, nothing written.",
         "400 `unknown_pack_version`, 400 `domain_required`, 400 `invalid_tenant_id` (empty), "
         "404, 409 `tenant_suspended`, `pack_deprecated`, `incompatible_packs`, "
         "`incompatible_playbook_links`, `revision_conflict`, `pack_integrity_failure` (a stored "
@@ -619,6 +627,50 @@ def build() -> str:
         "/admin/packs/activate",
         {"tenant_id": t, "tenant_pack_version": "v1.1"},
         title="Move to tenant pack v1.1",
+    )
+
+    r.text(
+        "**Scheduled activation**: with `apply_at` (RFC 3339 with an offset, in the future, at "
+        "most 90 days ahead) the answer is 202 with a change request in status `SCHEDULED` "
+        "(PENDING first when approval applies; approving it then schedules it). `manage.py "
+        "run_worker` applies it within about a second of `apply_at`, re-running every check "
+        "(suspension, deprecation, compatibility, playbook links, and the tenant's revision: "
+        "one that moved since the request makes it STALE). A failing check ends it `STALE` with "
+        "`status_reason`; until it is applied, `POST /admin/config-changes/{id}/cancel` cancels "
+        "it. Audit actions and webhook events: `change_request.scheduled`, then "
+        "`config.activated` and `change_request.applied`, or `change_request.stale`. Bad "
+        "`apply_at`: 400 `invalid_apply_at`, `apply_at_in_past`, `apply_at_too_far`."
+    )
+    scheduled = r.call(
+        "POST",
+        "/admin/packs/activate",
+        {
+            "tenant_id": t,
+            "tenant_pack_version": "v1.0",
+            "apply_at": _soon(),
+            "comment": "maintenance window",
+        },
+        title="Schedule → 202 SCHEDULED",
+    )
+    r.call(
+        "POST",
+        "/admin/packs/activate",
+        {"tenant_id": t, "tenant_pack_version": "v1.0", "apply_at": "2020-01-01T00:00:00Z"},
+        title="apply_at in the past → 400",
+    )
+    scheduled_id = (scheduled or {}).get("change_request", {}).get("id", "0")
+    r.alias(
+        scheduled_id,
+        "SCHEDULED",
+        'curl -s -H "Authorization: Token $TOKEN" '
+        '"http://127.0.0.1:8000/admin/config-changes?status=SCHEDULED&tenant_id=TENANT_DOCS_001" '
+        "| jq -r '.results[0].id'",
+    )
+    r.call(
+        "POST",
+        f"/admin/config-changes/{scheduled_id}/cancel",
+        {"comment": "window moved"},
+        title="Cancel it before it applies",
     )
 
     r.endpoint(
@@ -781,8 +833,8 @@ def build() -> str:
     r.text("## Webhooks")
     r.text(
         "Signed HTTP callbacks for `pack.imported`, `pack.import_rejected`, `config.activated`, "
-        "`config.rolled_back`, `change_request.created|approved|rejected|stale|cancelled` and "
-        "`tenant.status_changed`. Platform ADMINs manage every subscription; a tenant ADMIN "
+        "`config.rolled_back`, `change_request.created|approved|rejected|stale|cancelled|"
+        "scheduled|applied` and `tenant.status_changed`. Platform ADMINs manage every subscription; a tenant ADMIN "
         "manages those of its tenants (`tenant_id`), which receive only that tenant's events. "
         "VIEWERs see none (a URL may carry a receiver's token).",
         "Each event is written to an outbox in the transaction of the change, beside its audit "
