@@ -558,7 +558,8 @@ def build() -> str:
         "POST",
         "/admin/packs/activate",
         "Activate a (domain pack, tenant pack) pair for a tenant. Body `{tenant_id, domain?, "
-        "domain_pack_version?, tenant_pack_version?, expected_revision?, comment?, dry_run?, apply_at?}`; "
+        "domain_pack_version?, tenant_pack_version?, expected_revision?, comment?, dry_run?, "
+        "apply_at?}`; "
         "omitted versions keep their current value; the domain comes from `domain`, else the "
         "tenant pack's `domainName`, else the current one. 200 with the active config "
         "(`changed: false` and nothing written when equal to the current one); 202 with a "
@@ -834,8 +835,8 @@ def build() -> str:
     r.text(
         "Signed HTTP callbacks for `pack.imported`, `pack.import_rejected`, `config.activated`, "
         "`config.rolled_back`, `change_request.created|approved|rejected|stale|cancelled|"
-        "scheduled|applied` and `tenant.status_changed`. Platform ADMINs manage every subscription; a tenant ADMIN "
-        "manages those of its tenants (`tenant_id`), which receive only that tenant's events. "
+        "scheduled|applied` and `tenant.status_changed`. Platform ADMINs manage every "
+        "subscription; a tenant ADMIN manages those of its tenants (`tenant_id`), which receive only that tenant's events. "
         "VIEWERs see none (a URL may carry a receiver's token).",
         "Each event is written to an outbox in the transaction of the change, beside its audit "
         "row (a change that rolls back sends nothing), and sent by `manage.py run_worker` as "
