@@ -836,7 +836,8 @@ def build() -> str:
         "Signed HTTP callbacks for `pack.imported`, `pack.import_rejected`, `config.activated`, "
         "`config.rolled_back`, `change_request.created|approved|rejected|stale|cancelled|"
         "scheduled|applied` and `tenant.status_changed`. Platform ADMINs manage every "
-        "subscription; a tenant ADMIN manages those of its tenants (`tenant_id`), which receive only that tenant's events. "
+        "subscription; a tenant ADMIN manages those of its tenants (`tenant_id`), which "
+        "receive only that tenant's events. "
         "VIEWERs see none (a URL may carry a receiver's token).",
         "Each event is written to an outbox in the transaction of the change, beside its audit "
         "row (a change that rolls back sends nothing), and sent by `manage.py run_worker` as "
