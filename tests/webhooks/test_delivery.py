@@ -39,7 +39,7 @@ def _tenant_content(base: dict, version: str) -> dict:
     return content
 
 
-def _every_kind_of_event(finance_domain, finance_tenant) -> None:
+def _every_kind_of_event(finance_domain, finance_tenant, scheduler) -> None:
     """One or more of each event type of the catalogue, through the real services."""
     tenant_create(principal=SETUP, tenant_id=FINANCE, name="Finance")
     domain_pack_import(principal=SETUP, content=finance_domain, version="1.0.0")
@@ -75,7 +75,31 @@ def _every_kind_of_event(finance_domain, finance_tenant) -> None:
     activate("1.1.0")
     with pytest.raises(ServiceError):
         change_request_approve(principal=REVIEWER, change_request_id=stale.pk)
+    _scheduled_activation(scheduler, "1.2.0")
     tenant_set_status(principal=SETUP, tenant_id=FINANCE, status="SUSPENDED")
+
+
+def _scheduled_activation(actor, version: str) -> None:
+    """Scheduled, then applied by the worker's service when due (moved into the past here)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from runtime_config.models import ConfigChangeRequest
+    from runtime_config.services import change_request_apply_scheduled
+
+    outcome = config_activate(
+        principal=actor.principal,
+        tenant_id=FINANCE,
+        tenant_pack_version=version,
+        apply_at=(timezone.now() + timedelta(hours=1)).isoformat(),
+    )
+    ConfigChangeRequest.objects.filter(pk=outcome.change_request.pk).update(
+        apply_at=timezone.now() - timedelta(seconds=1)
+    )
+    assert change_request_apply_scheduled(change_request_id=str(outcome.change_request.pk)) == (
+        "applied"
+    )
 
 
 def _published_types() -> list[str]:
@@ -91,10 +115,10 @@ def _published_types() -> list[str]:
 
 
 def test_every_event_type__local_receiver__each_received_once_with_a_valid_signature(
-    receiver, fast_retries, finance_domain, finance_tenant
+    receiver, fast_retries, finance_domain, finance_tenant, admin
 ):
     created = subscribe(receiver.url)
-    _every_kind_of_event(finance_domain, finance_tenant)
+    _every_kind_of_event(finance_domain, finance_tenant, admin)
     expected = _published_types()
     assert set(expected) == set(EVENT_TYPES)
 
