@@ -119,6 +119,7 @@ def test_parse_apply_at__offsets__normalised_instant():
 # --- scheduling -------------------------------------------------------------------------------
 
 
+@pytest.mark.django_db(transaction=True)  # the worker's task loop commits
 def test_activate__apply_at_without_approval__202_scheduled_nothing_applied_yet(admin, packs):
     response = _schedule(admin)
     assert response.status_code == 202, response.content
@@ -224,6 +225,7 @@ def test_scheduled__not_due__left_alone(admin, packs):
     assert ConfigChangeRequest.objects.get(pk=change_id).status == "SCHEDULED"
 
 
+@pytest.mark.django_db(transaction=True)  # the worker's task loop commits
 def test_scheduled__cancelled_before_due__never_applied(admin, packs):
     change_id = _schedule(admin).json()["change_request"]["id"]
     response = send(admin.client, "POST", f"/admin/config-changes/{change_id}/cancel", {})
@@ -264,6 +266,7 @@ def test_scheduled__task_lost__recovery_applies_it_once(admin, packs):
 # --- with approval ------------------------------------------------------------------------------
 
 
+@pytest.mark.django_db(transaction=True)  # the worker's task loop commits
 def test_scheduled_with_approval__pending_then_scheduled_on_approval_then_applied(
     admin, second_admin, packs
 ):
