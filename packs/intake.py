@@ -159,6 +159,24 @@ class _Constant(float):
     spelling = ""
 
 
+class _HugeInteger(float):
+    """An integer literal too long for any 64-bit reader, kept (without converting it: Python
+    refuses to read integers of more than 4,300 digits) so the walk can report its path."""
+
+    digits = 0
+
+
+_MAX_INT_DIGITS = len(str(INT_MIN))
+
+
+def _integer(text: str) -> int:
+    if len(text) > _MAX_INT_DIGITS:
+        marked = _HugeInteger(math.nan)
+        marked.digits = len(text.lstrip("-"))
+        return marked  # type: ignore[return-value]
+    return int(text)
+
+
 def _pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for key, value in items:
@@ -185,7 +203,9 @@ def _load_exact(data: bytes, max_depth: int) -> Any:
         ) from None
     _check_depth_text(text, max_depth)
     try:
-        value = json.loads(text, object_pairs_hook=_pairs, parse_constant=_constant)
+        value = json.loads(
+            text, object_pairs_hook=_pairs, parse_constant=_constant, parse_int=_integer
+        )
     except json.JSONDecodeError as exc:
         raise _error(
             "malformed_json",
@@ -300,6 +320,12 @@ def _check_scalar(node: Any, where: str) -> None:
         return
     if isinstance(node, str):
         _check_string(node, where, "string")
+    elif isinstance(node, _HugeInteger):
+        raise _error(
+            "invalid_number",
+            f"An integer of {node.digits:,} digits is outside the 64-bit integer range.",
+            where,
+        )
     elif isinstance(node, _Constant):
         raise _error("invalid_number", f"{node.spelling} is not a JSON number.", where)
     elif isinstance(node, int):
