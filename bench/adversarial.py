@@ -135,7 +135,7 @@ def many_compiled_rules(size: int) -> Shape:
 
 
 def rules_times_tests(size: int) -> Shape:
-    """Self-tests × rules: unguarded rules that all run for every test case."""
+    """Self-tests times rules: unguarded rules that all run for every test case."""
     rules = [
         {"condition": f"rawPayload.v == {i} || rawPayload.w in [1, 2, 3]", "severity": "HIGH"}
         for i in range(2_000)
@@ -203,10 +203,8 @@ def deep_cel(size: int) -> Shape:
 
 def long_cel(size: int) -> Shape:
     """One condition of several megabytes."""
-    return Shape(
-        "domain",
-        _domain(severityRules=[{"condition": " && ".join(["true"] * (size // 8)), "severity": "LOW"}]),
-    )
+    condition = " && ".join(["true"] * (size // 8))
+    return Shape("domain", _domain(severityRules=[{"condition": condition, "severity": "LOW"}]))
 
 
 def long_step_text(size: int) -> Shape:
@@ -303,6 +301,8 @@ def validate_document(shape: Shape, data: bytes) -> dict[str, Any]:
 def _child(name: str, size: int) -> None:
     """Runs in the budgeted subprocess: one JSON line with the outcome."""
     setup()
+    import packs.services
+    import packs.validation  # noqa: F401 - imported before the clock starts
     from onboarding.errors import ServiceError
 
     shape, data = document(name, size)
@@ -317,8 +317,13 @@ def _child(name: str, size: int) -> None:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
         json.dumps(
-            {"bytes": len(data), "seconds": round(seconds, 3), "cpu_seconds": round(cpu, 3),
-             "peak_mb": round(peak), **outcome}
+            {
+                "bytes": len(data),
+                "seconds": round(seconds, 3),
+                "cpu_seconds": round(cpu, 3),
+                "peak_mb": round(peak),
+                **outcome,
+            }
         )
     )
 
@@ -347,7 +352,7 @@ def run_budgeted(
             timeout=budget_s + 60,
             cwd=ROOT,
             env=env,
-            preexec_fn=limit,  # noqa: PLW1509 - no threads in the parent at this point
+            preexec_fn=limit,
             check=False,
         )
     except subprocess.TimeoutExpired:
@@ -392,8 +397,9 @@ def main(argv: list[str] | None = None) -> int:
         failed += result["outcome"] != "ok"
         detail = {k: v for k, v in result.items() if k not in ("name", "outcome", "stderr")}
         print(f"{name:28s} {result['outcome']:9s} {json.dumps(detail)}", flush=True)
-        if "stderr" in result:
-            print("    " + result["stderr"].strip().splitlines()[-1][:200] if result["stderr"] else "")
+        lines = (result.get("stderr") or "").strip().splitlines()
+        if lines:
+            print("    " + lines[-1][:200])
     return 1 if failed else 0
 
 

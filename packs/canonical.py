@@ -35,14 +35,30 @@ def integral_value(value: float) -> int:
     return int(Decimal(repr(value)))
 
 
+_UNCHANGED = frozenset({str, int, bool, type(None)})
+
+
+def _float(value: float) -> Any:
+    if value.is_integer() and -_LIMIT < value < _LIMIT:
+        return integral_value(value)
+    return value
+
+
 def _normalise(value: Any) -> Any:
+    """`value` with its integral floats as integers; containers without floats are kept as
+    they are (checked a container at a time: a 5 MB array is millions of items)."""
     if isinstance(value, float):
-        if value.is_integer() and -_LIMIT < value < _LIMIT:
-            return integral_value(value)
-        return value
+        return _float(value)
     if isinstance(value, dict):
+        if set(map(type, value.values())) <= _UNCHANGED:
+            return value
         return {key: _normalise(item) for key, item in value.items()}
     if isinstance(value, list):
+        kinds = set(map(type, value))
+        if kinds <= _UNCHANGED:
+            return value
+        if kinds == {float}:
+            return list(map(_float, value))
         return [_normalise(item) for item in value]
     return value
 

@@ -549,28 +549,41 @@ def _check_secrets(report: _Report) -> None:
         lowered = canonical.lower()
         if not any(word in lowered for word in _SECRET_WORD_BYTES):
             return
-    stack: list[tuple[Any, str]] = [(report.content, "")]
+    secret_key: dict[Any, bool] = {}  # keys repeat: decide each spelling once
+    # Paths are built only for the findings: each entry links to its parent's.
+    stack: list[tuple[Any, Any]] = [(report.content, None)]
     while stack:
-        node, path = stack.pop()
-        if isinstance(node, dict):
+        node, where = stack.pop()
+        if type(node) is dict:
             for key, value in node.items():
-                child = f"{path}/{pointer_token(str(key))}"
-                if (
-                    isinstance(value, str)
-                    and value
-                    and _is_secret_key(str(key))
-                    and not _SECRET_REFERENCE.match(value)
-                    and not report.skip_warning()
-                ):
+                kind = type(value)
+                if kind is dict or kind is list:
+                    stack.append((value, (where, key)))
+                    continue
+                if kind is not str or not value:
+                    continue
+                secret = secret_key.get(key)
+                if secret is None:
+                    secret = secret_key[key] = _is_secret_key(str(key))
+                if secret and not _SECRET_REFERENCE.match(value) and not report.skip_warning():
                     report.warning(
                         "plaintext_secret",
-                        child,
+                        _path_of((where, key)),
                         f"Key {shorten(str(key))} holds what looks like a secret in plain text.",
                         "Store a reference such as ${SECRET_NAME} or vault://path instead.",
                     )
-                stack.append((value, child))
-        elif isinstance(node, list):
-            stack.extend((item, f"{path}/{index}") for index, item in enumerate(node))
+        elif type(node) is list:
+            for index, item in enumerate(node):
+                if type(item) is dict or type(item) is list:
+                    stack.append((item, (where, index)))
+
+
+def _path_of(link: Any) -> str:
+    tokens = []
+    while link is not None:
+        link, token = link
+        tokens.append(pointer_token(str(token)))
+    return "".join("/" + token for token in reversed(tokens))
 
 
 # ----------------------------------------------------------------------------- summaries

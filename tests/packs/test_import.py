@@ -304,9 +304,7 @@ def test_store__retries_exhausted__version_exists_names_the_version(admin, monke
         return real_save(self, *args, **kwargs)
 
     monkeypatch.setattr(DomainPack, "save", losing_save)
-    monkeypatch.setattr(
-        services, "_version_taken", lambda versions, version: True, raising=False
-    )
+    monkeypatch.setattr(services, "_version_taken", lambda versions, version: True, raising=False)
     with pytest.raises(Conflict) as caught:
         domain_pack_import(principal=admin.principal, content=content)
     assert caught.value.code == "version_exists"
