@@ -555,10 +555,11 @@ def _check_secrets(report: _Report) -> None:
     while stack:
         node, where = stack.pop()
         if type(node) is dict:
+            children = []
             for key, value in node.items():
                 kind = type(value)
                 if kind is dict or kind is list:
-                    stack.append((value, (where, key)))
+                    children.append((value, (where, key)))
                     continue
                 if kind is not str or not value:
                     continue
@@ -572,10 +573,13 @@ def _check_secrets(report: _Report) -> None:
                         f"Key {shorten(str(key))} holds what looks like a secret in plain text.",
                         "Store a reference such as ${SECRET_NAME} or vault://path instead.",
                     )
+            stack.extend(reversed(children))  # document order: the first found are listed
         elif type(node) is list:
-            for index, item in enumerate(node):
-                if type(item) is dict or type(item) is list:
-                    stack.append((item, (where, index)))
+            stack.extend(
+                (item, (where, index))
+                for index, item in reversed(list(enumerate(node)))
+                if type(item) is dict or type(item) is list
+            )
 
 
 def _path_of(link: Any) -> str:
