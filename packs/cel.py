@@ -34,7 +34,7 @@ CONVERSION_WEIGHT = 15
 # One evaluation request: about a second of the worst conditions, and payloads up to some
 # 300,000 nodes; a real request (a few rules on a payload of a few hundred nodes) uses < 0.1 %.
 EVALUATION_BUDGET = 5_000_000
-COMPILE_BUDGET = 500_000
+COMPILE_BUDGET = 250_000
 
 # Identifiers CEL reserves; they cannot name a variable or a field.
 _RESERVED = frozenset(
@@ -88,11 +88,19 @@ class CelError(ValueError):
     """A condition that does not compile or exceeds a limit of cel_scan. `position` is the
     1-based column on `line`."""
 
-    def __init__(self, message: str, *, position: int | None = None, line: int | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        position: int | None = None,
+        line: int | None = None,
+        limit: bool = False,
+    ):
         super().__init__(message)
         self.message = message
         self.position = position
         self.line = line
+        self.limit = limit  # refused by a limit rather than by the CEL grammar
 
 
 class CompiledCondition:
@@ -206,7 +214,8 @@ class CompileBudget:
         if self.left < 0:
             raise CelError(
                 "Not compiled: the pack's conditions other than plain comparisons exceed "
-                f"{self.total:,} characters in all."
+                f"{self.total:,} characters in all.",
+                limit=True,
             )
 
 
@@ -246,7 +255,9 @@ def _scan_error(expr: str, exc: ScanError) -> CelError:
     offset = min(exc.offset, len(expr))
     line = expr.count("\n", 0, offset) + 1
     column = offset - (expr.rfind("\n", 0, offset) + 1) + 1
-    return CelError(f"{exc.message} (line {line}, column {column})", position=column, line=line)
+    return CelError(
+        f"{exc.message} (line {line}, column {column})", position=column, line=line, limit=True
+    )
 
 
 def _compile_program(expr: str) -> Any:

@@ -253,7 +253,9 @@ def _check_severity_rules(
             report.error(
                 "invalid_condition",
                 path,
-                f"Condition {shorten(condition)} is not valid CEL: {program.message}",
+                f"Condition {shorten(condition)} "
+                + ("is refused: " if program.limit else "is not valid CEL: ")
+                + program.message,
                 hint,
             )
             continue
@@ -410,9 +412,9 @@ def _run_self_tests(
             report.warning(
                 "self_test_skipped",
                 f"/testSuites/{index}",
-                f"Self-tests {index} to {len(cases) - 1} were not run: with their payloads, the "
-                f"conditions would cost more than the {SELF_TEST_BUDGET:,} units a validation "
-                "may spend on self-tests.",
+                f"{_cases_from(index, len(cases))} not run: with their payloads, the conditions "
+                f"would cost more than the {SELF_TEST_BUDGET:,} units a validation may spend on "
+                "self-tests.",
             )
             return
 
@@ -461,6 +463,12 @@ def _run_self_test(
             path,
             f"Expected exception type {_show_value(want_type)}, got {kind}.",
         )
+
+
+def _cases_from(index: int, count: int) -> str:
+    if index == count - 1:
+        return f"Self-test {index} was"
+    return f"Self-tests {index} to {count - 1} were"
 
 
 def _hashable(value: Any) -> bool:
