@@ -22,7 +22,7 @@ from packs.cel import (
 from packs.cel_scan import MAX_DEPTH, MAX_NESTING, MAX_TOKENS, pattern_cost, scan_condition
 from packs.models import DomainPack
 from packs.validation import validate_domain_pack
-from tests.ui.conftest import HTMX, browser
+from tests.ui.conftest import HTMX, browser, demo_active, demo_packs  # noqa: F401 - fixtures
 
 ROOT = Path(__file__).resolve().parents[2]
 # The three crashing conditions, and nested brackets.
@@ -339,3 +339,33 @@ def test_runtime_load__stored_crashing_condition__rule_disabled_not_the_process(
     )
     assert rules[0].compiled is None and rules[1].compiled is not None
     assert "does not compile" in caplog.text
+
+
+_LARGE_PAYLOAD = '{"l": [' + ",".join(["0"] * 400_000) + "]}"
+
+
+@pytest.mark.usefixtures("demo_active")
+def test_evaluate_api__payload_too_large_for_the_rules__400_evaluation_too_costly(admin):
+    body = (
+        '{"tenant_id": "TENANT_FINANCE_001", "exception_type": "SETTLEMENT_FAIL", '
+        f'"payload": {_LARGE_PAYLOAD}}}'
+    )
+    response = admin.client.post("/ops/exceptions/evaluate", body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "evaluation_too_costly"
+    assert response.json()["errors"][0]["path"] == "/payload"
+
+
+@pytest.mark.usefixtures("demo_active")
+def test_evaluate_page__payload_too_large_for_the_rules__400_evaluation_too_costly(admin):
+    response = browser(admin).post(
+        "/ops/exceptions/evaluate",
+        {
+            "tenant_id": "TENANT_FINANCE_001",
+            "exception_type": "SETTLEMENT_FAIL",
+            "payload": _LARGE_PAYLOAD,
+        },
+        **HTMX,
+    )
+    assert response.status_code == 400
+    assert b"evaluation_too_costly" in response.content
