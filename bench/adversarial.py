@@ -343,6 +343,7 @@ def run_budgeted(
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     env.setdefault("DJANGO_SETTINGS_MODULE", "onboarding.settings")
     env.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-production")
+    env.setdefault("AUDIT_HMAC_KEY", "bench-only-audit-chain-key-not-for-production")
     started = time.monotonic()
     try:
         done = subprocess.run(
@@ -373,6 +374,7 @@ def run_budgeted(
 def setup() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "onboarding.settings")
     os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-production")
+    os.environ.setdefault("AUDIT_HMAC_KEY", "bench-only-audit-chain-key-not-for-production")
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     import django

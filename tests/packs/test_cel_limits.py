@@ -3,6 +3,7 @@ before it sees them (issue 13 item 1), on every path that compiles one: validati
 command), the runtime load and the evaluation of payloads."""
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -194,10 +195,9 @@ def test_worst_accepted_conditions__thread_with_256_kib_stack__compile_evaluate_
         text=True,
         timeout=120,
         env={
-            "PATH": "/usr/bin:/bin",
+            **os.environ,
             "DJANGO_SETTINGS_MODULE": "onboarding.settings",
-            "SECRET_KEY": "test-only",
-            "PYTHONPATH": str(ROOT),
+            "PYTHONPATH": f"{ROOT}",
         },
         check=False,
     )
@@ -295,7 +295,7 @@ def test_validate_pack_command__crashing_condition__exit_1_with_report(tmp_path)
         capture_output=True,
         text=True,
         timeout=120,
-        env={"PATH": "/usr/bin:/bin", "SECRET_KEY": "test-only", "PYTHONPATH": str(ROOT)},
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
         check=False,
     )
     assert done.returncode == 1, done.stderr[-2000:]

@@ -3,6 +3,7 @@ item 5): Python refuses to read integers of more than 4,300 digits, which was a 
 traceback; exponents past the double range overflow to infinity."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -98,7 +99,7 @@ def _manage(*args: str) -> subprocess.CompletedProcess:
         capture_output=True,
         text=True,
         timeout=120,
-        env={"PATH": "/usr/bin:/bin", "SECRET_KEY": "test-only", "PYTHONPATH": str(ROOT)},
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
         check=False,
     )
 
