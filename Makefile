@@ -43,8 +43,15 @@ test: lint
 bench: install
 	$(PY) -m bench
 
+# The API fuzz (schemathesis on a live server), then the content fuzz (generated packs through
+# intake, validation, import, activation and the runtime) with 20 times as many examples, on the
+# database DATABASE_URL names (SQLite when unset); `make test` runs a small derandomized share.
 fuzz: install
 	$(PY) -m bench.fuzz --examples $(FUZZ_EXAMPLES) $(if $(FUZZ_SEED),--seed $(FUZZ_SEED))
+	seed=$(if $(FUZZ_SEED),$(FUZZ_SEED),$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')); \
+	echo "content fuzz: $$(( $(FUZZ_EXAMPLES) * 20 )) examples, seed $$seed"; \
+	CONTENT_FUZZ_EXAMPLES=$$(( $(FUZZ_EXAMPLES) * 20 )) CONTENT_FUZZ_SEED=$$seed \
+		$(VENV)/bin/pytest -q -p no:cacheprovider tests/packs/test_content_fuzz.py
 
 soak: install
 	$(PY) -m bench.soak

@@ -991,7 +991,9 @@ def build() -> str:
         "matching domain rule, then the tenant override, default MEDIUM), the playbook and its "
         "steps, whether approval is required, the tools outside the approved ones, and what "
         "decided each.",
-        "400 `unknown_exception_type`, 404 no active config, 409 `tenant_suspended`.",
+        "400 `unknown_exception_type`, 400 `invalid_number` (a number outside the 64-bit range "
+        "in the payload), 400 `evaluation_too_costly` (a payload too large for the rules it "
+        "meets), 404 no active config, 409 `tenant_suspended`.",
     )
     r.call(
         "POST",
