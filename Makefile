@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 # skips it, e.g. when PYTEST_ARGS selects a few tests.
 COVERAGE ?= --cov --cov-report=term-missing:skip-covered
 
-.PHONY: install run test lint format bench fuzz soak clean
+.PHONY: install run test lint format bench fuzz soak screens clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -39,6 +39,9 @@ format: install
 
 test: lint
 	$(VENV)/bin/pytest $(COVERAGE) $(PYTEST_ARGS)
+
+screens: install
+	SCREENS_DIR=docs/screens $(VENV)/bin/pytest -m browser $(PYTEST_ARGS)
 
 bench: install
 	$(PY) -m bench
