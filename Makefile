@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 # skips it, e.g. when PYTEST_ARGS selects a few tests.
 COVERAGE ?= --cov --cov-report=term-missing:skip-covered
 
-.PHONY: install run test lint format bench fuzz soak clean
+.PHONY: install run test lint format bench fuzz soak screens clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -21,9 +21,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The worker (webhook deliveries, scheduled activations) runs beside the server and stops with it.
 run: install
 	DEBUG=true $(PY) manage.py migrate --noinput
 	DEBUG=true $(PY) manage.py seed_demo
+	DEBUG=true $(PY) manage.py run_worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	DEBUG=true $(PY) manage.py runserver $(HOST):$(PORT)
 
 lint: install
@@ -37,11 +40,21 @@ format: install
 test: lint
 	$(VENV)/bin/pytest $(COVERAGE) $(PYTEST_ARGS)
 
+screens: install
+	SCREENS_DIR=docs/screens $(VENV)/bin/pytest -m browser $(PYTEST_ARGS)
+
 bench: install
 	$(PY) -m bench
 
+# The API fuzz (schemathesis on a live server), then the content fuzz (generated packs through
+# intake, validation, import, activation and the runtime) with 20 times as many examples, on the
+# database DATABASE_URL names (SQLite when unset); `make test` runs a small derandomized share.
 fuzz: install
 	$(PY) -m bench.fuzz --examples $(FUZZ_EXAMPLES) $(if $(FUZZ_SEED),--seed $(FUZZ_SEED))
+	seed=$(if $(FUZZ_SEED),$(FUZZ_SEED),$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')); \
+	echo "content fuzz: $$(( $(FUZZ_EXAMPLES) * 20 )) examples, seed $$seed"; \
+	CONTENT_FUZZ_EXAMPLES=$$(( $(FUZZ_EXAMPLES) * 20 )) CONTENT_FUZZ_SEED=$$seed \
+		$(VENV)/bin/pytest -q -p no:cacheprovider tests/packs/test_content_fuzz.py
 
 soak: install
 	$(PY) -m bench.soak

@@ -6,6 +6,7 @@ from audit.services import audit_append
 from packs import signals as pack_signals
 from runtime_config import signals as config_signals
 from tenants import signals as tenant_signals
+from webhooks import signals as webhook_signals
 
 AUDITED_SIGNALS = {
     "tenants.tenant_created": tenant_signals.tenant_created,
@@ -22,6 +23,12 @@ AUDITED_SIGNALS = {
     "runtime_config.change_request_rejected": config_signals.change_request_rejected,
     "runtime_config.change_request_cancelled": config_signals.change_request_cancelled,
     "runtime_config.change_request_stale": config_signals.change_request_stale,
+    "runtime_config.change_request_scheduled": config_signals.change_request_scheduled,
+    "runtime_config.change_request_applied": config_signals.change_request_applied,
+    "webhooks.webhook_created": webhook_signals.webhook_created,
+    "webhooks.webhook_updated": webhook_signals.webhook_updated,
+    "webhooks.webhook_deleted": webhook_signals.webhook_deleted,
+    "webhooks.webhook_redelivered": webhook_signals.webhook_redelivered,
 }
 
 

@@ -1,7 +1,8 @@
-"""Validation benchmark (issue 3): full validation end to end — strict intake, schema,
-cross-references, CEL compilation, self-tests, checksum — of the reference finance domain pack
-and of a generated ~1 MB pack, each next to a baseline measured in the same run (`json.loads`
-of the same bytes). Run alone with `python -m bench.bench_validation`."""
+"""Validation benchmark (issues 3 and 13): full validation end to end — strict intake, schema,
+cross-references, CEL compilation, self-tests, checksum — of the reference finance domain pack,
+of a generated ~1 MB pack and of the worst adversarial shape per MB (bench.adversarial), each
+next to a baseline measured in the same run (`json.loads` of the same bytes). Run alone with
+`python -m bench.bench_validation`."""
 
 import json
 import os
@@ -16,6 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "tests" / "data" / "reference" / "domain_capital_markets.json"
 TARGET_REFERENCE_MS = 2.0
 TARGET_GENERATED_MS = 50.0
+# Issue 13: a 5 MB pack of any shape validates in 2 s.
+TARGET_WORST_S_PER_MB = 0.4
 
 
 def generated_pack(
@@ -145,6 +148,47 @@ def _row(name: str, data: bytes, repeat: int, target: float) -> dict[str, Any]:
     }
 
 
+def worst_shape_row(repeat: int = 3) -> dict[str, Any]:
+    """Every adversarial shape of bench.adversarial once (intake + validation, as a validate
+    request does), then the slowest per MB again `repeat` times, against `json.loads` of the
+    same bytes."""
+    from bench.adversarial import SHAPES, document, validate_document
+
+    per_mb = {}
+    documents = {}
+    for name in SHAPES:
+        shape, data = document(name)
+        documents[name] = (shape, data)
+        started = time.perf_counter()
+        validate_document(shape, data)
+        per_mb[name] = (time.perf_counter() - started) / (len(data) / 1e6)
+    worst = max(per_mb, key=per_mb.get)
+    shape, data = documents[worst]
+    samples, cpu = _timed(lambda: validate_document(shape, data), repeat)
+    baseline, _ = _timed(lambda: json.loads(data), repeat)
+    megabytes = len(data) / 1e6
+    value = statistics.median(samples) / 1000 / megabytes
+    base = statistics.median(baseline) / 1000 / megabytes
+    ranking = ", ".join(
+        f"{name} {seconds:.3f}"
+        for name, seconds in sorted(per_mb.items(), key=lambda item: -item[1])[:5]
+    )
+    return {
+        "name": f"validate the worst adversarial shape per MB ({worst}, {megabytes:.2f} MB)",
+        "value": round(value, 4),
+        "unit": "s/MB",
+        "baseline": round(base, 4),
+        "baseline_name": "json.loads of the same bytes",
+        "ratio": round(value / base, 1) if base else None,
+        "target": f"<= {TARGET_WORST_S_PER_MB:g} s/MB",
+        "pass": value <= TARGET_WORST_S_PER_MB,
+        "note": (
+            f"CPU time median {statistics.median(cpu) / 1000 / megabytes:.3f} s/MB; "
+            f"slowest shapes (s/MB, one run): {ranking}"
+        ),
+    }
+
+
 def run() -> list[dict]:
     reference = REFERENCE.read_bytes()
     generated = json.dumps(generated_pack(), separators=(",", ":")).encode()
@@ -162,6 +206,7 @@ def run() -> list[dict]:
             30,
             TARGET_GENERATED_MS,
         ),
+        worst_shape_row(),
     ]
 
 
@@ -180,12 +225,15 @@ def main() -> None:
     _setup()
     rows = run()
     columns = ["name", "median_ms", "p95_ms", "baseline_median_ms", "ratio", "target", "pass"]
+    rows = [{**row, **{c: row.get(c, "") for c in columns}} for row in rows]
     widths = {c: max(len(c), *(len(str(row[c])) for row in rows)) for c in columns}
     print("  ".join(c.ljust(widths[c]) for c in columns))
     for row in rows:
         print("  ".join(str(row[c]).ljust(widths[c]) for c in columns))
     for row in rows:
         print(f"{row['name']}: {row['note']}")
+        if row.get("unit") == "s/MB":
+            print(f"  {row['value']} s/MB against {row['baseline']} s/MB for json.loads")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,9 @@ if not SECRET_KEY:
             "SECRET_KEY is required unless DEBUG=true (the Makefile sets DEBUG for local runs)"
         )
     SECRET_KEY = "dev-only-insecure-key-never-use-in-production"
+# Old keys still accepted while SECRET_KEY is rotated (sessions, and webhook signing secrets,
+# which are stored encrypted under a key derived from SECRET_KEY).
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", [])
 
 # The audit chain is keyed (HMAC-SHA256): whoever can rewrite rows in the database cannot
 # recompute their hashes without this key, which is never stored in the database. Old keys stay
@@ -55,6 +58,9 @@ INSTALLED_APPS = [
     "packs",
     "runtime_config",
     "audit",
+    "webhooks",
+    "django_tasks",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -205,6 +211,38 @@ RUNTIME_MIDDLEWARE = [
 PACKS_FILE_FALLBACK_DIR = env_str("PACKS_FILE_FALLBACK_DIR")
 if PACKS_FILE_FALLBACK_DIR and not Path(PACKS_FILE_FALLBACK_DIR).is_dir():
     raise ConfigError(f"PACKS_FILE_FALLBACK_DIR={PACKS_FILE_FALLBACK_DIR!r} is not a directory")
+
+# Background work (DESIGN §14 *Worker*): django-tasks with its database backend, run by
+# `python manage.py run_worker`. Tasks are rows in this database, written in the transaction of
+# the change that needs them; workers on any host claim them with SELECT ... FOR UPDATE SKIP
+# LOCKED (PostgreSQL) or an exclusive transaction (SQLite).
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default", "webhooks", "activations"],
+    }
+}
+WORKER_POLL_INTERVAL = env_float("WORKER_POLL_INTERVAL", 0.5, minimum=0.01)
+WORKER_CONCURRENCY = env_int("WORKER_CONCURRENCY", 2, minimum=1)
+WORKER_RECOVERY_INTERVAL = env_float("WORKER_RECOVERY_INTERVAL", 10.0, minimum=0.1)
+
+# Webhooks (DESIGN §14). Private, loopback, link-local, multicast and reserved addresses are
+# refused unless WEBHOOK_ALLOW_PRIVATE (development and tests with a local receiver).
+WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", False)
+WEBHOOK_CONNECT_TIMEOUT = env_float("WEBHOOK_CONNECT_TIMEOUT", 5.0, minimum=0.1)
+WEBHOOK_READ_TIMEOUT = env_float("WEBHOOK_READ_TIMEOUT", 10.0, minimum=0.1)
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 10, minimum=1)
+WEBHOOK_RETRY_BASE_SECONDS = env_float("WEBHOOK_RETRY_BASE_SECONDS", 30.0, minimum=0.0)
+WEBHOOK_RETRY_MAX_DELAY_SECONDS = env_float("WEBHOOK_RETRY_MAX_DELAY_SECONDS", 12 * 3600, minimum=0)
+# How long a worker owns a delivery it is attempting; past it the delivery is handed to another
+# worker. Longer than the slowest possible attempt (DNS + connect, then read + excerpt).
+WEBHOOK_LEASE_SECONDS = env_float("WEBHOOK_LEASE_SECONDS", 120.0, minimum=1.0)
+if WEBHOOK_LEASE_SECONDS <= 2 * (WEBHOOK_CONNECT_TIMEOUT + WEBHOOK_READ_TIMEOUT):
+    raise ConfigError(
+        "WEBHOOK_LEASE_SECONDS must exceed twice WEBHOOK_CONNECT_TIMEOUT + WEBHOOK_READ_TIMEOUT "
+        f"({2 * (WEBHOOK_CONNECT_TIMEOUT + WEBHOOK_READ_TIMEOUT):g} s), or a slow attempt "
+        "would be handed to a second worker while it still runs"
+    )
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

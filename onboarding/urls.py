@@ -26,6 +26,7 @@ urlpatterns = [
     path("", include("packs.playbook_urls")),
     path("", include("runtime_config.urls")),
     path("", include("audit.urls")),
+    path("", include("webhooks.urls")),
 ]
 
 handler400 = "onboarding.views.bad_request"

@@ -1,9 +1,21 @@
 """Canonical JSON and checksums (DESIGN §7): keys sorted, separators "," and ":", UTF-8 without
-ASCII escaping. Integral floats are written as integers, so content that makes a round trip
-through PostgreSQL's jsonb (which prints 1.0e2 as 100) keeps its checksum."""
+ASCII escaping.
+
+A checksum must survive the database (issue 13). PostgreSQL's jsonb keeps a number as the exact
+decimal of the text it was given (Python writes a float as its shortest repr) and prints it
+without an exponent, so an integral float comes back as an integer: 1.0e2 as 100, and
+1.2345678901234568e18, whose binary value is 1234567890123456768, as 1234567890123456800.
+SQLite's JSON column keeps the text as written. Canonical JSON therefore writes an integral
+float as the integer its shortest repr denotes, the value both databases give back; a
+non-integral float reads back as the same double on both and is written as it is. Intake
+refuses floats of magnitude 2**63 and more (packs.intake), which jsonb would turn into integers
+no 64-bit reader accepts. tests/packs/test_number_round_trip.py proves the round trip on both
+databases with generated packs.
+"""
 
 import hashlib
 import re
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -12,16 +24,41 @@ import orjson
 # without either holds no integral float, and needs no normalising walk (most packs).
 _FLOAT_FRACTION = re.compile(rb"\.0(?:[,\]}]|\Z)")
 _FLOAT_EXPONENT = re.compile(rb"e[-+][0-9]")
+_EXACT = 2.0**53  # below, an integral float is an integer that its repr spells out exactly
+_LIMIT = 2.0**63
+
+
+def integral_value(value: float) -> int:
+    """The integer an integral float's shortest repr denotes (what jsonb gives back)."""
+    if -_EXACT < value < _EXACT:
+        return int(value)
+    return int(Decimal(repr(value)))
+
+
+_UNCHANGED = frozenset({str, int, bool, type(None)})
+
+
+def _float(value: float) -> Any:
+    if value.is_integer() and -_LIMIT < value < _LIMIT:
+        return integral_value(value)
+    return value
 
 
 def _normalise(value: Any) -> Any:
+    """`value` with its integral floats as integers; containers without floats are kept as
+    they are (checked a container at a time: a 5 MB array is millions of items)."""
     if isinstance(value, float):
-        if value.is_integer() and abs(value) < 2**63:
-            return int(value)
-        return value
+        return _float(value)
     if isinstance(value, dict):
+        if set(map(type, value.values())) <= _UNCHANGED:
+            return value
         return {key: _normalise(item) for key, item in value.items()}
     if isinstance(value, list):
+        kinds = set(map(type, value))
+        if kinds <= _UNCHANGED:
+            return value
+        if kinds == {float}:
+            return list(map(_float, value))
         return [_normalise(item) for item in value]
     return value
 

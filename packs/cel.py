@@ -4,6 +4,12 @@ Conditions are compiled once (at validation, and again when the runtime loads a 
 evaluated over the activation `{exceptionType, rawPayload}`; pack text never reaches Python's
 `eval`.
 
+Before the compiler sees a condition, `scan_condition` reads it once, linearly, and refuses what
+the library cannot survive or cannot evaluate in bounded time (issue 13): the compiler and the
+evaluator recurse on the nesting of the expression and abort the whole process (SIGSEGV) when
+the stack runs out, and some constructs cost the square of the payload. Limits and the
+measurements behind them are in docs/packs.md ("Limits of conditions").
+
 The Rust compiler costs ~5 µs plus ~0.3 µs per character, which alone would exceed the 50 ms
 budget for a pack of 4,000 rules. Most conditions are plain comparisons joined by `&&`/`||`;
 those are recognised by `_SIMPLE` (a subset of CEL that the library is known to accept, checked
@@ -15,6 +21,20 @@ import re
 from typing import Any
 
 import cel as _cel
+import orjson
+
+from onboarding.errors import InvalidInput, finding
+from packs.cel_scan import MAX_CHARS, ScanError, scan_condition
+
+# Evaluation cost, in units of about 0.2 µs (one token of a condition applied to one node of
+# the payload, the worst measured rate: a comprehension step). A condition costs
+# `fixed_cost + node_weight * payload size`; converting a payload for the library costs
+# CONVERSION_WEIGHT units per node (measured ~3 µs).
+CONVERSION_WEIGHT = 15
+# One evaluation request: about a second of the worst conditions, and payloads up to some
+# 300,000 nodes; a real request (a few rules on a payload of a few hundred nodes) uses < 0.1 %.
+EVALUATION_BUDGET = 5_000_000
+COMPILE_BUDGET = 250_000
 
 # Identifiers CEL reserves; they cannot name a variable or a field.
 _RESERVED = frozenset(
@@ -65,13 +85,22 @@ _ERROR_AT = re.compile(r"<input>:(\d+):(\d+): (.*)")
 
 
 class CelError(ValueError):
-    """A condition that does not compile. `position` is the 1-based column on `line`."""
+    """A condition that does not compile or exceeds a limit of cel_scan. `position` is the
+    1-based column on `line`."""
 
-    def __init__(self, message: str, *, position: int | None = None, line: int | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        position: int | None = None,
+        line: int | None = None,
+        limit: bool = False,
+    ):
         super().__init__(message)
         self.message = message
         self.position = position
         self.line = line
+        self.limit = limit  # refused by a limit rather than by the CEL grammar
 
 
 class CompiledCondition:
@@ -80,7 +109,7 @@ class CompiledCondition:
     in CEL, `false && error` is false). `named_types`: the exception types it compares with `==`
     (None: not known without parsing)."""
 
-    __slots__ = ("_program", "exception_type", "named_types", "source")
+    __slots__ = ("_program", "exception_type", "fixed_cost", "named_types", "node_weight", "source")
 
     def __init__(
         self,
@@ -89,11 +118,19 @@ class CompiledCondition:
         *,
         exception_type: str | None = None,
         named_types: tuple[str, ...] | None = None,
+        fixed_cost: int | None = None,
+        node_weight: int = 0,
     ):
         self.source = source
         self._program = program
         self.exception_type = exception_type
         self.named_types = named_types
+        # Plain comparisons with literals cost the same whatever the payload holds.
+        self.fixed_cost = fixed_cost if fixed_cost is not None else len(source) // 4 + 1
+        self.node_weight = node_weight
+
+    def cost(self, payload_size: int) -> int:
+        return self.fixed_cost + self.node_weight * payload_size
 
     def __repr__(self) -> str:
         return f"CompiledCondition({self.source!r})"
@@ -124,12 +161,33 @@ def is_simple(expr: str) -> bool:
     return _simple_parts(expr) is not None
 
 
-def compile_condition(expr: str) -> CompiledCondition:
+def compile_condition(expr: str, *, budget: "CompileBudget | None" = None) -> CompiledCondition:
+    """The condition compiled (or recognised as a plain comparison), else CelError. `budget`
+    bounds the characters handed to the compiler over many calls (one pack)."""
     if not isinstance(expr, str):
         raise CelError("A condition must be a string.")
+    if len(expr) > MAX_CHARS:
+        raise _scan_error(
+            expr,
+            ScanError(
+                f"The condition is {len(expr)} characters long; the limit is {MAX_CHARS}.",
+                MAX_CHARS,
+            ),
+        )
     parts = _simple_parts(expr)
     if parts is None:
-        return CompiledCondition(expr, _compile_program(expr))
+        if budget is not None:
+            budget.charge(len(expr))
+        try:
+            scanned = scan_condition(expr)
+        except ScanError as exc:
+            raise _scan_error(expr, exc) from None
+        return CompiledCondition(
+            expr,
+            _compile_program(expr),
+            fixed_cost=scanned.tokens + scanned.pattern_cost,
+            node_weight=scanned.tokens,
+        )
     named = []
     conjunction = True
     for joiner, path, operator, literal in parts:
@@ -141,12 +199,38 @@ def compile_condition(expr: str) -> CompiledCondition:
     return CompiledCondition(expr, exception_type=guard, named_types=tuple(named))
 
 
+class CompileBudget:
+    """Characters the compiler may still read for one pack. It costs ~70 µs for a condition of
+    100 characters (measured on a loaded 2-core machine), so 5 MB of conditions outside the
+    plain comparisons would take seconds; a pack may have COMPILE_BUDGET characters of them
+    (thousands of such rules; the reference packs have none)."""
+
+    def __init__(self, chars: int = 0):
+        self.total = chars or COMPILE_BUDGET
+        self.left = self.total
+
+    def charge(self, chars: int) -> None:
+        self.left -= chars
+        if self.left < 0:
+            raise CelError(
+                "Not compiled: the pack's conditions other than plain comparisons exceed "
+                f"{self.total:,} characters in all.",
+                limit=True,
+            )
+
+
 def compile_conditions(exprs: list[Any]) -> list[CompiledCondition | CelError]:
     """compile_condition for many conditions at once (a pack's severity rules), each result a
-    CompiledCondition or the CelError it raised. Same results, about twice as fast for the
-    usual shape `exceptionType == '<name>' && ...`: one regex pass over all of them."""
+    CompiledCondition or the CelError it raised, under one CompileBudget. Same results, about
+    twice as fast for the usual shape `exceptionType == '<name>' && ...`: one regex pass over
+    all of them."""
+    budget = CompileBudget()
     results: list[CompiledCondition | CelError | None] = [None] * len(exprs)
-    batch = [i for i, expr in enumerate(exprs) if isinstance(expr, str) and "\n" not in expr]
+    batch = [
+        i
+        for i, expr in enumerate(exprs)
+        if isinstance(expr, str) and "\n" not in expr and len(expr) <= MAX_CHARS
+    ]
     line_of: dict[int, int] = {}
     offset = 0
     for index in batch:
@@ -161,10 +245,19 @@ def compile_conditions(exprs: list[Any]) -> list[CompiledCondition | CelError]:
     for index, result in enumerate(results):
         if result is None:
             try:
-                results[index] = compile_condition(exprs[index])
+                results[index] = compile_condition(exprs[index], budget=budget)
             except CelError as exc:
                 results[index] = exc
     return results  # type: ignore[return-value]
+
+
+def _scan_error(expr: str, exc: ScanError) -> CelError:
+    offset = min(exc.offset, len(expr))
+    line = expr.count("\n", 0, offset) + 1
+    column = offset - (expr.rfind("\n", 0, offset) + 1) + 1
+    return CelError(
+        f"{exc.message} (line {line}, column {column})", position=column, line=line, limit=True
+    )
 
 
 def _compile_program(expr: str) -> Any:
@@ -174,6 +267,14 @@ def _compile_program(expr: str) -> Any:
         return _cel.compile(expr)
     except Exception as exc:  # the library raises ValueError, but any failure is a bad condition
         raise _to_cel_error(str(exc)) from None
+    except BaseException as exc:  # a Rust panic surfaces as pyo3's PanicException
+        if not _is_panic(exc):
+            raise
+        raise CelError("The condition could not be compiled.") from None
+
+
+def _is_panic(exc: BaseException) -> bool:
+    return type(exc).__name__ == "PanicException"
 
 
 def _to_cel_error(text: str) -> CelError:
@@ -184,15 +285,111 @@ def _to_cel_error(text: str) -> CelError:
     return CelError(f"{detail} (line {line}, column {column})", position=column, line=line)
 
 
-def condition_matches(compiled: CompiledCondition, activation: dict[str, Any]) -> bool:
-    """Only a result of exactly `true` matches; a missing field, a type mismatch or any other
-    evaluation error means the rule does not apply."""
-    if (
-        compiled.exception_type is not None
-        and activation.get("exceptionType") != compiled.exception_type
-    ):
-        return False
+class Budget:
+    """Evaluation cost units left; shared by the activations of one request or validation."""
+
+    __slots__ = ("left", "total")
+
+    def __init__(self, units: int):
+        self.total = units
+        self.left = units
+
+    def charge(self, units: int) -> None:
+        self.left -= units
+        if self.left < 0:
+            raise EvaluationTooCostly(self.total)
+
+
+class EvaluationTooCostly(InvalidInput):
+    def __init__(self, budget: int):
+        message = (
+            "Evaluating the conditions over this payload would cost more than the "
+            f"{budget:,} units one evaluation may use; send a smaller payload."
+        )
+        super().__init__(
+            message,
+            code="evaluation_too_costly",
+            errors=[finding("evaluation_too_costly", "/payload", message)],
+        )
+
+
+class Activation:
+    """One exception as conditions see it, `{exceptionType, rawPayload}`, converted for the
+    library once: the library converts a plain dict at every call, which costs the size of the
+    payload per rule evaluated. Every evaluation is charged to `budget`, conversion first."""
+
+    __slots__ = ("_context", "_values", "budget", "exception_type", "payload_size")
+
+    def __init__(self, exception_type: Any, raw_payload: Any, *, budget: Budget | None = None):
+        self.exception_type = exception_type
+        self._values = {"exceptionType": exception_type, "rawPayload": raw_payload}
+        self._context: Any = None
+        self.payload_size = payload_size(raw_payload) + payload_size(exception_type)
+        self.budget = budget if budget is not None else Budget(EVALUATION_BUDGET)
+        self.budget.charge(CONVERSION_WEIGHT * self.payload_size)
+
+    @property
+    def context(self) -> Any:
+        if self._context is None:
+            try:
+                self._context = _cel.Context(variables=self._values)
+            except Exception:
+                self._context = self._values  # the library raises again, per rule: no match
+        return self._context
+
+
+def payload_size(value: Any) -> int:
+    """About the nodes of a JSON value plus one per 16 bytes of its text: what the library's
+    conversion and a linear scan of the value cost. Counted on the compact JSON (orjson, in C:
+    a walk in Python costs more than the evaluations it guards); separators and brackets
+    inside strings only make the estimate larger."""
     try:
-        return compiled.program.execute(activation) is True
+        text = orjson.dumps(value)
+    except TypeError:  # not plain JSON: walk it
+        return _walked_size(value)
+    return text.count(b",") + text.count(b"[") + text.count(b"{") + 1 + len(text) // 16
+
+
+def _walked_size(value: Any) -> int:
+    size = 0
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        size += 1
+        if isinstance(node, str):
+            size += len(node) >> 4
+        elif isinstance(node, dict):
+            size += sum(len(key) for key in node) >> 4
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return size
+
+
+def condition_matches(compiled: CompiledCondition, activation: Activation | dict[str, Any]) -> bool:
+    """Only a result of exactly `true` matches; a missing field, a type mismatch or any other
+    evaluation error means the rule does not apply. An Activation is charged the condition's
+    cost first (EvaluationTooCostly when its budget runs out)."""
+    if isinstance(activation, Activation):
+        if (
+            compiled.exception_type is not None
+            and activation.exception_type != compiled.exception_type
+        ):
+            return False
+        activation.budget.charge(compiled.cost(activation.payload_size))
+        context = activation.context
+    else:
+        if (
+            compiled.exception_type is not None
+            and activation.get("exceptionType") != compiled.exception_type
+        ):
+            return False
+        context = activation
+    try:
+        return compiled.program.execute(context) is True
     except Exception:
+        return False
+    except BaseException as exc:
+        if not _is_panic(exc):
+            raise
         return False

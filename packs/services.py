@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 
 from onboarding.errors import (
@@ -210,7 +210,10 @@ def _refuse_if_in_use(pack: DomainPack | TenantPack) -> None:
 _DOMAIN_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$")
 _VERSION_LABEL_RE = re.compile(r"^\S{1,50}$")
 _MAX_FINDINGS_IN_AUDIT = 200
-_STORE_ATTEMPTS = 3
+_STORE_ATTEMPTS = 10
+# First key of the two-key advisory lock that serialises imports without a version per owner
+# (the audit chain uses the one-key form, so the two cannot collide).
+_IMPORT_LOCK_CLASS = 7301
 
 
 @dataclass(frozen=True)
@@ -332,37 +335,63 @@ def _store(
     report: dict[str, Any],
     build: Callable[[str], DomainPack | TenantPack],
     label: str,
+    owner: str,
 ) -> ImportResult:
-    """Create the row and send `pack.imported` in one transaction. Concurrent imports of one
-    version meet at the unique constraint: the loser re-reads and answers 200 or 409.
-    `versions` are the pack rows of the same owner (one domain, or one tenant)."""
+    """Create the row and send `pack.imported` in one transaction. `versions` are the pack rows
+    of the same owner (one domain, or one tenant).
+
+    Concurrent imports of one named version meet at the unique constraint: the loser re-reads
+    and answers 200 or 409. An import without a version takes the next one after the newest:
+    on PostgreSQL a transaction-scoped advisory lock per owner makes those imports take turns,
+    so each gets its own; SQLite has one writer at a time, and a loser simply retries."""
 
     # Only checksums are compared: decoding a stored multi-megabyte document would be waste.
     versions = versions.defer("content_json")
     digest = report.get("checksum") or checksum(content)
+    auto = requested_version is None and "version" not in content
+    version = requested_version or ""
     for _attempt in range(_STORE_ATTEMPTS):
-        newest = versions.order_by("-version_key").first()
-        version, generated = _resolve_version(
-            requested_version, content, newest.version if newest else None
-        )
-        if generated and newest is not None and newest.checksum == digest:
-            return ImportResult(pack=newest, report=report, created=False)
-        # A generated version sorts after the newest one, so only a named one can exist already.
-        existing = None if generated else versions.filter(version_key=version_key(version)).first()
-        if existing is not None:
-            return _existing_result(existing, version, digest, report, label)
         try:
             # One transaction, no savepoint: the row and its `pack.imported` audit row.
             with transaction.atomic():
+                if auto:
+                    _lock_owner(pack_type, owner)
+                newest = versions.order_by("-version_key").first()
+                version, generated = _resolve_version(
+                    requested_version, content, newest.version if newest else None
+                )
+                if generated and newest is not None and newest.checksum == digest:
+                    return ImportResult(pack=newest, report=report, created=False)
+                # A generated version sorts after the newest, so only a named one can exist.
+                existing = (
+                    None if generated else versions.filter(version_key=version_key(version)).first()
+                )
+                if existing is not None:
+                    return _existing_result(existing, version, digest, report, label)
                 pack = build(version)
                 pack.save(force_insert=True)
                 _send_imported(principal, pack_type, pack, report)
             return ImportResult(pack=pack, report=report, created=True)
         except IntegrityError:
-            if not versions.filter(version_key=version_key(version)).exists():
+            if not _version_taken(versions, version):
                 raise
             # Lost a race for this version: the next round re-reads what the winner stored.
-    raise version_exists(label, requested_version or "")
+    raise version_exists(label, version)
+
+
+def _version_taken(versions: QuerySet, version: str) -> bool:
+    return versions.filter(version_key=version_key(version)).exists()
+
+
+def _lock_owner(pack_type: str, owner: str) -> None:
+    """Serialise the imports of one owner until the transaction ends (PostgreSQL only)."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
+            [_IMPORT_LOCK_CLASS, f"{pack_type}:{owner}"],
+        )
 
 
 def _send_imported(
@@ -448,6 +477,7 @@ def domain_pack_import(
             domain=domain,
         ),
         label=f"Domain pack {domain}",
+        owner=domain,
     )
 
 
@@ -546,6 +576,7 @@ def tenant_pack_import(
             tenant=tenant,
         ),
         label=f"Tenant pack {tenant_id}",
+        owner=tenant.tenant_id,
     )
 
 

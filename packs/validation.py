@@ -7,50 +7,41 @@ with findings `{code, path, message, hint?}` ordered by path. Content is expecte
 the strict intake (packs.intake); every check reads it defensively, so a wrongly shaped pack gets
 findings, never an exception.
 
-Schema engine: jsonschema-rs answers "valid?" in microseconds; only an invalid pack goes through
-the pure-Python `jsonschema` to enumerate its errors, so the findings are exactly what the
-reference implementation of Draft 2020-12 reports.
+Every step costs time linear in the size of the pack, whatever its shape (issue 13): a report
+lists at most MAX_FINDINGS errors and as many warnings (a last `too_many_findings` finding then
+gives the full count), closest-name hints share one
+bounded budget (packs.hints), and the self-tests share one evaluation budget (packs.cel.Budget).
 """
 
-import difflib
-import functools
 import hashlib
-import json
+import heapq
 import re
-from pathlib import Path
 from typing import Any
-
-import jsonschema
-import jsonschema_rs
 
 from onboarding.errors import finding
 
 from .canonical import canonical_json
-from .cel import CelError, compile_conditions, condition_matches
+from .cel import (
+    Activation,
+    Budget,
+    CelError,
+    EvaluationTooCostly,
+    compile_conditions,
+    condition_matches,
+)
 from .content import exception_type_names, playbook_id, step_tool_refs_detailed, tool_names
-from .intake import json_type_name, pointer_token, shorten
+from .hints import Hints
+from .intake import pointer_token, shorten
+from .schema_findings import SCHEMA_DIR, SCHEMA_FILES, collect, load_schema, show_value
 
-SCHEMA_DIR = Path(__file__).parent / "schemas"
-SCHEMA_FILES = {"domain": "domain_pack.schema.json", "tenant": "tenant_pack.schema.json"}
+__all__ = ["SCHEMA_DIR", "SCHEMA_FILES", "load_schema"]
+
 DEFAULT_SEVERITY = "MEDIUM"
+MAX_FINDINGS = 1_000
+# Self-tests of one validation, in packs.cel cost units (about 0.2 µs each, so at most about half
+# a second); a real pack's suite uses well under 1 %.
+SELF_TEST_BUDGET = 2_500_000
 
-# Keys of the older pack shape whose replacement no string similarity would find.
-_RENAMED_KEYS = {
-    "if": "condition",
-    "appliesTo": "exceptionType",
-    "toolsAllowList": "approvedTools",
-    "guardrailOverrides": "customGuardrails",
-    "severityOverrides": "customSeverityOverrides",
-}
-_TYPE_NAMES = {
-    "object": "an object",
-    "array": "an array",
-    "string": "a string",
-    "number": "a number",
-    "integer": "an integer",
-    "boolean": "a boolean",
-    "null": "null",
-}
 # Exception types a condition names: `exceptionType == 'X'`, `'X' == exceptionType`,
 # `exceptionType in ['X', 'Y']`.
 _TYPE_EQ = re.compile(
@@ -72,7 +63,7 @@ _SECRET_REFERENCE = re.compile(
 
 def validate_domain_pack(content: Any) -> dict[str, Any]:
     report = _Report("domain", content)
-    report.extend(schema_findings(content, "domain"))
+    collect(content, "domain", report)
     if isinstance(content, dict):
         _check_domain(content, report)
         _check_secrets(report)
@@ -86,7 +77,7 @@ def validate_tenant_pack(
     checked_against: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     report = _Report("tenant", content)
-    report.extend(schema_findings(content, "tenant"))
+    collect(content, "tenant", report)
     if isinstance(content, dict):
         _check_tenant(content, report)
         if isinstance(domain_pack_content, dict):
@@ -111,21 +102,6 @@ class PackValidationService:
         return "tenant" if isinstance(content, dict) and "tenantId" in content else "domain"
 
 
-def load_schema(pack_type: str) -> dict[str, Any]:
-    return json.loads(_schema_text(pack_type))
-
-
-@functools.cache
-def _schema_text(pack_type: str) -> str:
-    return (SCHEMA_DIR / SCHEMA_FILES[pack_type]).read_text(encoding="utf-8")
-
-
-@functools.cache
-def _validators(pack_type: str) -> tuple[Any, jsonschema.Draft202012Validator]:
-    schema = load_schema(pack_type)
-    return jsonschema_rs.Draft202012Validator(schema), jsonschema.Draft202012Validator(schema)
-
-
 # ----------------------------------------------------------------------------- the report
 
 
@@ -137,24 +113,56 @@ def _path_key(path: str) -> tuple:
 
 
 class _Report:
+    """Findings of one validation, at most MAX_FINDINGS of each kind; the rest are counted."""
+
     def __init__(self, pack_type: str, content: Any):
         self.pack_type = pack_type
         self.content = content
         self.errors: list[dict[str, Any]] = []
         self.warnings: list[dict[str, Any]] = []
+        self.dropped_errors = 0
+        self.dropped_warnings = 0
+        self.hints = Hints()
         self.canonical = _canonical_or_none(content)
 
-    def extend(self, findings: list[dict[str, Any]]) -> None:
-        self.errors.extend(findings)
+    @property
+    def errors_full(self) -> bool:
+        return len(self.errors) >= MAX_FINDINGS
+
+    def skip_error(self) -> bool:
+        """True (and counted) when the error list is full: the caller need not build it."""
+        if len(self.errors) < MAX_FINDINGS:
+            return False
+        self.dropped_errors += 1
+        return True
+
+    def skip_warning(self) -> bool:
+        if len(self.warnings) < MAX_FINDINGS:
+            return False
+        self.dropped_warnings += 1
+        return True
+
+    def add_error(self, item: dict[str, Any]) -> None:
+        if not self.skip_error():
+            self.errors.append(item)
+
+    def closest(self, name: str, candidates: Any) -> str | None:
+        return self.hints.closest(name, candidates)
 
     def error(self, code: str, path: str, message: str, hint: str | None = None) -> None:
-        self.errors.append(finding(code, path, message, hint))
+        if not self.skip_error():
+            self.errors.append(finding(code, path, message, hint))
 
     def warning(self, code: str, path: str, message: str, hint: str | None = None) -> None:
-        self.warnings.append(finding(code, path, message, hint))
+        if not self.skip_warning():
+            self.warnings.append(finding(code, path, message, hint))
 
     def result(self, *, summary: dict[str, int], checked_against: Any) -> dict[str, Any]:
         errors, warnings = _ordered(self.errors), _ordered(self.warnings)
+        if self.dropped_errors:
+            errors.append(_too_many("errors", len(errors) + self.dropped_errors))
+        if self.dropped_warnings:
+            warnings.append(_too_many("warnings", len(warnings) + self.dropped_warnings))
         # Same digest as packs.canonical.checksum, reusing the canonical bytes made once.
         checksum = hashlib.sha256(self.canonical).hexdigest() if self.canonical else None
         return {
@@ -166,6 +174,14 @@ class _Report:
             "summary": summary,
             "checked_against": checked_against,
         }
+
+
+def _too_many(kind: str, count: int) -> dict[str, Any]:
+    return finding(
+        "too_many_findings",
+        "",
+        f"{count:,} {kind} in all; the first {MAX_FINDINGS:,} found are listed.",
+    )
 
 
 def _canonical_or_none(content: Any) -> bytes | None:
@@ -184,85 +200,10 @@ def _ordered(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def schema_findings(content: Any, pack_type: str) -> list[dict[str, Any]]:
-    fast, exact = _validators(pack_type)
-    try:
-        valid = fast.is_valid(content)
-    except Exception:  # values jsonschema-rs cannot read; the exact engine decides
-        valid = False
-    if valid:
-        return []
-    findings: list[dict[str, Any]] = []
-    for error in exact.iter_errors(content):
-        findings.extend(_map_error(error))
-    return findings
-
-
-def _pointer(parts: Any) -> str:
-    return "".join("/" + pointer_token(str(part)) for part in parts)
-
-
-def _map_error(error: jsonschema.ValidationError) -> list[dict[str, Any]]:
-    path = _pointer(error.absolute_path)
-    instance, schema, kind = error.instance, error.schema, error.validator
-    if kind == "required" and isinstance(instance, dict):
-        return [
-            finding(
-                "missing_required",
-                f"{path}/{pointer_token(name)}",
-                f"Required key {name!r} is missing.",
-            )
-            for name in error.validator_value
-            if name not in instance
-        ]
-    if kind == "type":
-        expected = error.validator_value
-        names = expected if isinstance(expected, list) else [expected]
-        wanted = " or ".join(_TYPE_NAMES.get(name, name) for name in names)
-        return [
-            finding(
-                "wrong_type",
-                path,
-                f"Expected {wanted}, got {json_type_name(instance)} {_show(instance)}.",
-            )
-        ]
-    if kind == "additionalProperties" and isinstance(instance, dict):
-        allowed = list(schema.get("properties", {}))
-        missing = [name for name in schema.get("required", []) if name not in instance]
-        extra = [key for key in instance if key not in allowed]
-        # One unsupported key where one required key is missing reads as a rename.
-        renamed = missing if len(missing) == 1 and len(extra) == 1 else []
-        return [
-            finding(
-                "unsupported_key",
-                f"{path}/{pointer_token(key)}",
-                f"Key {shorten(key)} is not supported here"
-                + (f" (supported: {', '.join(allowed)})." if allowed else "."),
-                _closest_key(key, allowed, renamed),
-            )
-            for key in extra
-        ]
-    if kind == "enum":
-        options = ", ".join(str(option) for option in error.validator_value)
-        return [finding("invalid_value", path, f"{_show(instance)} is not one of {options}.")]
-    return [finding("invalid_value", path, f"{_show(instance)}: {error.message}")]
-
-
-def _closest_key(key: str, allowed: list[str], renamed: list[str]) -> str | None:
-    if key in _RENAMED_KEYS and _RENAMED_KEYS[key] in allowed:
-        return _RENAMED_KEYS[key]
-    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.75)
-    if close:
-        return close[0]
-    return renamed[0] if renamed else None
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, str):
-        return shorten(value)
-    if isinstance(value, (dict, list)):
-        text = json.dumps(value, ensure_ascii=False, default=str)
-        return text if len(text) <= 60 else text[:60] + "…"
-    return json.dumps(value, default=str)
+    """The schema findings of `content` alone (at most MAX_FINDINGS), unordered."""
+    report = _Report(pack_type, None)
+    collect(content, pack_type, report)
+    return report.errors
 
 
 # ----------------------------------------------------------------------------- domain packs
@@ -296,20 +237,25 @@ def _check_severity_rules(
     compiled: list[tuple[int, Any, str]] = []
     if not isinstance(rules, list):
         return compiled
-    conditions = [rule.get("condition") if isinstance(rule, dict) else None for rule in rules]
-    programs = compile_conditions(conditions)
-    for index, (rule, condition, program) in enumerate(
-        zip(rules, conditions, programs, strict=True)
-    ):
-        if not isinstance(condition, str):
-            continue
+    # Rules without a string condition have their schema finding; nothing to compile.
+    indexed = [
+        (index, rule, rule["condition"])
+        for index, rule in enumerate(rules)
+        if isinstance(rule, dict) and isinstance(rule.get("condition"), str)
+    ]
+    programs = compile_conditions([condition for _, _, condition in indexed])
+    for (index, rule, condition), program in zip(indexed, programs, strict=True):
         path = f"/severityRules/{index}/condition"
         if isinstance(program, CelError):
+            if report.skip_error():
+                continue
             hint = f"column {program.position}" if program.position else None
             report.error(
                 "invalid_condition",
                 path,
-                f"Condition {shorten(condition)} is not valid CEL: {program.message}",
+                f"Condition {shorten(condition)} "
+                + ("is refused: " if program.limit else "is not valid CEL: ")
+                + program.message,
                 hint,
             )
             continue
@@ -317,13 +263,13 @@ def _check_severity_rules(
         if named is None:
             named = _named_types(condition)
         for name in named if types is not None else ():
-            if name not in types:
+            if name not in types and not report.skip_warning():
                 report.warning(
                     "unknown_reference",
                     path,
                     f"Condition names exception type {shorten(name)}, "
                     "which the pack does not define.",
-                    _closest(name, types),
+                    report.closest(name, types),
                 )
         severity = rule.get("severity")
         if isinstance(severity, str):
@@ -353,14 +299,16 @@ def _check_playbooks(
         path = f"{base}/{index}"
         exception_type = playbook.get("exceptionType")
         if isinstance(exception_type, str):
-            if types is not None and exception_type not in types:
+            if types is not None and exception_type not in types and not report.skip_error():
                 report.error(
                     "unknown_reference",
                     f"{path}/exceptionType",
                     f"Playbook for exception type {shorten(exception_type)}, which is not defined.",
-                    _closest(exception_type, types),
+                    report.closest(exception_type, types),
                 )
             if exception_type in first_for_type:
+                if report.skip_error():
+                    continue
                 report.error(
                     "duplicate_playbook",
                     path,
@@ -377,19 +325,19 @@ def _check_step_tools(playbook: dict, path: str, tools: set[str], report: _Repor
     for step_path, name, kind in step_tool_refs_detailed(playbook, tools):
         if name in tools:
             continue
-        if kind == "tool":
+        if kind == "tool" and not report.skip_error():
             report.error(
                 "unknown_reference",
                 f"{path}{step_path}/tool",
                 f"Step uses tool {shorten(name)}, which is not defined.",
-                _closest(name, tools),
+                report.closest(name, tools),
             )
-        elif kind == "call":
+        elif kind == "call" and not report.skip_warning():
             report.warning(
                 "unknown_tool_call",
                 f"{path}{step_path}",
                 f"Step text calls {shorten(name)}(…), which names no tool.",
-                _closest(name, tools),
+                report.closest(name, tools),
             )
 
 
@@ -403,20 +351,13 @@ def _check_tool_lists(
         if not isinstance(names, list):
             continue
         for index, name in enumerate(names):
-            if isinstance(name, str) and name not in tools:
+            if isinstance(name, str) and name not in tools and not report.skip_error():
                 report.error(
                     "unknown_reference",
                     f"{base}/{key}/{index}",
                     f"Guardrail lists tool {shorten(name)}, which is not one of the {where}.",
-                    _closest(name, tools),
+                    report.closest(name, tools),
                 )
-
-
-def _closest(name: str, candidates: set[str]) -> str | None:
-    if not candidates or len(candidates) > 5000:
-        return None
-    close = difflib.get_close_matches(name, sorted(candidates), n=1, cutoff=0.75)
-    return close[0] if close else None
 
 
 class _RuleIndex:
@@ -434,11 +375,12 @@ class _RuleIndex:
             else:
                 self.by_type.setdefault(guard, []).append(position)
 
-    def evaluate(self, exception_type: Any, raw_payload: Any) -> tuple[str, int | None]:
-        """First matching rule's severity and index, else the default and None."""
-        guarded = self.by_type.get(exception_type, []) if isinstance(exception_type, str) else []
-        activation = {"exceptionType": exception_type, "rawPayload": raw_payload}
-        for position in sorted(guarded + self.unguarded):
+    def evaluate(self, activation: Activation) -> tuple[str, int | None]:
+        """First matching rule's severity and index, else the default and None. Each rule
+        evaluated is charged to the activation's budget."""
+        kind = activation.exception_type
+        guarded = self.by_type.get(kind, []) if isinstance(kind, str) else []
+        for position in heapq.merge(guarded, self.unguarded):
             index, program, severity = self.compiled[position]
             if condition_matches(program, activation):
                 return severity, index
@@ -455,48 +397,89 @@ def _run_self_tests(
     playbooks = {
         playbook.get("exceptionType"): playbook_id(playbook)
         for playbook in reversed(content.get("playbooks") or [])
-        if isinstance(playbook, dict)
+        if isinstance(playbook, dict) and _hashable(playbook.get("exceptionType"))
     }
+    budget = Budget(SELF_TEST_BUDGET)
     for index, case in enumerate(cases):
         if not isinstance(case, dict):
             continue
         given, expected = case.get("input"), case.get("expectedOutput")
         if not isinstance(given, dict) or not isinstance(expected, dict):
             continue
-        exception_type = given.get("exceptionType")
-        raw_payload = given.get("rawPayload", {})
-        path = f"/testSuites/{index}"
-        want = expected.get("severity")
-        if want is not None:
-            got, rule = rules.evaluate(exception_type, raw_payload)
-            if got != want:
-                source = (
-                    f"from /severityRules/{rule}"
-                    if rule is not None
-                    else "no severity rule matches, so the default applies"
-                )
-                report.warning(
-                    "self_test_failed",
-                    path,
-                    f"Expected severity {want} for {exception_type}, got {got} ({source}).",
-                )
-        want_playbook = expected.get("playbookId")
-        if want_playbook is not None:
-            got_playbook = playbooks.get(exception_type)
-            if got_playbook != want_playbook:
-                report.warning(
-                    "self_test_failed",
-                    path,
-                    f"Expected playbook {want_playbook} for {exception_type}, "
-                    f"got {got_playbook or 'none'}.",
-                )
-        want_type = expected.get("exceptionType")
-        if want_type is not None and want_type != exception_type:
+        try:
+            _run_self_test(index, given, expected, rules, playbooks, budget, report)
+        except EvaluationTooCostly:
+            report.warning(
+                "self_test_skipped",
+                f"/testSuites/{index}",
+                f"{_cases_from(index, len(cases))} not run: with their payloads, the conditions "
+                f"would cost more than the {SELF_TEST_BUDGET:,} units a validation may spend on "
+                "self-tests.",
+            )
+            return
+
+
+def _run_self_test(
+    index: int,
+    given: dict[str, Any],
+    expected: dict[str, Any],
+    rules: _RuleIndex,
+    playbooks: dict[Any, str],
+    budget: Budget,
+    report: _Report,
+) -> None:
+    exception_type = given.get("exceptionType")
+    kind = _show_value(exception_type)
+    path = f"/testSuites/{index}"
+    want = expected.get("severity")
+    if want is not None:
+        activation = Activation(exception_type, given.get("rawPayload", {}), budget=budget)
+        got, rule = rules.evaluate(activation)
+        if got != want and not report.skip_warning():
+            source = (
+                f"from /severityRules/{rule}"
+                if rule is not None
+                else "no severity rule matches, so the default applies"
+            )
             report.warning(
                 "self_test_failed",
                 path,
-                f"Expected exception type {want_type}, got {exception_type}.",
+                f"Expected severity {_show_value(want)} for {kind}, got {got} ({source}).",
             )
+    want_playbook = expected.get("playbookId")
+    if want_playbook is not None:
+        got_playbook = playbooks.get(exception_type) if _hashable(exception_type) else None
+        if got_playbook != want_playbook and not report.skip_warning():
+            report.warning(
+                "self_test_failed",
+                path,
+                f"Expected playbook {_show_value(want_playbook)} for {kind}, "
+                f"got {_show_value(got_playbook) if got_playbook else 'none'}.",
+            )
+    want_type = expected.get("exceptionType")
+    if want_type is not None and want_type != exception_type and not report.skip_warning():
+        report.warning(
+            "self_test_failed",
+            path,
+            f"Expected exception type {_show_value(want_type)}, got {kind}.",
+        )
+
+
+def _cases_from(index: int, count: int) -> str:
+    if index == count - 1:
+        return f"Self-test {index} was"
+    return f"Self-tests {index} to {count - 1} were"
+
+
+def _hashable(value: Any) -> bool:
+    return value is None or isinstance(value, (str, int, float, bool))
+
+
+def _show_value(value: Any) -> str:
+    """A value from the pack in a message: strings as written, anything else as short JSON."""
+    if isinstance(value, str):
+        return value if len(value) <= 60 else value[:60] + "…"
+    return show_value(value)
 
 
 # ----------------------------------------------------------------------------- tenant packs
@@ -522,24 +505,24 @@ def _check_tenant_against_domain(
     approved = content.get("approvedTools")
     if isinstance(approved, list):
         for index, name in enumerate(approved):
-            if isinstance(name, str) and name not in tools:
+            if isinstance(name, str) and name not in tools and not report.skip_error():
                 report.error(
                     "unknown_reference",
                     f"/approvedTools/{index}",
                     f"Approved tool {shorten(name)} is not one of the {where}.",
-                    _closest(name, tools),
+                    report.closest(name, tools),
                 )
     overrides = content.get("customSeverityOverrides")
     if isinstance(overrides, list):
         for index, override in enumerate(overrides):
             name = override.get("exceptionType") if isinstance(override, dict) else None
-            if isinstance(name, str) and name not in types:
+            if isinstance(name, str) and name not in types and not report.skip_error():
                 report.error(
                     "unknown_reference",
                     f"/customSeverityOverrides/{index}/exceptionType",
                     f"Severity override for exception type {shorten(name)}, "
                     "which the domain pack does not define.",
-                    _closest(name, types),
+                    report.closest(name, types),
                 )
     custom = content.get("customPlaybooks")
     if isinstance(custom, list):
@@ -548,13 +531,13 @@ def _check_tenant_against_domain(
                 continue
             path = f"/customPlaybooks/{index}"
             name = playbook.get("exceptionType")
-            if isinstance(name, str) and name not in types:
+            if isinstance(name, str) and name not in types and not report.skip_error():
                 report.error(
                     "unknown_reference",
                     f"{path}/exceptionType",
                     f"Custom playbook for exception type {shorten(name)}, "
                     "which the domain pack does not define.",
-                    _closest(name, types),
+                    report.closest(name, types),
                 )
             _check_step_tools(playbook, path, tools, report)
     _check_tool_lists(content.get("customGuardrails"), "/customGuardrails", tools, report, where)
@@ -574,27 +557,45 @@ def _check_secrets(report: _Report) -> None:
         lowered = canonical.lower()
         if not any(word in lowered for word in _SECRET_WORD_BYTES):
             return
-    stack: list[tuple[Any, str]] = [(report.content, "")]
+    secret_key: dict[Any, bool] = {}  # keys repeat: decide each spelling once
+    # Paths are built only for the findings: each entry links to its parent's.
+    stack: list[tuple[Any, Any]] = [(report.content, None)]
     while stack:
-        node, path = stack.pop()
-        if isinstance(node, dict):
+        node, where = stack.pop()
+        if type(node) is dict:
+            children = []
             for key, value in node.items():
-                child = f"{path}/{pointer_token(str(key))}"
-                if (
-                    isinstance(value, str)
-                    and value
-                    and _is_secret_key(str(key))
-                    and not _SECRET_REFERENCE.match(value)
-                ):
+                kind = type(value)
+                if kind is dict or kind is list:
+                    children.append((value, (where, key)))
+                    continue
+                if kind is not str or not value:
+                    continue
+                secret = secret_key.get(key)
+                if secret is None:
+                    secret = secret_key[key] = _is_secret_key(str(key))
+                if secret and not _SECRET_REFERENCE.match(value) and not report.skip_warning():
                     report.warning(
                         "plaintext_secret",
-                        child,
+                        _path_of((where, key)),
                         f"Key {shorten(str(key))} holds what looks like a secret in plain text.",
                         "Store a reference such as ${SECRET_NAME} or vault://path instead.",
                     )
-                stack.append((value, child))
-        elif isinstance(node, list):
-            stack.extend((item, f"{path}/{index}") for index, item in enumerate(node))
+            stack.extend(reversed(children))  # document order: the first found are listed
+        elif type(node) is list:
+            stack.extend(
+                (item, (where, index))
+                for index, item in reversed(list(enumerate(node)))
+                if type(item) is dict or type(item) is list
+            )
+
+
+def _path_of(link: Any) -> str:
+    tokens = []
+    while link is not None:
+        link, token = link
+        tokens.append(pointer_token(str(token)))
+    return "".join("/" + token for token in reversed(tokens))
 
 
 # ----------------------------------------------------------------------------- summaries

@@ -50,6 +50,14 @@ class ActivateInput(StrictSerializer):
     expected_revision = StrictIntegerField(min_value=0, required=False)
     comment = StrictCharField(max_length=2000, required=False, allow_blank=True, default="")
     dry_run = StrictBooleanField(required=False, default=False)
+    # Checked by the service: 400 invalid_apply_at, apply_at_in_past, apply_at_too_far.
+    apply_at = StrictCharField(
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
+        help_text="RFC 3339 date-time with an offset, in the future, at most 90 days ahead: "
+        "schedule the change (202, status SCHEDULED, or PENDING first when approval applies).",
+    )
 
 
 class RollbackInput(StrictSerializer):
@@ -97,6 +105,12 @@ class ChangeRequestOutput(serializers.Serializer):
     reviewed_at = serializers.DateTimeField(allow_null=True)
     comment = serializers.CharField(allow_blank=True)
     review_comment = serializers.CharField(allow_blank=True)
+    apply_at = serializers.DateTimeField(
+        allow_null=True, help_text="When a scheduled change is applied by the worker."
+    )
+    status_reason = serializers.CharField(
+        allow_blank=True, help_text="Why a scheduled change ended STALE (the failing check)."
+    )
 
 
 class ChangeRequestResultOutput(serializers.Serializer):
@@ -115,7 +129,7 @@ class ActivationPreviewOutput(serializers.Serializer):
     dry_run = serializers.BooleanField()
     tenant_id = serializers.CharField()
     outcome = serializers.ChoiceField(
-        choices=["apply", "pending_approval", "unchanged", "refused"],
+        choices=["apply", "scheduled", "pending_approval", "unchanged", "refused"],
         help_text="What the same request without dry_run would do.",
     )
     changed = serializers.BooleanField()
@@ -128,6 +142,7 @@ class ActivationPreviewOutput(serializers.Serializer):
     errors = FindingSerializer(many=True)
     warnings = FindingSerializer(many=True)
     requires_approval = serializers.BooleanField()
+    apply_at = serializers.DateTimeField(required=False)
 
 
 class ActivationHistoryOutput(serializers.Serializer):
@@ -194,7 +209,7 @@ def outcome_response(outcome: services.ActivationOutcome) -> Response:
     """200 applied or unchanged, 200 preview, 202 pending: the same for activate and rollback."""
     if outcome.status == "preview":
         return Response(outcome.preview)
-    if outcome.status == "pending":
+    if outcome.status in ("pending", "scheduled"):
         return Response({"change_request": change_request_data(outcome.change_request)}, status=202)
     return Response(active_config_data(outcome.config, changed=outcome.changed))
 
@@ -213,7 +228,8 @@ _CHANGE_RESPONSES = {
         404,
         409,
         s400="unknown_pack_version, invalid_version, domain_required, "
-        "domain_pack_version_required, unknown_revision, unknown_field, wrong_type",
+        "domain_pack_version_required, unknown_revision, unknown_field, wrong_type, "
+        "invalid_apply_at, apply_at_in_past, apply_at_too_far",
         s409="tenant_suspended, pack_deprecated, incompatible_packs, "
         "incompatible_playbook_links, revision_conflict",
     ),
@@ -231,7 +247,9 @@ class ActivateView(RoleApiView):
         description="Activate a (domain pack, tenant pack) pair for a tenant. Omitted versions "
         "keep their current value. `dry_run: true` answers 200 with a preview "
         "(ActivationPreviewOutput) and writes nothing. When the approval policy applies, "
-        "202 with a PENDING change request.",
+        "202 with a PENDING change request. With `apply_at`, 202 with a SCHEDULED change "
+        "request (PENDING first when approval applies); the worker applies it then, "
+        "re-running every check.",
     )
     def post(self, request):
         data = valid_input(ActivateInput, request.data)
@@ -341,6 +359,7 @@ class ChangeRequestApproveView(RoleApiView):
         request=ReviewInput,
         responses={
             200: ChangeRequestApprovedOutput,
+            202: ChangeRequestResultOutput,
             **problems(
                 400,
                 401,
@@ -357,6 +376,9 @@ class ChangeRequestApproveView(RoleApiView):
         change_request, config = services.change_request_approve(
             principal=self.principal, change_request_id=id, **data
         )
+        if change_request.status == ChangeRequestStatus.SCHEDULED:
+            # Approved for later: nothing is active yet.
+            return Response({"change_request": change_request_data(change_request)}, status=202)
         return Response(
             {
                 "change_request": change_request_data(change_request),

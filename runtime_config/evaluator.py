@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 
 from onboarding.errors import InvalidInput, finding
-from packs.cel import condition_matches
+from packs.cel import Activation, condition_matches
 from runtime_config.runtime import DEFAULT_SEVERITY, EffectiveConfig, get_effective_config
 
 
@@ -48,7 +48,9 @@ def evaluate_with(config: EffectiveConfig, *, exception_type: str, payload: Any)
     plan = config.plans.get(exception_type) if isinstance(exception_type, str) else None
     if plan is None:
         raise unknown_exception_type(config, exception_type)
-    activation = {"exceptionType": exception_type, "rawPayload": payload}
+    # Converted for the library once for all rules, and charged to one evaluation budget: a
+    # payload too large for the rules it meets is 400 `evaluation_too_costly` (issue 13).
+    activation = Activation(exception_type, payload)
     matched = None
     for rule in config.severity_rules:
         if rule.compiled is not None and condition_matches(rule.compiled, activation):

@@ -68,6 +68,7 @@ class ActivationHistory(models.Model):
 
 class ChangeRequestStatus(models.TextChoices):
     PENDING = "PENDING"
+    SCHEDULED = "SCHEDULED"  # approved (or needing no approval), waiting for `apply_at`
     APPLIED = "APPLIED"
     REJECTED = "REJECTED"
     CANCELLED = "CANCELLED"
@@ -95,10 +96,18 @@ class ConfigChangeRequest(models.Model):
     reviewed_at = models.DateTimeField(null=True, blank=True)
     comment = models.TextField(blank=True, default="")
     review_comment = models.TextField(blank=True, default="")
+    # A scheduled activation: applied by the worker at this time (DESIGN §14).
+    apply_at = models.DateTimeField(null=True, blank=True)
+    # Why the request ended as it did when no person decided it (e.g. the check that failed when
+    # a scheduled activation came due: "pack_deprecated: …").
+    status_reason = models.TextField(blank=True, default="")
 
     class Meta:
         db_table = "config_change_requests"
-        indexes = [models.Index(fields=["status", "tenant"], name="ccr_status_tenant_idx")]
+        indexes = [
+            models.Index(fields=["status", "tenant"], name="ccr_status_tenant_idx"),
+            models.Index(fields=["status", "apply_at"], name="ccr_status_apply_at_idx"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(status__in=ChangeRequestStatus.values),

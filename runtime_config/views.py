@@ -4,6 +4,7 @@ Each is the page side of a `two_doors` path in runtime_config/urls.py or runtime
 `page_only`); every write calls the same services as the API."""
 
 import json
+import re
 
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -42,7 +43,21 @@ def _pair_text(domain, domain_version, tenant_version, tenant_id) -> str:
     return f"{text} for {tenant_id}"
 
 
+def _form_apply_at(raw: str) -> str | None:
+    """A `datetime-local` field has no offset: the form says UTC, so it is UTC. A value that
+    already names its offset (the confirm step carries the preview's) is kept."""
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?", raw):
+        return raw + "Z"
+    return raw
+
+
 def _outcome_message(outcome, tenant_id: str, verb: str = "Activated") -> str:
+    if outcome.status == "scheduled":
+        when = outcome.change_request.apply_at.strftime("%Y-%m-%d %H:%M:%S UTC")
+        return f"Change scheduled for {tenant_id} at {when}: the worker applies it then."
     if outcome.status == "pending":
         return (
             f"Change request created for {tenant_id}: it waits for another ADMIN's approval "
@@ -83,6 +98,7 @@ def activate_page(request):
         expected_revision=_int_or_none(data.get("expected_revision"), "expected_revision"),
         comment=data.get("comment", "")[:2000],
         dry_run=dry_run,
+        apply_at=_form_apply_at(data.get("apply_at", "")),
     )
     if dry_run:
         return _preview_response(request, outcome.preview)
@@ -221,6 +237,8 @@ def _review(request, change_id, action: str):
     result = service(principal=request.principal, change_request_id=change_id, comment=comment)
     change = result[0] if isinstance(result, tuple) else result
     past = {"approve": "approved and applied", "reject": "rejected", "cancel": "cancelled"}
+    if action == "approve" and change.status == "SCHEDULED":
+        past["approve"] = f"approved; it applies at {change.apply_at:%Y-%m-%d %H:%M} UTC"
     return done(
         request,
         "/admin/config-changes",

@@ -204,7 +204,8 @@ def _recent_events(principal, tenant_id: str) -> list:
 def _pending_requests(principal, tenant_id: str) -> list:
     from runtime_config.selectors import change_request_list
 
-    return list(change_request_list(principal=principal, tenant_id=tenant_id, status="PENDING"))
+    requests = change_request_list(principal=principal, tenant_id=tenant_id)
+    return list(requests.filter(status__in=("PENDING", "SCHEDULED")))
 
 
 def _requires_approval(tenant) -> bool:

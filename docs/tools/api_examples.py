@@ -68,6 +68,14 @@ DOCS_TENANT = {
 }
 
 
+def _soon() -> str:
+    """A time a day ahead, to the minute (the example's answer shows it)."""
+    from datetime import UTC, datetime, timedelta
+
+    moment = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(days=1)
+    return moment.isoformat().replace("+00:00", "Z")
+
+
 def _setup() -> None:
     handle, scratch = tempfile.mkstemp(prefix="docs_api_", suffix=".sqlite3")
     os.close(handle)
@@ -550,12 +558,13 @@ def build() -> str:
         "POST",
         "/admin/packs/activate",
         "Activate a (domain pack, tenant pack) pair for a tenant. Body `{tenant_id, domain?, "
-        "domain_pack_version?, tenant_pack_version?, expected_revision?, comment?, dry_run?}`; "
+        "domain_pack_version?, tenant_pack_version?, expected_revision?, comment?, dry_run?, "
+        "apply_at?}`; "
         "omitted versions keep their current value; the domain comes from `domain`, else the "
         "tenant pack's `domainName`, else the current one. 200 with the active config "
         "(`changed: false` and nothing written when equal to the current one); 202 with a "
-        "PENDING change request when the tenant's policy requires approval; `dry_run: true` → "
-        "200 preview, nothing written.",
+        "PENDING change request when the tenant's policy requires approval; 202 with a "
+        "SCHEDULED one with `apply_at` (below); `dry_run: true` → 200 preview, nothing written.",
         "400 `unknown_pack_version`, 400 `domain_required`, 400 `invalid_tenant_id` (empty), "
         "404, 409 `tenant_suspended`, `pack_deprecated`, `incompatible_packs`, "
         "`incompatible_playbook_links`, `revision_conflict`, `pack_integrity_failure` (a stored "
@@ -619,6 +628,50 @@ def build() -> str:
         "/admin/packs/activate",
         {"tenant_id": t, "tenant_pack_version": "v1.1"},
         title="Move to tenant pack v1.1",
+    )
+
+    r.text(
+        "**Scheduled activation**: with `apply_at` (RFC 3339 with an offset, in the future, at "
+        "most 90 days ahead) the answer is 202 with a change request in status `SCHEDULED` "
+        "(PENDING first when approval applies; approving it then schedules it). `manage.py "
+        "run_worker` applies it within about a second of `apply_at`, re-running every check "
+        "(suspension, deprecation, compatibility, playbook links, and the tenant's revision: "
+        "one that moved since the request makes it STALE). A failing check ends it `STALE` with "
+        "`status_reason`; until it is applied, `POST /admin/config-changes/{id}/cancel` cancels "
+        "it. Audit actions and webhook events: `change_request.scheduled`, then "
+        "`config.activated` and `change_request.applied`, or `change_request.stale`. Bad "
+        "`apply_at`: 400 `invalid_apply_at`, `apply_at_in_past`, `apply_at_too_far`."
+    )
+    scheduled = r.call(
+        "POST",
+        "/admin/packs/activate",
+        {
+            "tenant_id": t,
+            "tenant_pack_version": "v1.0",
+            "apply_at": _soon(),
+            "comment": "maintenance window",
+        },
+        title="Schedule → 202 SCHEDULED",
+    )
+    r.call(
+        "POST",
+        "/admin/packs/activate",
+        {"tenant_id": t, "tenant_pack_version": "v1.0", "apply_at": "2020-01-01T00:00:00Z"},
+        title="apply_at in the past → 400",
+    )
+    scheduled_id = (scheduled or {}).get("change_request", {}).get("id", "0")
+    r.alias(
+        scheduled_id,
+        "SCHEDULED",
+        'curl -s -H "Authorization: Token $TOKEN" '
+        '"http://127.0.0.1:8000/admin/config-changes?status=SCHEDULED&tenant_id=TENANT_DOCS_001" '
+        "| jq -r '.results[0].id'",
+    )
+    r.call(
+        "POST",
+        f"/admin/config-changes/{scheduled_id}/cancel",
+        {"comment": "window moved"},
+        title="Cancel it before it applies",
     )
 
     r.endpoint(
@@ -778,6 +831,143 @@ def build() -> str:
         title="CSV",
     )
 
+    r.text("## Webhooks")
+    r.text(
+        "Signed HTTP callbacks for `pack.imported`, `pack.import_rejected`, `config.activated`, "
+        "`config.rolled_back`, `change_request.created|approved|rejected|stale|cancelled|"
+        "scheduled|applied` and `tenant.status_changed`. Platform ADMINs manage every "
+        "subscription; a tenant ADMIN manages those of its tenants (`tenant_id`), which "
+        "receive only that tenant's events. "
+        "VIEWERs see none (a URL may carry a receiver's token).",
+        "Each event is written to an outbox in the transaction of the change, beside its audit "
+        "row (a change that rolls back sends nothing), and sent by `manage.py run_worker` as "
+        "`POST <url>` with the body `{id, type, occurred_at, tenant_id, data}` — `data` holds "
+        "`action`, `actor`, `summary`, `object_type`, `object_id`, `domain`, `version`, "
+        "`checksum` and the audit row's `details` (left out, with `details_omitted: true`, above "
+        "64 KiB) — and the Standard Webhooks headers `webhook-id` (the event id, the same on "
+        "every retry and redelivery: dedupe on it), `webhook-timestamp` and "
+        "`webhook-signature: v1,<base64 HMAC-SHA256 of id.timestamp.body>`. A 2xx answer is "
+        "success; anything else (redirects are not followed) is retried with exponential "
+        "backoff, 10 attempts over about 33 hours by default, every attempt kept. Private, "
+        "loopback, link-local, multicast and reserved addresses are refused (at subscription "
+        "and, after DNS resolution, at every send) unless `WEBHOOK_ALLOW_PRIVATE=true`.",
+        "Verify a delivery in the receiver with the `standardwebhooks` library:",
+        "```python\n"
+        "from standardwebhooks.webhooks import Webhook\n\n"
+        "event = Webhook(SECRET).verify(request_body_bytes, request_headers)  # raises if forged\n"
+        'if already_seen(event["id"]):  # at-least-once: drop repeats\n'
+        "    return 200\n"
+        "```",
+    )
+    r.endpoint(
+        "POST",
+        "/admin/webhooks",
+        "Subscribe a URL. Body `{url, events: [...], tenant_id?, active?}` (no `tenant_id`: "
+        "every event, platform ADMIN only). 201 with the signing `secret` (`whsec_…`) — shown "
+        "in this answer only; it is stored encrypted under a key derived from `SECRET_KEY`.",
+        "400 `invalid_webhook_url`, 400 `webhook_url_forbidden`, 400 `invalid_event_type`, "
+        "400 `unknown_field`, 403 `admin_required`, 403 `platform_admin_required`, "
+        "404 `tenant_not_found`.",
+    )
+    hook = r.call(
+        "POST",
+        "/admin/webhooks",
+        {
+            "url": "https://hooks.example.com/onboarding",
+            "events": ["config.activated", "config.rolled_back", "change_request.created"],
+            "tenant_id": t,
+        },
+        title="Create → 201, the secret once",
+    )
+    r.call(
+        "POST",
+        "/admin/webhooks",
+        {"url": "http://169.254.169.254/latest/meta-data", "events": ["pack.imported"]},
+        title="An internal address → 400",
+    )
+    r.call(
+        "POST",
+        "/admin/webhooks",
+        {"url": "https://hooks.example.com/x", "events": ["config.activate"]},
+        title="Unknown event type → 400",
+    )
+    hook_id = str((hook or {}).get("id", 1))
+    r.alias(
+        f"/admin/webhooks/{hook_id}",
+        "HOOK",
+        'curl -s -H "Authorization: Token $TOKEN" '
+        '"http://127.0.0.1:8000/admin/webhooks?tenant_id=TENANT_DOCS_001" '
+        "| jq -r '.results[0].id'",
+    )
+    r.aliases[f"/admin/webhooks/{hook_id}"] = "/admin/webhooks/$HOOK"
+    r.endpoint(
+        "GET",
+        "/admin/webhooks",
+        "Subscriptions the caller manages. Filters: `tenant_id`, `active` (`true`|`false`), "
+        "`page`, `page_size`.",
+        "400 `invalid_filter`, 403 `admin_required`.",
+    )
+    r.call("GET", "/admin/webhooks")
+    r.endpoint(
+        "GET",
+        "/admin/webhooks/{id}",
+        "One subscription (never its secret).",
+        "403 `admin_required`, 404 `webhook_not_found`.",
+    )
+    r.call("GET", f"/admin/webhooks/{hook_id}")
+    r.endpoint(
+        "PATCH",
+        "/admin/webhooks/{id}",
+        "Change `url`, `events` or `active`; an inactive subscription gets no new events and "
+        "its pending deliveries are cancelled.",
+        "400 as for create, 403, 404 `webhook_not_found`.",
+    )
+    r.call(
+        "PATCH",
+        f"/admin/webhooks/{hook_id}",
+        {"events": ["config.activated", "config.rolled_back", "tenant.status_changed"]},
+    )
+    r.call(
+        "PATCH",
+        f"/admin/tenants/{t}/status",
+        {"status": "SUSPENDED", "reason": "maintenance"},
+        title="(a change the subscription listens to: one event, one delivery)",
+    )
+    r.call("PATCH", f"/admin/tenants/{t}/status", {"status": "ACTIVE"}, title="(and back)")
+    r.endpoint(
+        "GET",
+        "/admin/webhooks/{id}/deliveries",
+        "The subscription's deliveries, newest first, each with every attempt "
+        "(`number`, `started_at`, `duration_ms`, `status_code`, `succeeded`, `error`, "
+        "`response_excerpt` (2 KiB at most), `remote_ip`). Filter: `status` "
+        "(`PENDING`|`DELIVERED`|`FAILED`|`CANCELLED`).",
+        "400 `invalid_filter`, 403, 404 `webhook_not_found`.",
+    )
+    deliveries = r.call("GET", f"/admin/webhooks/{hook_id}/deliveries")
+    r.endpoint(
+        "POST",
+        "/admin/webhooks/{id}/deliveries/{delivery_id}/redeliver",
+        "Send a delivered, failed or cancelled event again: a new delivery with its own "
+        "attempts and the same `webhook-id`. 202 with the new delivery.",
+        "403, 404 `webhook_not_found`, 404 `webhook_delivery_not_found`, "
+        "409 `delivery_pending` (still being attempted), 409 `webhook_inactive`.",
+    )
+    rows = (deliveries or {}).get("results") or [{}]
+    delivery_id = str(rows[0].get("id", 1))
+    r.call(
+        "POST",
+        f"/admin/webhooks/{hook_id}/deliveries/{delivery_id}/redeliver",
+        {},
+        title="While its first attempts are pending → 409",
+    )
+    r.endpoint(
+        "DELETE",
+        "/admin/webhooks/{id}",
+        "Delete the subscription with its deliveries (the audit trail keeps the record).",
+        "403, 404 `webhook_not_found`.",
+    )
+    r.call("DELETE", f"/admin/webhooks/{hook_id}")
+
     r.text("## Runtime")
     r.endpoint(
         "GET",
@@ -801,7 +991,9 @@ def build() -> str:
         "matching domain rule, then the tenant override, default MEDIUM), the playbook and its "
         "steps, whether approval is required, the tools outside the approved ones, and what "
         "decided each.",
-        "400 `unknown_exception_type`, 404 no active config, 409 `tenant_suspended`.",
+        "400 `unknown_exception_type`, 400 `invalid_number` (a number outside the 64-bit range "
+        "in the payload), 400 `evaluation_too_costly` (a payload too large for the rules it "
+        "meets), 404 no active config, 409 `tenant_suspended`.",
     )
     r.call(
         "POST",

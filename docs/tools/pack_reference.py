@@ -176,8 +176,10 @@ def _cases() -> list[tuple[str, str, str, str, Any]]:
         ),
         (
             "invalid_number",
-            "`NaN` or `Infinity` (not JSON, though many encoders write it).",
-            "Use a number or `null`.",
+            "`NaN` or `Infinity` (not JSON, though many encoders write it), a number that "
+            "overflows to infinity (`1e999`), an integer outside the 64-bit range (of any length: "
+            "a 5,000-digit one is refused the same way) or a float of magnitude 2^63 or more.",
+            "Use a number within the 64-bit range, or `null`.",
             "domain",
             b'{"domainName": "Demo", "exceptionTypes": {}, "threshold": NaN}',
         ),
@@ -230,6 +232,23 @@ def _cases() -> list[tuple[str, str, str, str, Any]]:
             _edit(domain, lambda p: p["severityRules"][0].update(condition="exceptionType = 'X'")),
         ),
         (
+            "invalid_condition",
+            "(limits) A condition the evaluator could not run safely, refused before it is "
+            "compiled: over 2,000 characters or 500 tokens, brackets and ternaries nested over "
+            "12 deep, chains of operators, field selections, indexes and calls over 64 deep; "
+            "`map` and `filter` (their cost is the square of the list); `all`, `exists` and "
+            "`exists_one` nested, or reading anything but their loop variable and literals; "
+            "`matches` without a literal pattern, inside a comprehension, or with patterns too "
+            "costly to compile (`\\w{20}`, `(.{1000}){1000}`); more than 250,000 characters of "
+            "conditions outside plain comparisons in one pack.",
+            "Split the condition into several rules, or simplify it.",
+            "domain",
+            _edit(
+                domain,
+                lambda p: p["severityRules"][0].update(condition="rawPayload" + ".a" * 70),
+            ),
+        ),
+        (
             "unknown_reference",
             "A playbook, step `tool`, guardrail list entry, approved tool, severity override or "
             "custom playbook names something that does not exist (an error); a severity rule "
@@ -271,6 +290,48 @@ def _cases() -> list[tuple[str, str, str, str, Any]]:
                         }
                     ]
                 ),
+            ),
+        ),
+        (
+            "self_test_skipped",
+            "Warning: the self-tests from this case on were not run: with their payloads, the "
+            "conditions would cost more than a validation may spend on self-tests (unguarded "
+            "rules that scan large payloads, many times over).",
+            "Use smaller payloads in `testSuites`, or guard rules with `exceptionType == '...'`.",
+            "domain",
+            _edit(
+                domain,
+                lambda p: (
+                    p["severityRules"].extend(
+                        {
+                            "condition": f"rawPayload.v == {i} || rawPayload.w in [1]",
+                            "severity": "LOW",
+                        }
+                        for i in range(400)
+                    ),
+                    p.update(
+                        testSuites=[
+                            {
+                                "input": {
+                                    "exceptionType": "EARLY_SETTLEMENT",
+                                    "rawPayload": {"v": -1, "l": list(range(3_000))},
+                                },
+                                "expectedOutput": {"severity": "HIGH"},
+                            }
+                        ]
+                    ),
+                ),
+            ),
+        ),
+        (
+            "too_many_findings",
+            "The last error (or warning) when a report holds more than 1,000 of them: the first "
+            "1,000 found are listed, and this one gives the full count.",
+            "Fix the listed findings (usually one mistake repeated) and validate again.",
+            "domain",
+            _edit(
+                domain,
+                lambda p: p["guardrails"].update(blockLists=[f"tool{i}" for i in range(1_200)]),
             ),
         ),
         (

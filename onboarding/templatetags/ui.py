@@ -19,6 +19,7 @@ _BADGES = {
     "APPLIED": "ok",
     "DRAFT": "draft",
     "PENDING": "warn",
+    "SCHEDULED": "draft",
     "SUSPENDED": "bad",
     "DEPRECATED": "muted",
     "REJECTED": "bad",

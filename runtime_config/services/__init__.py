@@ -7,6 +7,9 @@ Modules, each importing only those listed before it:
   checksum, deprecation, pack compatibility, playbook links).
 - `apply`: `apply_target`, the one transaction step that moves the active-config pointers; every
   activation, rollback and approval ends there.
+- `records`: how a change request is described (snapshot, one-line text).
+- `scheduling`: scheduled activation — `apply_at`, the SCHEDULED state, the worker's task that
+  applies a request when it comes due (through `apply_target`), and its recovery.
 - `change_requests`: the approval policy and the change request's life (create, approve,
   reject, cancel).
 - `previews`: the dry run (outcome, effective-config diff, warnings).
@@ -32,6 +35,11 @@ from runtime_config.services.compatibility import (
 )
 from runtime_config.services.previews import activation_preview, effective_config_diff
 from runtime_config.services.rollback import config_rollback
+from runtime_config.services.scheduling import (
+    change_request_apply_scheduled,
+    parse_apply_at,
+    scheduled_recover,
+)
 from runtime_config.services.targets import (
     KIND_ACTIVATE,
     KIND_ROLLBACK,
@@ -51,6 +59,7 @@ __all__ = [
     "activation_requires_approval",
     "apply_target",
     "blocking_problems",
+    "change_request_apply_scheduled",
     "change_request_approve",
     "change_request_cancel",
     "change_request_create",
@@ -63,7 +72,9 @@ __all__ = [
     "current_config",
     "effective_config_diff",
     "lock_config",
+    "parse_apply_at",
     "request_change",
     "resolve_target",
     "revision_conflict",
+    "scheduled_recover",
 ]

@@ -2,6 +2,9 @@
 every requested change takes: dry-run preview, refusal, no-op, change request awaiting
 approval, or `apply_target` right away."""
 
+from datetime import datetime
+from typing import Any
+
 from django.db import transaction
 
 from runtime_config.models import TenantActiveConfig
@@ -12,6 +15,7 @@ from runtime_config.services.change_requests import (
 )
 from runtime_config.services.compatibility import blocking_problems
 from runtime_config.services.previews import activation_preview
+from runtime_config.services.scheduling import change_request_schedule, parse_apply_at
 from runtime_config.services.targets import (
     KIND_ACTIVATE,
     ActivationOutcome,
@@ -34,7 +38,10 @@ def config_activate(
     expected_revision: int | None = None,
     comment: str = "",
     dry_run: bool = False,
+    apply_at: str | None = None,
 ) -> ActivationOutcome:
+    """`apply_at` (RFC 3339, future, ≤ 90 days) schedules the change instead of applying it."""
+    when = parse_apply_at(apply_at) if apply_at is not None else None
     tenant = tenant_for_write(principal=principal, tenant_id=tenant_id)
     current = current_config(tenant.tenant_id)
     target = resolve_target(
@@ -53,6 +60,7 @@ def config_activate(
         comment=comment,
         dry_run=dry_run,
         kind=KIND_ACTIVATE,
+        apply_at=when,
     )
 
 
@@ -66,8 +74,10 @@ def request_change(
     comment: str,
     dry_run: bool,
     kind: str,
+    apply_at: datetime | None = None,
 ) -> ActivationOutcome:
-    """Preview, refuse, report no change, create a change request, or apply — in that order."""
+    """Preview, refuse, report no change, create a change request, schedule, or apply — in that
+    order. A change checked now is checked again when it is applied."""
     problems = blocking_problems(
         tenant=tenant, config=current, target=target, expected_revision=expected_revision
     )
@@ -75,8 +85,11 @@ def request_change(
         return ActivationOutcome(
             status="preview",
             config=current,
-            preview=activation_preview(
-                tenant=tenant, current=current, target=target, problems=problems
+            preview=_with_schedule(
+                activation_preview(
+                    tenant=tenant, current=current, target=target, problems=problems
+                ),
+                apply_at,
             ),
         )
     if problems:
@@ -94,6 +107,21 @@ def request_change(
                 base_revision=current.revision if current else 0,
                 comment=comment,
                 kind=kind,
+                apply_at=apply_at,
+            ),
+        )
+    if apply_at is not None:
+        return ActivationOutcome(
+            status="scheduled",
+            config=current,
+            change_request=change_request_schedule(
+                principal=principal,
+                tenant=tenant,
+                target=target,
+                base_revision=current.revision if current else 0,
+                comment=comment,
+                kind=kind,
+                apply_at=apply_at,
             ),
         )
     with transaction.atomic():
@@ -109,3 +137,12 @@ def request_change(
         # A concurrent request applied the same pair while we waited for the lock.
         return ActivationOutcome(status="unchanged", config=current_config(tenant.tenant_id))
     return ActivationOutcome(status="applied", config=config)
+
+
+def _with_schedule(preview: dict[str, Any], apply_at: datetime | None) -> dict[str, Any]:
+    if apply_at is None:
+        return preview
+    outcome = preview["outcome"]
+    if outcome == "apply":
+        outcome = "scheduled"
+    return {**preview, "outcome": outcome, "apply_at": apply_at.isoformat()}

@@ -2,6 +2,7 @@
 and the change request's life — created PENDING, then approved (applied, or STALE when the
 configuration moved meanwhile), rejected or cancelled."""
 
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -14,6 +15,8 @@ from onboarding.events import DomainEvent, send_event
 from runtime_config import signals
 from runtime_config.models import ChangeRequestStatus, ConfigChangeRequest, TenantActiveConfig
 from runtime_config.services.apply import apply_target, lock_config
+from runtime_config.services.records import change_request_snapshot, pair_text
+from runtime_config.services.scheduling import schedule
 from runtime_config.services.targets import Target
 from tenants.access import tenant_for_write
 from tenants.identity import same_identity
@@ -35,9 +38,10 @@ def change_request_create(
     base_revision: int,
     comment: str,
     kind: str,
+    apply_at: datetime | None = None,
 ) -> ConfigChangeRequest:
     """Record a checked change that waits for approval (callers check it first, see
-    activation.request_change)."""
+    activation.request_change). With `apply_at`, approval schedules it instead of applying it."""
     with transaction.atomic():
         change_request = ConfigChangeRequest.objects.create(
             tenant=tenant,
@@ -48,6 +52,7 @@ def change_request_create(
             kind=kind,
             requested_by=principal.username,
             comment=comment or "",
+            apply_at=apply_at,
         )
         send_event(
             signals.config_activation_requested,
@@ -55,7 +60,7 @@ def change_request_create(
             DomainEvent(
                 action="config.activation_requested",
                 actor=principal.username,
-                summary=f"Activation of {_pair_text(change_request)} for {tenant.tenant_id} "
+                summary=f"Activation of {pair_text(change_request)} for {tenant.tenant_id} "
                 "requested (awaiting approval)",
                 tenant_id=tenant.tenant_id,
                 object_type="config_change_request",
@@ -89,6 +94,16 @@ def change_request_approve(
                 signals.change_request_stale, "change_request.stale", change_request, principal
             )
             stale = True
+        elif change_request.apply_at is not None and change_request.apply_at > timezone.now():
+            # Approved for later: the worker applies it at apply_at, re-checking everything.
+            _close(change_request, ChangeRequestStatus.SCHEDULED, principal, comment)
+            _send_review_event(
+                signals.change_request_approved,
+                "change_request.approved",
+                change_request,
+                principal,
+            )
+            schedule(change_request, actor=principal.username)
         else:
             target = Target(
                 domain=change_request.domain,
@@ -153,7 +168,8 @@ def change_request_cancel(
             code="admin_required",
         )
     with transaction.atomic():
-        change_request = _lock_pending(change_request.pk)
+        # A scheduled activation can be cancelled until the worker applies it.
+        change_request = _lock_pending(change_request.pk, also=(ChangeRequestStatus.SCHEDULED,))
         _close(change_request, ChangeRequestStatus.CANCELLED, principal, comment)
         _send_review_event(
             signals.change_request_cancelled,
@@ -162,40 +178,6 @@ def change_request_cancel(
             principal,
         )
     return change_request
-
-
-def _pair_text(change_request: ConfigChangeRequest) -> str:
-    domain_version = change_request.domain_pack.version if change_request.domain_pack else "-"
-    tenant_version = change_request.tenant_pack.version if change_request.tenant_pack else "-"
-    return f"{change_request.domain} {domain_version} + tenant pack {tenant_version}"
-
-
-def change_request_snapshot(change_request: ConfigChangeRequest) -> dict[str, Any]:
-    domain_pack, tenant_pack = change_request.domain_pack, change_request.tenant_pack
-    return {
-        "id": str(change_request.pk),
-        "status": change_request.status,
-        "kind": change_request.kind,
-        "tenant_id": change_request.tenant_id,
-        "domain": change_request.domain,
-        "domain_pack_id": change_request.domain_pack_id,
-        "domain_pack_version": domain_pack.version if domain_pack else None,
-        "domain_pack_checksum": domain_pack.checksum if domain_pack else None,
-        "tenant_pack_id": change_request.tenant_pack_id,
-        "tenant_pack_version": tenant_pack.version if tenant_pack else None,
-        "tenant_pack_checksum": tenant_pack.checksum if tenant_pack else None,
-        "base_revision": change_request.base_revision,
-        "requested_by": change_request.requested_by,
-        "requested_at": change_request.requested_at.isoformat()
-        if change_request.requested_at
-        else None,
-        "reviewed_by": change_request.reviewed_by or None,
-        "reviewed_at": change_request.reviewed_at.isoformat()
-        if change_request.reviewed_at
-        else None,
-        "comment": change_request.comment,
-        "review_comment": change_request.review_comment,
-    }
 
 
 def _change_request_visible(principal: Principal, change_request_id: Any) -> ConfigChangeRequest:
@@ -219,13 +201,13 @@ def _change_request_for_review(principal: Principal, change_request_id: Any):
     return change_request
 
 
-def _lock_pending(pk) -> ConfigChangeRequest:
+def _lock_pending(pk, also: tuple[str, ...] = ()) -> ConfigChangeRequest:
     change_request = (
         ConfigChangeRequest.objects.select_for_update(of=("self",))
         .select_related("domain_pack", "tenant_pack")
         .get(pk=pk)
     )
-    if change_request.status != ChangeRequestStatus.PENDING:
+    if change_request.status not in (ChangeRequestStatus.PENDING, *also):
         raise Conflict(
             f"Change request {pk} is {change_request.status}, not PENDING.",
             code="not_pending",
@@ -250,7 +232,7 @@ def _send_review_event(signal, action: str, change_request, principal: Principal
         DomainEvent(
             action=action,
             actor=principal.username,
-            summary=f"Change request for {_pair_text(change_request)} "
+            summary=f"Change request for {pair_text(change_request)} "
             f"({change_request.tenant_id}) {word}",
             tenant_id=change_request.tenant_id,
             object_type="config_change_request",

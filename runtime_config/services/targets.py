@@ -33,7 +33,8 @@ class Target:
 
 @dataclass(frozen=True)
 class ActivationOutcome:
-    """`status` is applied, unchanged, pending (a change request awaits approval) or preview."""
+    """`status` is applied, unchanged, pending (a change request awaits approval), scheduled
+    (it waits for `apply_at`) or preview."""
 
     status: str
     config: TenantActiveConfig | None = None

@@ -36,6 +36,8 @@ from tests.api.conftest import (
     tenant_content,
 )
 from tests.conftest import load_reference
+from webhooks.models import WebhookDelivery, WebhookEvent, WebhookSubscription
+from webhooks.services import webhook_create
 
 ACTORS = ("anon", "nobody", "viewer", "member", "admin", "own", "other")
 SETUP = Principal.system("setup")
@@ -53,13 +55,21 @@ CREATE_TENANT = _statuses(401, 403, 403, 403, 201, 201, 404)
 DELETE_TENANT = _statuses(401, 403, 403, 403, 204, 204, 404)
 WRITE_PLATFORM = _statuses(401, 403, 403, 403, 200, 403, 403)  # platform ADMIN only
 CREATE_PLATFORM = _statuses(401, 403, 403, 403, 201, 403, 403)
+ADMINS_LIST = _statuses(401, 403, 403, 403, 200, 200, 200)  # ADMINs only, filtered per tenant
+ACCEPT_TENANT = _statuses(401, 403, 403, 403, 202, 202, 404)
 
 # The codes a refusal may carry, by status (404: the code of a missing resource, see
 # test_other_tenants_resource__404_exactly_like_a_missing_one).
 DENIAL_CODES = {
     401: {"not_authenticated"},
     403: {"no_role", "admin_required", "platform_admin_required"},
-    404: {"tenant_not_found", "change_request_not_found", "playbook_link_not_found"},
+    404: {
+        "tenant_not_found",
+        "change_request_not_found",
+        "playbook_link_not_found",
+        "webhook_not_found",
+        "webhook_delivery_not_found",
+    },
 }
 
 # Page-only routes (no API view): the page door answers them, there is nothing to authorize.
@@ -97,6 +107,18 @@ def _tenant_version(w):
 
 def _change(w):
     return {"id": w["change_id"]}
+
+
+def _webhook(w):
+    return {"webhook_id": w["webhook_id"]}
+
+
+def _hook_body(tenant_id: str | None):
+    def body(w):
+        hook = {"url": "https://hooks.example.com/in", "events": ["config.activated"]}
+        return hook if tenant_id is None else {**hook, "tenant_id": tenant_id}
+
+    return body
 
 
 def _domain_pack_body(w):
@@ -199,6 +221,21 @@ TABLE: list[Row] = [
     Row("audit-list", "GET", READ_SHARED),
     Row("audit-list", "GET", READ_SHARED, query="?tenant_id=TENANT_A", label="filtered"),
     Row("audit-list", "GET", READ_SHARED, query="?format=csv", label="csv"),
+    # webhooks (ADMINs; a tenant ADMIN manages its tenant's hooks)
+    Row("webhook-list", "GET", ADMINS_LIST),
+    Row("webhook-list", "POST", CREATE_TENANT, body=_hook_body("TENANT_A")),
+    Row("webhook-list", "POST", CREATE_PLATFORM, body=_hook_body(None), label="platform"),
+    Row("webhook-detail", "GET", WRITE_TENANT, _webhook),
+    Row("webhook-detail", "PATCH", WRITE_TENANT, _webhook, body=lambda w: {"active": False}),
+    Row("webhook-detail", "DELETE", DELETE_TENANT, _webhook),
+    Row("webhook-deliveries", "GET", WRITE_TENANT, _webhook),
+    Row(
+        "webhook-redeliver",
+        "POST",
+        ACCEPT_TENANT,
+        lambda w: {"webhook_id": w["webhook_id"], "delivery_id": w["delivery_id"]},
+        body=lambda w: {},
+    ),
     # runtime
     Row("runtime-config", "GET", READ_TENANT, _tenant),
     Row(
@@ -243,7 +280,28 @@ def world(tenant_a, tenant_b, finance_domain, finance_tenant, second_admin) -> d
         requested_by=second_admin.username,
     )
     link = playbook_link_create(principal=SETUP, tenant_id="TENANT_A", playbook_id="POSITION_BREAK")
-    return {"change_id": change.pk, "link_id": link.pk}
+    hook = webhook_create(
+        principal=SETUP,
+        url="https://hooks.example.com/a",
+        events=["config.activated"],
+        tenant_id="TENANT_A",
+    ).subscription
+    event = WebhookEvent.objects.create(
+        type="config.activated", occurred_at=hook.created_at, tenant_id="TENANT_A"
+    )
+    delivery = WebhookDelivery.objects.create(
+        event=event,
+        subscription=hook,
+        status="DELIVERED",
+        next_attempt_at=hook.created_at,
+        created_at=hook.created_at,
+    )
+    return {
+        "change_id": change.pk,
+        "link_id": link.pk,
+        "webhook_id": hook.pk,
+        "delivery_id": delivery.pk,
+    }
 
 
 @pytest.fixture
@@ -266,6 +324,8 @@ def state() -> dict[str, Any]:
         "changes": sorted(ConfigChangeRequest.objects.values_list("id", "status")),
         "links": sorted(PlaybookLink.objects.values_list("id", flat=True)),
         "audit": AuditEvent.objects.count(),
+        "webhooks": sorted(WebhookSubscription.objects.values_list("id", "url", "active")),
+        "deliveries": WebhookDelivery.objects.count(),
     }
 
 
@@ -349,7 +409,12 @@ def test_other_tenants_resource__404_exactly_like_a_missing_one(world, outsider,
     """Another tenant's resource and one that does not exist get the same problem, but for the
     id they echo: nothing tells an outsider that TENANT_A (or its change request, its playbook
     link) exists."""
-    missing = {"change_id": uuid.uuid4(), "link_id": world["link_id"] + 1000}
+    missing = {
+        "change_id": uuid.uuid4(),
+        "link_id": world["link_id"] + 1000,
+        "webhook_id": world["webhook_id"] + 1000,
+        "delivery_id": world["delivery_id"] + 1000,
+    }
     hidden = send(outsider.client, row.method, *_request(row, world))
     absent = send(outsider.client, row.method, *_request(row, missing, "TENANT_Z"))
     assert hidden.status_code == absent.status_code == 404, (hidden.content, absent.content)

@@ -229,3 +229,105 @@ def test_domain_import__10_concurrent_same_version__one_201_rest_200_or_409(admi
     assert outcomes.count(201) == 1, outcomes
     assert all(o in (200, 201, (409, "version_exists")) for o in outcomes), outcomes
     assert DomainPack.objects.filter(version="v5.0").count() == 1
+
+
+def _run_together(count: int, work) -> list:
+    barrier = threading.Barrier(count)
+    outcomes: list = []
+
+    def run(index: int) -> None:
+        try:
+            barrier.wait()
+            outcomes.append(work(index))
+        except Exception as exc:
+            outcomes.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+def _domain_variant(index: int) -> dict:
+    content = load_reference("domain_capital_markets.json")
+    content.pop("version", None)
+    content["description"] = f"variant {index}"
+    return content
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_domain_import__12_concurrent_without_version__each_its_own_next_version(admin):
+    outcomes = _run_together(
+        12,
+        lambda index: domain_pack_import(principal=admin.principal, content=_domain_variant(index)),
+    )
+    assert all(not isinstance(o, Exception) for o in outcomes), outcomes
+    assert sorted(o.pack.version for o in outcomes) == sorted(f"v1.{i}" for i in range(12))
+    assert DomainPack.objects.count() == 12
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_tenant_import__12_concurrent_without_version__each_its_own_next_version(admin, tenant_a):
+    domain_pack_import(principal=admin.principal, content=_domain_variant(0), version="v3.2")
+
+    def work(index: int):
+        content = _tenant_content()
+        content.pop("version", None)
+        content["approvedTools"] = content["approvedTools"][: index + 1]
+        return tenant_pack_import(principal=admin.principal, tenant_id="TENANT_A", content=content)
+
+    outcomes = _run_together(12, work)
+    assert all(not isinstance(o, Exception) for o in outcomes), outcomes
+    assert len({o.pack.version for o in outcomes}) == 12
+    assert TenantPack.objects.filter(tenant_id="TENANT_A").count() == 12
+
+
+def test_store__retries_exhausted__version_exists_names_the_version(admin, monkeypatch):
+    """A pathological race (every insert loses) ends in 409 naming the version tried last."""
+    from django.db import IntegrityError
+
+    from packs import services
+
+    content = _domain_variant(0)
+    domain_pack_import(principal=admin.principal, content=_domain_variant(1))
+    real_save = DomainPack.save
+
+    def losing_save(self, *args, **kwargs):
+        if self.pk is None:
+            raise IntegrityError("duplicate key value violates unique constraint")
+        return real_save(self, *args, **kwargs)
+
+    monkeypatch.setattr(DomainPack, "save", losing_save)
+    monkeypatch.setattr(services, "_version_taken", lambda versions, version: True, raising=False)
+    with pytest.raises(Conflict) as caught:
+        domain_pack_import(principal=admin.principal, content=content)
+    assert caught.value.code == "version_exists"
+    assert "v1.1" in caught.value.detail and "  " not in caught.value.detail
+    assert caught.value.errors[0]["message"] == "Version v1.1 already exists."
+
+
+def test_domain_import__without_version_lost_race__retries_with_the_next_version(
+    admin, events, monkeypatch
+):
+    """A stale read of the newest version (another import stored it meanwhile) makes the
+    insert fail; the import reads again and stores the version after the winner's."""
+    from packs import services
+
+    domain_pack_import(principal=admin.principal, content=_domain_variant(1))
+    real_next = services.next_version
+    stale = iter([None])
+
+    def next_version(latest):
+        return real_next(next(stale, latest))  # the first read sees no version at all
+
+    monkeypatch.setattr(services, "next_version", next_version)
+    result = domain_pack_import(principal=admin.principal, content=_domain_variant(2))
+    assert result.created and result.pack.version == "v1.1"
+    assert sorted(DomainPack.objects.values_list("version", flat=True)) == ["v1.0", "v1.1"]
+    assert [event.version for event in events] == ["v1.0", "v1.1"]

@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("runtime_config", "0002_cache_table"),
+        ("runtime_config", "0003_scheduled_activation"),
     ]
 
     operations = [

@@ -1,0 +1,41 @@
+"""How a change request is described: in audit rows, webhook events and API answers."""
+
+from typing import Any
+
+from runtime_config.models import ConfigChangeRequest
+
+
+def pair_text(change_request: ConfigChangeRequest) -> str:
+    domain_version = change_request.domain_pack.version if change_request.domain_pack else "-"
+    tenant_version = change_request.tenant_pack.version if change_request.tenant_pack else "-"
+    return f"{change_request.domain} {domain_version} + tenant pack {tenant_version}"
+
+
+def change_request_snapshot(change_request: ConfigChangeRequest) -> dict[str, Any]:
+    domain_pack, tenant_pack = change_request.domain_pack, change_request.tenant_pack
+    return {
+        "id": str(change_request.pk),
+        "status": change_request.status,
+        "kind": change_request.kind,
+        "tenant_id": change_request.tenant_id,
+        "domain": change_request.domain,
+        "domain_pack_id": change_request.domain_pack_id,
+        "domain_pack_version": domain_pack.version if domain_pack else None,
+        "domain_pack_checksum": domain_pack.checksum if domain_pack else None,
+        "tenant_pack_id": change_request.tenant_pack_id,
+        "tenant_pack_version": tenant_pack.version if tenant_pack else None,
+        "tenant_pack_checksum": tenant_pack.checksum if tenant_pack else None,
+        "base_revision": change_request.base_revision,
+        "requested_by": change_request.requested_by,
+        "requested_at": change_request.requested_at.isoformat()
+        if change_request.requested_at
+        else None,
+        "reviewed_by": change_request.reviewed_by or None,
+        "reviewed_at": change_request.reviewed_at.isoformat()
+        if change_request.reviewed_at
+        else None,
+        "comment": change_request.comment,
+        "review_comment": change_request.review_comment,
+        "apply_at": change_request.apply_at.isoformat() if change_request.apply_at else None,
+        "status_reason": change_request.status_reason,
+    }

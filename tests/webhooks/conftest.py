@@ -1,0 +1,51 @@
+"""Fixtures for webhook tests: a local receiver (allowed through WEBHOOK_ALLOW_PRIVATE), fast
+retries, and `deliver` — the worker's task loops run in this thread until a condition holds."""
+
+import time
+from collections.abc import Callable
+
+import pytest
+
+from onboarding.worker import drain
+from tenants.principals import Principal
+from tests.webhooks.receiver import Receiver
+from webhooks.events import EVENT_TYPES
+from webhooks.services import webhook_create
+
+SETUP = Principal.system("setup")
+
+
+@pytest.fixture
+def allow_private(settings):
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+
+
+@pytest.fixture
+def fast_retries(settings):
+    settings.WEBHOOK_RETRY_BASE_SECONDS = 0.05
+    settings.WEBHOOK_RETRY_MAX_DELAY_SECONDS = 0.2
+    settings.WEBHOOK_CONNECT_TIMEOUT = 1.0
+    settings.WEBHOOK_READ_TIMEOUT = 1.0
+    settings.WEBHOOK_LEASE_SECONDS = 5.0
+
+
+@pytest.fixture
+def receiver(allow_private):
+    with Receiver() as running:
+        yield running
+
+
+def subscribe(url: str, *, events=EVENT_TYPES, tenant_id: str | None = None, active=True):
+    return webhook_create(
+        principal=SETUP, url=url, events=list(events), tenant_id=tenant_id, active=active
+    )
+
+
+def deliver(until: Callable[[], bool] = lambda: False, timeout: float = 10.0) -> None:
+    """Run due tasks until `until()` holds (or, with the default, once)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        drain()
+        if until() or time.monotonic() > deadline:
+            return
+        time.sleep(0.02)
