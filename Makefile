@@ -23,7 +23,7 @@ install: $(STAMP)
 
 run: install
 	DEBUG=true $(PY) manage.py migrate --noinput
-	DEBUG=true $(PY) manage.py seed_demo
+	DEBUG=true $(PY) manage.py seed_demo --base-url http://$(HOST):$(PORT)
 	DEBUG=true $(PY) manage.py runserver $(HOST):$(PORT)
 
 lint: install
