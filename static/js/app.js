@@ -216,10 +216,11 @@
   /* Sizes read the same everywhere: like Django's filesizeformat (1024-based, one decimal). */
   function fileSize(bytes) {
     var units = ["bytes", "KB", "MB", "GB"];
-    if (bytes < 1024) return bytes + (bytes === 1 ? " byte" : " bytes");
+    var space = "\u00a0";  /* as Django's filter: the number and its unit stay on one line */
+    if (bytes < 1024) return bytes + space + (bytes === 1 ? "byte" : "bytes");
     var value = bytes, unit = 0;
     while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit += 1; }
-    return value.toFixed(1) + " " + units[unit];
+    return value.toFixed(1) + space + units[unit];
   }
 
   /* Import panel: reading a big file is left to the browser's upload; just show its name/size. */
