@@ -26,6 +26,7 @@ _BADGES = {
     "SUSPENDED": "bad",
     "DEPRECATED": "muted",
     "REJECTED": "bad",
+    "BLOCKED": "bad",
     "CANCELLED": "muted",
     "STALE": "muted",
     "CRITICAL": "bad",
