@@ -24,7 +24,7 @@ install: $(STAMP)
 # The worker (webhook deliveries, scheduled activations) runs beside the server and stops with it.
 run: install
 	DEBUG=true $(PY) manage.py migrate --noinput
-	DEBUG=true $(PY) manage.py seed_demo
+	DEBUG=true $(PY) manage.py seed_demo --base-url http://$(HOST):$(PORT)
 	DEBUG=true $(PY) manage.py run_worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	DEBUG=true $(PY) manage.py runserver $(HOST):$(PORT)

@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils.dateparse import parse_date, parse_datetime
 
 from audit.models import AuditEvent
@@ -64,6 +64,16 @@ def _invalid(name: str, value: str, message: str, hint: str | None = None) -> In
     )
 
 
+def _version_matches(version: str) -> Q:
+    """A pack version: the row's own `version` (a pack, or the domain pack of an activation) or
+    the tenant pack version an activation or a change request names in its details."""
+    return (
+        Q(version=version)
+        | Q(details__after__tenant_pack_version=version)
+        | Q(details__change_request__tenant_pack_version=version)
+    )
+
+
 def audit_event_list(
     *,
     principal: Principal,
@@ -88,9 +98,10 @@ def audit_event_list(
         "actor": actor,
         "object_type": object_type,
         "domain": domain,
-        "version": version,
     }
     events = events.filter(**{name: value for name, value in exact.items() if value})
+    if version:
+        events = events.filter(_version_matches(version))
     if since is not None:
         events = events.filter(occurred_at__gte=since)
     if until is not None:

@@ -94,6 +94,9 @@ def render_page(
     target = request.headers.get("HX-Target", "")
     if is_htmx(request) and partials and target in partials:
         template = partials[target]
+        # Components that keep state outside the swapped element (the FilterBar's sort) send it
+        # out of band when they are rendered alone.
+        context = {**context, "partial": True}
     response = TemplateResponse(request, template, context, status=status)
     # The same URL answers a whole page or a partial: caches must keep them apart.
     patch_vary_headers(response, ("HX-Request", "HX-Target"))
@@ -102,6 +105,16 @@ def render_page(
 
 def wants_write(request: HttpRequest) -> bool:
     return request.method in WRITE_METHODS
+
+
+@dataclass
+class TableLink:
+    """A link of the DataTable's toolbar built from the table's own query (filters and sort), so
+    it always follows what is on screen, e.g. the audit's Export CSV."""
+
+    label: str
+    href: str
+    download: bool = False
 
 
 @dataclass
@@ -127,15 +140,27 @@ class Table:
         empty: str,
         page_size: int = PAGE_SIZE,
         path: str | None = None,
+        refresh_on: str | None = None,
+        params: dict[str, str] | None = None,
     ):
+        """`refresh_on`: an event name (sent with HX-Trigger) that reloads the table in place,
+        with the filters and sort it shows. `path` and `params`: where the table's links lead
+        when the page is rendered by another path (a form post without JavaScript)."""
         self.id = table_id
+        self.refresh_on = refresh_on
+        self.links: list[TableLink] = []
+        self.default_sort = default_sort
         self.columns = columns
         self.row_template = row_template
         self.empty = empty
         self.path = path or request.path
-        self._query = request.GET.copy()
-        for name in ("format",):
-            self._query.pop(name, None)
+        self._query = QueryDict(mutable=True)
+        for name, values in request.GET.lists():
+            kept = [value for value in values if value != ""]
+            if name not in ("format", "event") and kept:
+                self._query.setlist(name, kept)
+        for name, value in (params or {}).items():
+            self._query[name] = value
         sortable = {column.key: column.sort for column in columns if column.sort}
         wanted = request.GET.get("sort", default_sort)
         if wanted.lstrip("-") not in sortable:
@@ -146,6 +171,20 @@ class Table:
         self.paginator = Paginator(rows, page_size)
         self.page = self.paginator.get_page(_page_number(request))
         self.headers = [self._header(column) for column in columns]
+
+    def add_link(self, label: str, *, download: bool = False, **changes: Any) -> None:
+        """A toolbar link to this table's query with `changes` (None drops a parameter)."""
+        self.links.append(TableLink(label, self._href(**changes), download))
+
+    @property
+    def href(self) -> str:
+        """This table as shown: filters, sort and page."""
+        return self._href()
+
+    @property
+    def sort_param(self) -> str:
+        """The sort the FilterBar keeps when filters change ("" for the default)."""
+        return "" if self.sort == self.default_sort else self.sort
 
     def _href(self, **changes: Any) -> str:
         query = self._query.copy()
@@ -226,6 +265,17 @@ def filters_from(request: HttpRequest, *filters: Filter) -> list[Filter]:
     for item in filters:
         item.value = request.GET.get(item.name, "").strip()
     return list(filters)
+
+
+def canonical_query(request: HttpRequest, *, drop: Iterable[str] = ()) -> QueryDict:
+    """The request's query without empty parameters (an empty filter is no filter) or `drop`."""
+    query = QueryDict(mutable=True)
+    dropped = set(drop)
+    for name, values in request.GET.lists():
+        kept = [value for value in values if value != ""]
+        if kept and name not in dropped:
+            query.setlist(name, kept)
+    return query
 
 
 def filter_values(filters: list[Filter]) -> dict[str, str]:

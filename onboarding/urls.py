@@ -1,9 +1,12 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
 from onboarding import views
+from onboarding.confirm import confirm_page
+from onboarding.doors import page_only
+from onboarding.ui import page_view
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
@@ -19,6 +22,12 @@ urlpatterns = [
         name="login",
     ),
     path("logout", views.logout_page, name="logout"),
+    # The ConfirmDialog as a page, for browsers without JavaScript (onboarding/confirm.py).
+    path(
+        "confirm",
+        page_only(page_view(confirm_page), api="the write's own path (POST/PATCH/DELETE)"),
+        name="confirm",
+    ),
     # Each app's urls.py declares its paths with onboarding.doors: `two_doors(api=..., page=...)`
     # where a browser gets a page and a REST client JSON, `page_only(...)` for pages alone.
     path("", include("tenants.urls")),
@@ -27,6 +36,9 @@ urlpatterns = [
     path("", include("runtime_config.urls")),
     path("", include("audit.urls")),
     path("", include("webhooks.urls")),
+    # Last: any other path is the styled 404 (page or problem+json), with DEBUG on too, where
+    # Django would otherwise answer its own technical page.
+    re_path(r"^", views.not_found, name="not-found"),
 ]
 
 handler400 = "onboarding.views.bad_request"

@@ -134,9 +134,16 @@ PackPageOutput = page_output("PackPageOutput", PackOutput)
 
 
 class DiffEntryOutput(serializers.Serializer):
-    path = serializers.CharField(help_text="JSON Pointer")
+    path = serializers.CharField(
+        help_text="JSON Pointer in the `to` version (in `from` for a removal)"
+    )
     old = serializers.JSONField(required=False)
     new = serializers.JSONField(required=False)
+    old_path = serializers.CharField(
+        required=False,
+        help_text="JSON Pointer in the `from` version when the item moved (array items are "
+        "matched by identity: playbook id, exception type, severity, test name, tool name)",
+    )
 
 
 class DiffSideOutput(serializers.Serializer):

@@ -4,9 +4,12 @@ pack detail and diff pages, status changes, and the playbook registry.
 Each is the page side of a `two_doors` path in packs/urls.py or packs/playbook_urls.py (the
 packs page itself is `page_only`); every write calls the same services as the API."""
 
+from dataclasses import dataclass
+
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 
+from onboarding.confirm import Confirmation
 from onboarding.errors import InvalidInput, NotFound, ServiceError, finding
 from onboarding.ui import (
     Column,
@@ -26,12 +29,66 @@ from runtime_config.selectors import active_tenants_by_pack
 
 PACKS_TABLE = "packs-table"
 PLAYBOOKS_TABLE = "playbooks-table"
-_STATUS_VERBS = {"ACTIVE": "Mark active", "DEPRECATED": "Deprecate"}
+PLAYBOOKS_REGION = "playbooks-region"
+# The lifecycle moves a page offers. DRAFT → ACTIVE is left to the activation itself (a DRAFT
+# version becomes ACTIVE when it first goes live), so the only buttons are these two, worded so
+# that neither reads like "make it live": that is *Activate…*, per tenant.
+_MOVES = {
+    ("DRAFT", "DEPRECATED"): "Deprecate",
+    ("ACTIVE", "DEPRECATED"): "Deprecate",
+    ("DEPRECATED", "ACTIVE"): "Restore",
+}
+assert set(_MOVES) <= ALLOWED_TRANSITIONS
 
 
-def _transitions(status: str) -> list[tuple[str, str]]:
-    """The status moves the model allows from `status`, with their button labels."""
-    return [(to, _STATUS_VERBS[to]) for (frm, to) in sorted(ALLOWED_TRANSITIONS) if frm == status]
+@dataclass
+class Move:
+    """A lifecycle button: allowed (with its confirmation) or refused (with the reason, shown
+    before anyone clicks)."""
+
+    to: str
+    label: str
+    confirmation: Confirmation | None = None
+    reason: str = ""
+
+
+def pack_moves(pack, running_for: list[str], *, back: str) -> list[Move]:
+    """The moves offered for `pack`, given the tenants it is live for. Mirrors the refusals of
+    packs.services.pack_set_status (which checks again)."""
+    moves = []
+    for (frm, to), label in sorted(_MOVES.items()):
+        if frm != pack.status:
+            continue
+        if to == PackStatus.DEPRECATED and running_for:
+            reason = f"Live for {', '.join(running_for)}: activate another version there first."
+            moves.append(Move(to, label, reason=reason))
+            continue
+        moves.append(Move(to, label, confirmation=_move_confirmation(pack, to, label, back)))
+    return moves
+
+
+def _move_confirmation(pack, to: str, label: str, back: str) -> Confirmation:
+    if isinstance(pack, DomainPack):
+        what = f"domain pack {pack.domain} {pack.version}"
+        action = f"/admin/packs/domain/{pack.domain}/{pack.version}/status"
+    else:
+        what = f"tenant pack {pack.version} of {pack.tenant_id}"
+        action = f"/admin/packs/tenant/{pack.tenant_id}/{pack.version}/status"
+    message = f"{label}: set {what} from {pack.status} to {to}."
+    if to == PackStatus.DEPRECATED:
+        message += " A deprecated version can no longer be activated."
+    else:
+        message += " It can be activated for tenants again."
+    return Confirmation(
+        action=action,
+        message=message,
+        title=f"{label} {what}",
+        confirm_label=label,
+        label=label,
+        danger=to == PackStatus.DEPRECATED,
+        fields={"status": to, "next": back},
+        back=back,
+    )
 
 
 # --- the packs page (tabs) ---------------------------------------------------------------------
@@ -63,6 +120,7 @@ def packs_page(request, *, tab: str = "domain", tenant_id: str | None = None, im
         "table": table,
         "filters": filters,
         "keep": [("tab", tab)],
+        "filter_action": "/admin/packs",
         "can_import": principal.is_platform_admin if tab == "domain" else bool(writable),
         "writable_tenants": writable,
         "selected_tenant": tenant_id or request.GET.get("tenant_id", ""),
@@ -102,8 +160,8 @@ def _pack_columns(first: Column) -> list[Column]:
     return [
         first,
         Column("version", "Version", "version_key"),
-        Column("status", "Status", "status"),
-        Column("running", "Active for"),
+        Column("running", "Live for"),
+        Column("status", "Lifecycle", "status"),
         Column("checksum", "Checksum"),
         Column("size", "Size", "size_bytes"),
         Column("created_at", "Created", "created_at"),
@@ -112,14 +170,14 @@ def _pack_columns(first: Column) -> list[Column]:
     ]
 
 
-def _decorate(table: Table, field: str, principal) -> Table:
+def _decorate(table: Table, field: str, principal, back: str) -> Table:
     rows = list(table.page.object_list)
     running = active_tenants_by_pack(
         principal=principal, field=field, pack_ids=[row.pk for row in rows]
     )
     for row in rows:
         row.running_for = running.get(row.pk, [])
-        row.transitions = _transitions(row.status)
+        row.moves = pack_moves(row, row.running_for, back=back)
     table.page.object_list = rows
     return table
 
@@ -136,9 +194,12 @@ def _domain_table(request, principal, filters) -> Table:
         table_id=PACKS_TABLE,
         row_template="packs/_domain_row.html",
         default_sort="-created_at",
+        path="/admin/packs",
+        params={"tab": "domain"},
         empty="No domain packs match these filters. Import one with the panel above.",
+        refresh_on="packs-changed",
     )
-    return _decorate(table, "domain_pack_id", principal)
+    return _decorate(table, "domain_pack_id", principal, _back(table))
 
 
 def _tenant_table(request, principal, filters) -> Table:
@@ -159,9 +220,17 @@ def _tenant_table(request, principal, filters) -> Table:
         table_id=PACKS_TABLE,
         row_template="packs/_tenant_row.html",
         default_sort="-created_at",
+        path="/admin/packs",
+        params={"tab": "tenant", **({"tenant_id": tenant_id} if tenant_id else {})},
         empty="No tenant packs match these filters. Import one with the panel above.",
+        refresh_on="packs-changed",
     )
-    return _decorate(table, "tenant_pack_id", principal)
+    return _decorate(table, "tenant_pack_id", principal, _back(table))
+
+
+def _back(table: Table) -> str:
+    """Where a status change returns: the packs page as shown (tab, filters, sort)."""
+    return table.href
 
 
 @page_view
@@ -324,21 +393,23 @@ def _detail(request, pack, versions, diff_base: str):
     running = active_tenants_by_pack(
         principal=principal,
         field="domain_pack_id" if isinstance(pack, DomainPack) else "tenant_pack_id",
-        pack_ids=[pack.pk],
+        pack_ids=[v.pk for v in versions] or [pack.pk],
     )
+    for version in versions:
+        version.running_for = running.get(version.pk, [])
+    running_for = running.get(pack.pk, [])
     others = [v for v in versions if v.pk != pack.pk]
     context = {
         "pack": pack,
         "pack_type": pack.pack_type,
-        "running_for": running.get(pack.pk, []),
+        "running_for": running_for,
         "versions": versions,
         "others": others,
         "diff_base": diff_base,
-        "transitions": _transitions(pack.status),
+        "moves": pack_moves(pack, running_for, back=request.path),
         "can_write": principal.is_platform_admin
         if isinstance(pack, DomainPack)
         else principal.can_write_tenant(pack.tenant_id),
-        "status_url": pack_url(pack) + "/status",
         "writable_tenants": [
             t for t in _visible_tenants(principal) if principal.can_write_tenant(t.tenant_id)
         ],
@@ -391,19 +462,24 @@ def tenant_pack_status_page(request, tenant_id: str, version: str):
 
 
 def _diff(request, *, versions, get, title: str, base: str, back: str):
-    from packs.diff import json_diff
+    from packs.diff import diff_entries, diff_view
 
     old_version = request.GET.get("from", "").strip()
     new_version = request.GET.get("to", "").strip()
+    mode = "side" if request.GET.get("view") == "side" else "table"
     labels = [v.version for v in versions]
     if not new_version and labels:
         new_version = labels[0]
     if not old_version and len(labels) > 1:
         old_version = labels[1] if labels[0] == new_version else labels[0]
-    diff, old, new = None, None, None
+    view, old, new = None, None, None
     if old_version and new_version:
         old, new = get(old_version), get(new_version)
-        diff = json_diff(old.content_json, new.content_json)
+        view = diff_view(
+            diff_entries(old.content_json, new.content_json),
+            sections=set(old.content_json) | set(new.content_json),
+            path_filter=request.GET.get("path", "")[:200],
+        )
     return TemplateResponse(
         request,
         "packs/diff.html",
@@ -414,7 +490,8 @@ def _diff(request, *, versions, get, title: str, base: str, back: str):
             "new": new,
             "old_version": old_version,
             "new_version": new_version,
-            "diff": diff,
+            "view": view,
+            "mode": mode,
             "base": base,
             "back": back,
         },
@@ -535,7 +612,10 @@ def playbook_list_page(request):
             "linkable": [r for r in rows if not r["linked"] and r["compatible"]],
             "pin_versions": _pin_versions(principal, rows),
         },
-        partials={PLAYBOOKS_TABLE: "components/data_table.html"},
+        partials={
+            PLAYBOOKS_REGION: "packs/_playbooks_region.html",
+            PLAYBOOKS_TABLE: "components/data_table.html",
+        },
     )
 
 

@@ -23,6 +23,7 @@ from onboarding.ui import (
     render_page,
     wants_write,
 )
+from packs.diff import diff_view, entries_from_json
 from runtime_config import selectors, services
 from runtime_config.models import ChangeRequestStatus
 from runtime_config.runtime import get_effective_config, parse_min_revision
@@ -105,26 +106,110 @@ def activate_page(request):
     return done(request, f"/admin/tenants/{tenant_id}", _outcome_message(outcome, tenant_id))
 
 
+_TITLES = {
+    "apply": "Confirm activation",
+    "pending_approval": "Request approval of this activation",
+    "unchanged": "Nothing to change",
+    "refused": "Activation blocked",
+}
+
+
 def _preview_response(request, preview: dict):
     proposed = preview.get("proposed") or {}
     current = preview.get("current") or {}
     diff = preview.get("effective_config_diff") or {}
+    pair = _pair_text(
+        proposed.get("domain"),
+        proposed.get("domain_pack_version"),
+        proposed.get("tenant_pack_version"),
+        preview.get("tenant_id"),
+    )
     context = {
         "preview": preview,
         "proposed": proposed,
-        "sentence": "Activate "
-        + _pair_text(
-            proposed.get("domain"),
-            proposed.get("domain_pack_version"),
-            proposed.get("tenant_pack_version"),
-            preview.get("tenant_id"),
-        ),
+        "title": _TITLES.get(preview.get("outcome"), "Activation preview"),
+        "blocked": blocked_reasons(preview, proposed),
+        "sentence": f"Activate {pair}",
+        "blocked_sentence": f"Cannot activate {pair}: nothing was changed",
         "expected_revision": current.get("revision", 0) if current else 0,
-        "diff": diff,
-        "diff_count": sum(len(diff.get(kind) or []) for kind in ("added", "removed", "changed")),
+        "diff_view": diff_view(entries_from_json(diff)),
     }
     template = "runtime/_activate_preview.html" if is_htmx(request) else "runtime/activate.html"
     return TemplateResponse(request, template, context)
+
+
+_LINK_LABEL = re.compile(r"^Playbook link \d+ \((?P<playbook>[^)]*)\): ")
+
+
+def blocked_reasons(preview: dict, proposed: dict) -> list[dict]:
+    """Each blocking problem of a dry run said the way the pages say it: what is wrong, and a
+    link to the page that fixes it (the API's findings name API calls)."""
+    tenant_id = preview.get("tenant_id") or ""
+    tenant_url = f"/admin/tenants/{tenant_id}"
+    packs_url = f"/admin/packs?tab=tenant&tenant_id={tenant_id}"
+    domain_pack_url = (
+        f"/admin/packs/domain/{proposed.get('domain')}/{proposed.get('domain_pack_version')}"
+        if proposed.get("domain_pack_version")
+        else "/admin/packs?tab=domain"
+    )
+    texts = {
+        "tenant_suspended": (
+            f"{tenant_id} is suspended: enable it before activating anything.",
+            "Open the tenant page",
+            tenant_url,
+        ),
+        "revision_conflict": (
+            "The configuration changed since this preview: reload and preview again.",
+            "Reload the tenant page",
+            tenant_url,
+        ),
+        "pack_integrity_failure": (
+            "A stored pack no longer matches its checksum: it cannot be served.",
+            "Open the domain pack",
+            domain_pack_url,
+        ),
+        "pack_deprecated": (
+            "A chosen version is deprecated: restore it on its page or choose another version.",
+            "Open the packs list",
+            packs_url,
+        ),
+        "incompatible_packs": (
+            "The tenant pack does not fit this domain pack: choose another pair.",
+            "Open the tenant's packs",
+            packs_url,
+        ),
+        "incompatible_playbook_links": (
+            "Playbooks linked to the tenant would break with these packs: unlink them on the "
+            "Playbooks page, or choose other packs.",
+            "Open the Playbooks page",
+            f"/admin/playbooks?tenant_id={tenant_id}",
+        ),
+    }
+    reasons = []
+    for code in preview.get("problems") or []:
+        text, fix_label, fix_url = texts.get(
+            code, ("This activation is refused.", "Open the tenant page", tenant_url)
+        )
+        errors = [_ui_finding(item) for item in preview.get("errors") or []]
+        reasons.append(
+            {
+                "code": code,
+                "text": text,
+                "fix_label": fix_label,
+                "fix_url": fix_url,
+                "errors": [item for item in errors if item.get("problem") == code],
+            }
+        )
+    return reasons
+
+
+def _ui_finding(item: dict) -> dict:
+    if item.get("code") != "incompatible_playbook_link":
+        return item
+    message = _LINK_LABEL.sub(
+        lambda match: f"Linked playbook {match['playbook']}: ", item.get("message", "")
+    )
+    return {**item, "message": message, "hint": "Unlink it on the Playbooks page."}
 
 
 @page_view
@@ -336,22 +421,31 @@ def evaluate_page(request):
     exception_type = data.get("exception_type", "").strip()
     if not request.principal.can_read_tenant(tenant_id):
         raise tenant_not_found(tenant_id)
-    payload = _payload(data.get("payload", ""))
-    # The revision the page showed: the decision never comes from an older configuration.
-    min_revision = parse_min_revision(data.get("min_revision") or None)
-    decision = evaluate(
-        tenant_id=tenant_id,
-        exception_type=exception_type,
-        payload=payload,
-        min_revision=min_revision,
-    )
-    context = {"decision": decision, "payload": payload}
+    context: dict = {}
+    status = 200
+    try:
+        payload = _payload(data.get("payload", ""))
+        # The revision the page showed: the decision never comes from an older configuration.
+        min_revision = parse_min_revision(data.get("min_revision") or None)
+        context["decision"] = evaluate(
+            tenant_id=tenant_id,
+            exception_type=exception_type,
+            payload=payload,
+            min_revision=min_revision,
+        )
+    except ServiceError as exc:
+        # Shown where the decision was: a failed evaluation never leaves the previous decision
+        # on screen as if it were the answer.
+        context["failure"] = exc
+        status = exc.status
+        min_revision = None
     if is_htmx(request):
-        return TemplateResponse(request, "ops/_decision.html", context)
+        template = "ops/_decision.html" if "decision" in context else "ops/_failure.html"
+        return TemplateResponse(request, template, context, status=status)
     context.update(
         ops_context(request, tenant_id, exception_type, data.get("payload", ""), min_revision)
     )
-    return TemplateResponse(request, "ops/ops.html", context)
+    return TemplateResponse(request, "ops/ops.html", context, status=status)
 
 
 def _payload(raw: str):

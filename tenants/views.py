@@ -90,7 +90,6 @@ def tenant_list_page(request):
         except ServiceError as exc:
             if exc.status == 403:
                 raise
-            form["detail"] = exc.detail
             form["errors"] = _field_errors(exc)
             status = exc.status
         else:
@@ -128,14 +127,30 @@ def tenant_list_page(request):
     )
 
 
+# What the form says for each refusal: words for people, not the pattern the API quotes.
+_FIELD_MESSAGES = {
+    "invalid_tenant_id": (
+        "Use 2 to 64 letters, digits, underscores or hyphens, starting with a letter or a digit "
+        "(e.g. TENANT_ACME_002)."
+    ),
+    "invalid_name": "Give a name of 1 to 200 characters.",
+}
+
+
 def _field_errors(exc: ServiceError) -> dict[str, str]:
-    """Map a problem's JSON Pointers onto the form's fields (`/tenant_id` → tenant_id)."""
+    """Map a problem's JSON Pointers onto the form's fields (`/tenant_id` → tenant_id), one
+    message per field; whatever no field takes goes to `general`."""
     errors: dict[str, str] = {}
     for item in exc.errors:
-        field = (item.get("path") or "").strip("/").split("/")[0] or "__all__"
-        errors.setdefault(field, item.get("message") or exc.detail)
+        field = (item.get("path") or "").strip("/").split("/")[0]
+        field = field if field in ("tenant_id", "name") else "general"
+        message = _FIELD_MESSAGES.get(item.get("code", "")) or item.get("message") or exc.detail
+        errors.setdefault(field, message)
     if exc.code == "tenant_exists":
-        errors["tenant_id"] = exc.detail
+        existing = (exc.extra or {}).get("existing_tenant_id", "")
+        errors["tenant_id"] = f"A tenant with this id already exists ({existing})."
+    if not errors:
+        errors["general"] = exc.detail
     return errors
 
 

@@ -28,3 +28,18 @@ def test_docs__browser_get__swagger_page():
     response = Client().get("/api/docs/", HTTP_ACCEPT="text/html")
     assert response.status_code == 200
     assert b"swagger" in response.content.lower()
+
+
+def test_unknown_path__browser__styled_404_page_even_with_debug(client, settings, db):
+    settings.DEBUG = True
+    response = client.get("/no/such/page", HTTP_ACCEPT="text/html")
+    assert response.status_code == 404
+    body = response.content.decode()
+    assert 'class="card error-page"' in body and "No resource at /no/such/page" in body
+
+
+def test_unknown_path__rest_client__404_problem(client, db):
+    response = client.get("/no/such/page", HTTP_ACCEPT="application/json")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["code"] == "not_found"

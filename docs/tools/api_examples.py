@@ -456,7 +456,15 @@ def build() -> str:
     r.endpoint(
         "GET",
         "/admin/packs/domain/{domain}/diff?from=V1&to=V2",
-        "Structural diff: added, removed and changed JSON Pointers with old and new values.",
+        "Structural diff: `added` (`{path, new}`), `removed` (`{path, old}`) and `changed` "
+        "(`{path, old, new, old_path?}`) JSON Pointers (RFC 6901). Objects are compared key by "
+        "key; array items by identity where they have one: playbooks by `playbookId`, else "
+        "`exceptionType`; `customSeverityOverrides` by `exceptionType`; `humanApprovalRules` by "
+        "`severity`; `testSuites` by `name`; lists of distinct strings (`approvedTools`, allow "
+        "and block lists) by the string; everything else (`severityRules`, playbook `steps`) by "
+        "index. `path` is the pointer in the `to` version (in `from` for a removal); a matched "
+        "item that moved carries `old_path`, its pointer in `from`; a move alone is no change. "
+        "The activation preview's `effective_config_diff` has the same shape.",
         "400 when `from`/`to` is missing, 404 unknown version.",
     )
     r.call("GET", f"/admin/packs/domain/{d}/diff?from=v1.0&to=v1.1")
@@ -564,7 +572,8 @@ def build() -> str:
         "tenant pack's `domainName`, else the current one. 200 with the active config "
         "(`changed: false` and nothing written when equal to the current one); 202 with a "
         "PENDING change request when the tenant's policy requires approval; 202 with a "
-        "SCHEDULED one with `apply_at` (below); `dry_run: true` → 200 preview, nothing written.",
+        "SCHEDULED one with `apply_at` (below); `dry_run: true` → 200 preview, nothing written "
+        "(its `effective_config_diff` has the shape of the pack diff).",
         "400 `unknown_pack_version`, 400 `domain_required`, 400 `invalid_tenant_id` (empty), "
         "404, 409 `tenant_suspended`, `pack_deprecated`, `incompatible_packs`, "
         "`incompatible_playbook_links`, `revision_conflict`, `pack_integrity_failure` (a stored "

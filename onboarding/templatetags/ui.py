@@ -3,13 +3,17 @@
 import json
 from itertools import count
 from typing import Any
+from urllib.parse import urlsplit
 
 from django import template
+from django.template.defaultfilters import filesizeformat
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import JsonLexer
+
+from onboarding.confirm import Confirmation, confirm_href, is_local_path
 
 register = template.Library()
 
@@ -23,6 +27,7 @@ _BADGES = {
     "SUSPENDED": "bad",
     "DEPRECATED": "muted",
     "REJECTED": "bad",
+    "BLOCKED": "bad",
     "CANCELLED": "muted",
     "STALE": "muted",
     "CRITICAL": "bad",
@@ -46,8 +51,45 @@ def badge(status: Any) -> SafeString:
     )
 
 
+_LIFECYCLE_HELP = {
+    "DRAFT": "Lifecycle: imported, never activated",
+    "ACTIVE": "Lifecycle: may be activated for tenants (not necessarily live)",
+    "DEPRECATED": "Lifecycle: retired, cannot be activated",
+}
+
+
+@register.filter
+def lifecycle(status: Any) -> SafeString:
+    """A pack's lifecycle status: always shown, quieter than LIVE (components/live.html)."""
+    text = str(status or "—")
+    return format_html(
+        '<span class="badge badge-lifecycle badge-{}" title="{}">{}</span>',
+        _BADGES.get(text.upper(), "muted"),
+        _LIFECYCLE_HELP.get(text.upper(), ""),
+        text,
+    )
+
+
+@register.filter
+def pack_size(size_bytes: Any) -> SafeString:
+    """The one way a pack's size is shown: its canonical JSON, 1024-based, exact bytes on hover."""
+    try:
+        size = int(size_bytes)
+    except (TypeError, ValueError):
+        return format_html('<span class="muted">—</span>')
+    return format_html(
+        '<span title="{} bytes of canonical JSON">{}</span>', f"{size:,}", filesizeformat(size)
+    )
+
+
 def pretty_json(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+@register.filter
+def pretty(value: Any) -> str:
+    """Indented JSON for the side-by-side diff (escaped by the template like any string)."""
+    return pretty_json(value)
 
 
 @register.filter
@@ -75,7 +117,6 @@ def code_viewer(value: Any, label: str = "JSON", max_height: str = "tall") -> di
         "plain": plain,
         "label": label,
         "lines": text.count("\n") + 1,
-        "size": len(text.encode()),
         "height": max_height,
     }
 
@@ -83,10 +124,11 @@ def code_viewer(value: Any, label: str = "JSON", max_height: str = "tall") -> di
 @register.inclusion_tag("components/confirm_dialog.html", takes_context=True)
 def confirm_dialog(
     context,
+    confirmation: Confirmation | None = None,
     *,
-    label: str,
-    message: str,
-    action: str,
+    label: str = "",
+    message: str = "",
+    action: str = "",
     title: str = "Please confirm",
     confirm_label: str = "Confirm",
     danger: bool = False,
@@ -94,21 +136,49 @@ def confirm_dialog(
     button_class: str = "",
     **fields: Any,
 ) -> dict[str, Any]:
-    """A button opening a native <dialog> that states exactly what will happen, then posts
-    `fields` to `action` (htmx when available, a plain form post otherwise)."""
+    """A trigger opening a native <dialog> that states exactly what will happen, then posts
+    `fields` to `action` (htmx when available, a plain form post otherwise). The trigger is a link
+    to the same confirmation as a page, so it works without JavaScript too (onboarding/confirm.py).
+
+    Either pass a `Confirmation` built by the view, or its parts as keyword arguments."""
+    request = context.get("request")
+    if confirmation is None:
+        confirmation = Confirmation(
+            action=action,
+            message=message,
+            title=title,
+            confirm_label=confirm_label,
+            label=label,
+            danger=danger,
+            comment=comment,
+            fields={name: "" if value is None else str(value) for name, value in fields.items()},
+            back=_current_page(request),
+        )
+    href = confirm_href(request, confirmation) if request is not None else ""
     return {
         "dialog_id": f"confirm-{next(_ids)}",
-        "label": label,
-        "message": message,
-        "action": action,
-        "title": title,
-        "confirm_label": confirm_label,
-        "danger": danger,
-        "comment": comment,
+        "c": confirmation,
+        "href": href,
         "button_class": button_class,
-        "fields": sorted(fields.items()),
+        "fields": sorted(confirmation.fields.items()),
         "csrf_token": context.get("csrf_token"),
     }
+
+
+def _current_page(request) -> str:
+    """Where Cancel leads on the confirm page: the page the user is on (for an htmx partial, the
+    page that asked for it)."""
+    if request is None:
+        return "/admin/tenants"
+    current = request.headers.get("HX-Current-URL", "")
+    if current:
+        parts = urlsplit(current)
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        if is_local_path(path):
+            return path
+    if request.method == "GET":
+        return request.get_full_path()
+    return request.path
 
 
 @register.filter

@@ -50,6 +50,22 @@
     toast("error", title, lines.slice(0, 20));
   }
 
+  /* Focus goes back to whatever opened a dialog when it closes (Esc, Cancel, or a write done). */
+  var lastOpener = null;
+
+  function openDialog(dialog, opener) {
+    dialog._opener = opener || document.activeElement;
+    if (!dialog._closeListener) {
+      dialog._closeListener = true;
+      dialog.addEventListener("close", function () {
+        var back = dialog._opener;
+        dialog._opener = null;
+        if (back && back.isConnected && typeof back.focus === "function") back.focus();
+      });
+    }
+    dialog.showModal();
+  }
+
   function closeDialogs() {
     document.querySelectorAll("dialog[open]").forEach(function (d) { d.close(); });
   }
@@ -75,14 +91,57 @@
     toast("error", "The server could not be reached.", []);
   });
 
+  /* A dialog that a request brought (the activation preview, the audit drawer) returns focus to
+     the control that asked for it. */
+  document.addEventListener("htmx:beforeRequest", function (evt) {
+    var cfg = evt.detail.requestConfig || {};
+    var trigger = cfg.triggeringEvent;
+    lastOpener = (trigger && trigger.submitter) || document.activeElement || evt.detail.elt;
+  });
+
   document.addEventListener("htmx:afterSettle", function (evt) {
     var root = evt.detail.elt || document;
     var scope = root.querySelectorAll ? root : document;
     scope.querySelectorAll("dialog[data-autoopen]").forEach(function (d) {
       d.removeAttribute("data-autoopen");
-      if (!d.open) d.showModal();
+      if (!d.open) openDialog(d, lastOpener);
     });
   });
+
+  /* History: one entry per user action, and the URL always says what is on screen.
+     - empty filters are dropped from the URL (reloading it shows the same rows);
+     - a request whose URL is already the current one replaces the entry instead of adding one
+       (a filter applied on change, then Apply: one entry);
+     - typing in a search box adds one entry for the first request, then replaces it. */
+  var typingIn = null;
+
+  function canonical(path) {
+    var url = new URL(path, window.location.href);
+    var kept = new URLSearchParams();
+    url.searchParams.forEach(function (value, name) {
+      if (value === "" || (name === "page" && value === "1")) return;
+      kept.append(name, value);
+    });
+    var query = kept.toString();
+    return url.pathname + (query ? "?" + query : "");
+  }
+
+  document.addEventListener("htmx:beforeHistoryUpdate", function (evt) {
+    var update = evt.detail.history;
+    if (!update || !update.path) return;
+    update.path = canonical(update.path);
+    var cfg = evt.detail.requestConfig || {};
+    var trigger = cfg.triggeringEvent;
+    var typing = trigger && trigger.type === "input" ? evt.detail.elt : null;
+    if (update.path === window.location.pathname + window.location.search) {
+      update.type = "replace";
+    } else if (typing && typingIn === typing) {
+      update.type = "replace";
+    }
+    typingIn = typing;
+  });
+
+  window.addEventListener("popstate", function () { typingIn = null; });
 
   /* Server-sent toasts: HX-Trigger: {"toast": {"level": "success", "message": "..."}} */
   document.addEventListener("toast", function (evt) {
@@ -115,8 +174,11 @@
     if (!(target instanceof Element)) return;
     var opener = target.closest("[data-dialog-open]");
     if (opener) {
+      /* The trigger is a link to the same confirmation as a page (for browsers without
+         scripts); with scripts the dialog opens in place. */
+      evt.preventDefault();
       var dialog = document.getElementById(opener.getAttribute("data-dialog-open"));
-      if (dialog && !dialog.open) dialog.showModal();
+      if (dialog && !dialog.open) openDialog(dialog, opener);
       return;
     }
     var closer = target.closest("[data-dialog-close]");
@@ -151,6 +213,16 @@
     }
   });
 
+  /* Sizes read the same everywhere: like Django's filesizeformat (1024-based, one decimal). */
+  function fileSize(bytes) {
+    var units = ["bytes", "KB", "MB", "GB"];
+    var space = "\u00a0";  /* as Django's filter: the number and its unit stay on one line */
+    if (bytes < 1024) return bytes + space + (bytes === 1 ? "byte" : "bytes");
+    var value = bytes, unit = 0;
+    while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit += 1; }
+    return value.toFixed(1) + space + units[unit];
+  }
+
   /* Import panel: reading a big file is left to the browser's upload; just show its name/size. */
   document.addEventListener("change", function (evt) {
     var input = evt.target;
@@ -158,7 +230,7 @@
     var note = document.getElementById(input.getAttribute("data-file-note") || "");
     if (!note) return;
     var file = input.files && input.files[0];
-    note.textContent = file ? file.name + " · " + Math.ceil(file.size / 1024) + " KiB" : "";
+    note.textContent = file ? file.name + " · " + fileSize(file.size) : "";
   });
 
   /* Toasts rendered by the server (after a redirect) fade like the others. */
@@ -168,7 +240,7 @@
     });
     document.querySelectorAll("dialog[data-autoopen]").forEach(function (d) {
       d.removeAttribute("data-autoopen");
-      d.showModal();
+      openDialog(d, null);
     });
   });
 })();

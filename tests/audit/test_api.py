@@ -248,3 +248,25 @@ def test_audit_list__format_csv_formula_like_cell__neutralised(admin):
     assert not summary.startswith("=")
     details = rows[1][COLUMNS.index("details")]
     assert '"name":"=HYPERLINK(1)"' in details
+
+
+def test_audit_list__version_filter__also_finds_the_tenant_pack_activations(admin, db):
+    """`version` is a pack version: the domain pack's own rows, and the activations and change
+    requests that name it as their tenant pack (recorded in details)."""
+    from runtime_config.services import config_activate
+    from tests.ui.conftest import seed_demo_packs
+
+    seed_demo_packs()
+    config_activate(
+        principal=admin.principal,
+        tenant_id="TENANT_FINANCE_001",
+        domain="CapitalMarketsTrading",
+        domain_pack_version="v3.2",
+        tenant_pack_version="v1.4",
+    )
+    rows = admin.client.get(URL, {"version": "v1.4"}).json()["results"]
+    assert sorted(row["action"] for row in rows) == ["config.activated", "pack.imported"]
+    activation = next(row for row in rows if row["action"] == "config.activated")
+    assert activation["version"] == "v3.2"  # the row's own column still names the domain pack
+    csv_rows = read_csv(admin.client.get(URL, {"version": "v1.4", "format": "csv"}))
+    assert len(csv_rows) == 1 + len(rows)

@@ -14,7 +14,8 @@ DOCS = [ROOT / "README.md", *sorted(DOCS_DIR.glob("*.md"))]
 # Written by `make bench`, possibly after these docs: a link to it may wait for its first run.
 GENERATED_LATER = {DOCS_DIR / "performance.md"}
 # Paths that only serve pages or Django's own tools, not the JSON API.
-NOT_API = {"", "login", "logout", "admin/packs", "ops", "api/docs/"}
+# Pages with no API, and the catch-all 404 ("^").
+NOT_API = {"", "login", "logout", "confirm", "admin/packs", "ops", "api/docs/", "^"}
 LINK = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s]+)\)")
 IMAGE = re.compile(r"!\[[^\]]*\]\(([^)\s]+)\)")
 HEADING = re.compile(r"^#{1,6}\s+(.*)$", re.MULTILINE)

@@ -181,3 +181,20 @@ def test_export_packs__import_into_empty_database__same_checksums(tmp_path, admi
         " + [*TenantPack.objects.values_list('version','checksum')])))",
     )
     assert [tuple(row) for row in json.loads(printed.strip().splitlines()[-1])] == expected
+
+
+@pytest.mark.django_db
+def test_seed_demo__base_url__printed_login_and_curl_use_it():
+    code, out = run("seed_demo", "--base-url", "http://127.0.0.1:8102/")
+    assert code == 0, out
+    assert "Log in at http://127.0.0.1:8102/login" in out
+    assert "http://127.0.0.1:8102/runtime/tenants/TENANT_FINANCE_001/config" in out
+    assert ":8000" not in out
+
+
+def test_makefile__run__passes_host_and_port_to_seed_demo():
+    from pathlib import Path
+
+    makefile = (Path(__file__).resolve().parents[2] / "Makefile").read_text()
+    assert "seed_demo --base-url http://$(HOST):$(PORT)" in makefile
+    assert "runserver $(HOST):$(PORT)" in makefile

@@ -5,94 +5,18 @@ VIEWER session and an XSS probe, and save a screenshot of every page (to docs/sc
 `make screens`)."""
 
 import copy
-import os
 import re
-import shutil
-import tempfile
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import REFERENCE
+from tests.ui.conftest import console_failures, shot
 
-# Screenshots refresh docs/screens only on request (`make screens`): a plain test run must leave
-# the checkout as it found it.
-SCREENS = Path(os.environ.get("SCREENS_DIR") or Path(tempfile.gettempdir()) / "onboarding-screens")
 XSS_SCRIPT = "</script><script>alert(1)</script>"
 XSS_IMG = '"><img src=x onerror=alert(1)>'
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def _chromium() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API keeps an event loop in this thread while this module runs; the tests'
-    # own ORM calls (fixtures, database flushes) are plain synchronous code, so Django's
-    # async-safety guard would be a false alarm. Restored when the module is done.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        yield from _launch(sync_playwright)
-    finally:
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
-
-
-def _launch(sync_playwright):
-    with sync_playwright() as driver:
-        browser = driver.chromium.launch(
-            executable_path=_chromium(),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def open_page(chromium, live_server):
-    contexts = []
-
-    def make(actor):
-        context = chromium.new_context(
-            base_url=live_server.url, viewport={"width": 1400, "height": 900}
-        )
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(15000)
-        page.dialogs_seen = []
-        page.console_errors = []
-        page.on(
-            "dialog", lambda dialog: (page.dialogs_seen.append(dialog.message), dialog.dismiss())
-        )
-        page.on(
-            "console",
-            lambda msg: page.console_errors.append(msg.text) if msg.type == "error" else None,
-        )
-        page.goto("/login")
-        if actor.username == "platform-admin":
-            shot(page, "login")
-        page.fill("input[name=username]", actor.username)
-        page.fill("input[name=password]", "pw-" + actor.username)
-        page.click("button[type=submit]")
-        page.wait_for_url(re.compile(r"/admin/tenants"))
-        return page
-
-    yield make
-    for context in contexts:
-        context.close()
-
-
-def shot(page, name: str) -> None:
-    SCREENS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENS / f"{name}.png"), full_page=True)
 
 
 def import_pack(page, *, tab: str, path: Path, version: str, tenant: str | None = None):
@@ -107,7 +31,7 @@ def import_pack(page, *, tab: str, path: Path, version: str, tenant: str | None 
 
 
 def test_demo_flow__through_the_pages__activates_links_and_evaluates(open_page, admin):
-    page = open_page(admin)
+    page = open_page(admin, login_shot="login")
     shot(page, "tenants-empty")
 
     # Create the tenant.
@@ -196,17 +120,12 @@ def test_demo_flow__through_the_pages__activates_links_and_evaluates(open_page, 
     page.locator("#audit-table tbody tr").first.locator("a:has-text('Details')").click()
     page.wait_for_selector("dialog.drawer[open]")
     shot(page, "audit")
-    # A refused change shows the problem's detail and each error in a toast.
+    # A move that would be refused is not offered: the button is disabled and says why.
     page.goto("/admin/packs?tab=domain")
     row = page.locator("#packs-table tbody tr", has_text="v3.2")
-    row.locator("button[data-dialog-open]:text-is('Deprecate')").click()
-    confirm = page.locator("dialog[open]")
-    assert "CapitalMarketsTrading v3.2 from ACTIVE to DEPRECATED" in confirm.inner_text()
-    confirm.locator("button[type=submit]").click()
-    toast = page.locator(".toast-error")
-    toast.wait_for()
-    assert "TENANT_FINANCE_001" in toast.inner_text()
-    assert page.locator("dialog[open]").count() == 0
+    assert row.locator("button:text-is('Deprecate')").is_disabled()
+    assert "Live for TENANT_FINANCE_001" in row.locator(".refusal").inner_text()
+    assert row.locator("[data-dialog-open]:text-is('Deprecate')").count() == 0
 
     # FilterBar: htmx swaps the table and the filters land in the URL.
     page.goto("/admin/tenants")
@@ -219,7 +138,7 @@ def test_demo_flow__through_the_pages__activates_links_and_evaluates(open_page, 
     shot(page, "tenants")
     assert page.dialogs_seen == []
     # Refused requests are logged by Chromium; anything else (a CSP violation) is a failure.
-    assert [e for e in page.console_errors if "Failed to load resource" not in e] == []
+    assert console_failures(page) == []
 
 
 def test_failing_import__legacy_domain_pack__shows_each_error_with_its_path(open_page, admin):
@@ -301,7 +220,7 @@ def test_four_eyes__second_admin_approves_through_the_dialog(open_page, admin, s
     reviewer = open_page(second_admin)
     reviewer.goto("/admin/config-changes?status=PENDING")
     shot(reviewer, "config-changes")
-    reviewer.locator("#changes-table button[data-dialog-open]:text-is('Approve')").click()
+    reviewer.locator("#changes-table [data-dialog-open]:text-is('Approve')").click()
     confirm = reviewer.locator("dialog[open]")
     assert "Approve and apply: activate CapitalMarketsTrading v3.2" in confirm.inner_text()
     confirm.locator("button[type=submit]").click()
@@ -343,7 +262,7 @@ def test_xss__hostile_pack_strings__render_as_text_everywhere(open_page, admin, 
     diff = page.inner_text(".diff-table")
     assert "<script>alert(1)</script>" in diff
     assert XSS_IMG.replace('"', '\\"') in diff
-    shot(page, "pack-diff")
+    shot(page, "pack-diff-escaped")
     # No image or script element was created from pack content anywhere.
     for url in ("/admin/tenants", "/admin/audit", "/admin/packs/domain/CapitalMarketsTrading/v1.1"):
         page.goto(url)

@@ -25,8 +25,8 @@ PAGES = {
     f"/admin/packs/tenant/{DEMO}": "Tenant Packs",
     f"/admin/packs/domain/{DOMAIN}/v3.2": "Version history",
     f"/admin/packs/tenant/{DEMO}/v1.4": "Version history",
-    f"/admin/packs/domain/{DOMAIN}/diff": "Structural diff",
-    f"/admin/packs/tenant/{DEMO}/diff": "Structural diff",
+    f"/admin/packs/domain/{DOMAIN}/diff": "grouped by section",
+    f"/admin/packs/tenant/{DEMO}/diff": "grouped by section",
     "/admin/packs/schema/domain": "JSON Schema",
     f"/admin/playbooks?tenant_id={DEMO}": "SETTLEMENT_FAIL",
     "/admin/config-changes": "change requests",
@@ -545,14 +545,27 @@ def test_evaluate__viewer__reads_the_decision(viewer, demo_active):
     assert "CRITICAL" in html(response) and "Required" in html(response)
 
 
-def test_evaluate__payload_not_json__problem(admin, demo_active):
+def test_evaluate__payload_not_json__failure_in_place_of_the_decision(admin, demo_active):
     response = browser(admin).post(
         "/ops/exceptions/evaluate",
         {"tenant_id": DEMO, "exception_type": "SETTLEMENT_FAIL", "payload": "[1,"},
         **HTMX,
     )
     assert response.status_code == 400
-    assert response["Content-Type"] == "application/problem+json"
+    assert response["Content-Type"].startswith("text/html")
+    body = html(response)
+    assert "Evaluation failed" in body and "/payload" in body
+    assert 'class="decision"' not in body
+
+
+def test_evaluate__payload_not_json_without_js__ops_page_with_the_failure(admin, demo_active):
+    response = browser(admin).post(
+        "/ops/exceptions/evaluate",
+        {"tenant_id": DEMO, "exception_type": "SETTLEMENT_FAIL", "payload": "[1,"},
+        **HTML,
+    )
+    assert response.status_code == 400
+    assert "Live behaviour" in html(response) and "Evaluation failed" in html(response)
 
 
 def test_evaluate__other_tenant__404(outsider, demo_active):

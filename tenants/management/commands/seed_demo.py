@@ -35,10 +35,18 @@ class Command(BaseCommand):
         "Prints the logins and API tokens."
     )
 
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--base-url",
+            default="http://127.0.0.1:8000",
+            help="Where the server listens, for the printed login URL and curl example "
+            "(`make run` passes http://$(HOST):$(PORT)).",
+        )
+
     def handle(self, *args, **options):
         tokens = self._users()
         self._flow(Principal.system("seed_demo"))
-        self._print(tokens)
+        self._print(tokens, options["base_url"].rstrip("/"))
 
     def _users(self) -> dict[str, str]:
         tokens = {}
@@ -86,9 +94,9 @@ class Command(BaseCommand):
         if not PlaybookLink.objects.filter(tenant_id=TENANT_ID, playbook_id=PLAYBOOK).exists():
             playbook_link_create(principal=principal, tenant_id=TENANT_ID, playbook_id=PLAYBOOK)
 
-    def _print(self, tokens: dict[str, str]) -> None:
+    def _print(self, tokens: dict[str, str], base_url: str) -> None:
         self.stdout.write("")
-        self.stdout.write("Demo ready. Log in at http://127.0.0.1:8000/login with:")
+        self.stdout.write(f"Demo ready. Log in at {base_url}/login with:")
         for username, password, role in USERS:
             self.stdout.write(
                 f"  {username:<7} / {password:<22} ({role}, platform-wide)  API token: "
@@ -97,5 +105,5 @@ class Command(BaseCommand):
         self.stdout.write("Try the API:")
         self.stdout.write(
             f'  curl -H "Authorization: Token {tokens["admin"]}" '
-            f"http://127.0.0.1:8000/runtime/tenants/{TENANT_ID}/config"
+            f"{base_url}/runtime/tenants/{TENANT_ID}/config"
         )
