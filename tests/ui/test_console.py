@@ -567,7 +567,12 @@ def test_every_page__390px_phone__nothing_wider_than_the_screen(
     from packs.models import PlaybookLink
     from runtime_config.models import ConfigChangeRequest
 
+    from webhooks.services import webhook_create
+
     _pending_request(second_admin)
+    hook = webhook_create(
+        principal=admin.principal, url="https://hooks.example.com/in", events=["config.activated"]
+    )
     samples = {
         "tenant_id": FINANCE,
         "pack_type": "domain",
@@ -576,6 +581,8 @@ def test_every_page__390px_phone__nothing_wider_than_the_screen(
         "tenant:version": "v1.4",
         "link_id": str(PlaybookLink.objects.first().pk),
         "id": str(ConfigChangeRequest.objects.first().pk),
+        "webhook_id": str(hook.subscription.pk),
+        "delivery_id": "1",
     }
     paths = _page_paths(samples)
     assert len(paths) > 25

@@ -19,7 +19,7 @@ from tests.runtime_config.runtime_support import (
     store_domain,
     store_tenant,
 )
-from tests.ui.test_browser import chromium, shot  # noqa: F401 (the browser fixture)
+from tests.ui.conftest import shot
 
 pytestmark = [
     pytest.mark.browser,
@@ -75,7 +75,7 @@ def _wait_panel(page, predicate, timeout: float = 15.0) -> None:
 
 
 def test_convergence_panel__two_gunicorn_workers__converge_after_activation(
-    chromium,  # noqa: F811
+    chromium,
     finance_domain,
     finance_tenant,
     admin,
