@@ -688,6 +688,19 @@ def build() -> str:
     )
     r.call("GET", f"/admin/tenants/{t}/activations")
     r.endpoint(
+        "GET",
+        "/admin/tenants/{tenant_id}/convergence",
+        "Which revision of the tenant's configuration each serving process answers with, from "
+        "the heartbeats the processes write at most every 5 s; a process silent for 30 s is left "
+        "out. `checksum` is SHA-256 of `<domain pack checksum>:<tenant pack checksum>`; "
+        "`converged` is true when every listed process serves the active revision and pair (also "
+        "when no process serves the tenant, as here: the generator runs no server). Each process "
+        "is `{process_id, host, pid, revision, checksum, seen_at, current}`. Tenant-scoped like "
+        "every tenant read. Browsers get the panel of the tenant page.",
+        "404.",
+    )
+    r.call("GET", f"/admin/tenants/{t}/convergence")
+    r.endpoint(
         "POST",
         "/admin/tenants/{tenant_id}/rollback",
         "Re-apply the pair of an earlier revision (`to_revision`, default the previous "
