@@ -566,7 +566,6 @@ def test_every_page__390px_phone__nothing_wider_than_the_screen(
 ):
     from packs.models import PlaybookLink
     from runtime_config.models import ConfigChangeRequest
-
     from webhooks.services import webhook_create
 
     _pending_request(second_admin)
