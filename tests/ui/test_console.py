@@ -296,8 +296,11 @@ def test_dialog__esc__focus_returns_to_the_opener(open_page, admin, console):
     page.wait_for_selector("dialog[open]")
     page.keyboard.press("Escape")
     page.wait_for_selector("dialog[open]", state="detached")
-    assert page.evaluate("document.activeElement.getAttribute('data-dialog-open')") == (
-        trigger.get_attribute("data-dialog-open")
+    opener = trigger.get_attribute("data-dialog-open")
+    page.wait_for_function(
+        "(name) => document.activeElement.getAttribute('data-dialog-open') === name",
+        arg=opener,
+        timeout=5_000,
     )
     # A dialog brought by a request (the activation preview) gives focus back to its button.
     preview = page.locator("button:has-text('Preview activation')")
@@ -306,7 +309,12 @@ def test_dialog__esc__focus_returns_to_the_opener(open_page, admin, console):
     page.wait_for_selector("#activate-dialog[open]")
     page.keyboard.press("Escape")
     page.wait_for_function("() => !document.querySelector('#activate-dialog[open]')")
-    assert page.evaluate("document.activeElement.textContent").startswith("Preview activation")
+    # The dialog's close event (which moves focus back) is a task queued after the dialog
+    # closes, so wait for it rather than read focus at once.
+    page.wait_for_function(
+        "() => (document.activeElement.textContent || '').startsWith('Preview activation')",
+        timeout=5_000,
+    )
 
 
 def test_skip_link__first_tab__jumps_to_the_content(open_page, admin, console):
