@@ -332,6 +332,31 @@ def _review(request, change_id, action: str):
 
 
 @page_view
+def change_detail_page(request, id):
+    """The review page of a change request: the request, its effective-config diff and its
+    decision impact, with the approve and reject forms (DESIGN §14)."""
+    from tenants.identity import same_identity
+
+    principal = request.principal
+    change = selectors.change_request_get(principal=principal, change_request_id=id)
+    review = services.change_request_review(change)
+    pending = change.status == ChangeRequestStatus.PENDING
+    is_requester = same_identity(change.requested_by, principal.username)
+    can_write = principal.can_write_tenant(change.tenant_id)
+    context = {
+        "change": change,
+        "review": review,
+        "diff_view": diff_view(entries_from_json(review["diff"] or {})),
+        "is_requester": is_requester,
+        "can_approve": pending and can_write and not is_requester,
+        "can_reject": pending and can_write and not is_requester,
+        "can_cancel": change.status in (ChangeRequestStatus.PENDING, ChangeRequestStatus.SCHEDULED)
+        and (is_requester or can_write),
+    }
+    return TemplateResponse(request, "runtime/change_detail.html", context)
+
+
+@page_view
 def change_approve_page(request, id):
     return _review(request, id, "approve")
 

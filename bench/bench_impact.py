@@ -1,0 +1,118 @@
+"""Decision impact benchmark (issue 15): 10,000 sample exceptions evaluated under two
+configurations (the reference finance packs, then the same with one domain rule and one tenant
+override changed) by `impact.engine.evaluate_impact`, against evaluating the same samples once
+with the runtime's evaluator (`evaluate_with`, one configuration). Target: <= 1 s.
+
+Needs no database: the configurations are built in memory, as the engine builds them. Inside
+`make bench` Django is already set up; alone, `python -m bench.bench_impact` sets it up."""
+
+import copy
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+REFERENCE = ROOT / "tests" / "data" / "reference"
+SAMPLES = 10_000
+TARGET_S = 1.0
+ROUNDS = 5
+
+
+def _reference(name: str) -> dict:
+    return json.loads((REFERENCE / name).read_text(encoding="utf-8"))
+
+
+def _configs():
+    from runtime_config.runtime import PackSource, build_effective_config
+
+    domain = _reference("domain_capital_markets.json")
+    tenant = _reference("tenant_finance_001.json")
+    proposed_domain, proposed_tenant = copy.deepcopy(domain), copy.deepcopy(tenant)
+    proposed_domain["severityRules"][1]["severity"] = "CRITICAL"
+    proposed_tenant["customSeverityOverrides"][1]["severity"] = "MEDIUM"
+
+    def build(domain_content, tenant_content, version):
+        return build_effective_config(
+            tenant_id=tenant["tenantId"],
+            domain=domain["domainName"],
+            domain_pack=PackSource(domain_content, version, "d" * 64),
+            tenant_pack=PackSource(tenant_content, version, "t" * 64),
+            revision=0,
+            source="impact",
+        )
+
+    return build(domain, tenant, "v1"), build(proposed_domain, proposed_tenant, "v2")
+
+
+def _samples(config):
+    from impact.engine import Sample
+
+    types = sorted(config.plans)
+    return [
+        Sample(
+            f"bench #{index}",
+            types[index % len(types)],
+            {
+                "orderId": f"ORD-{index}",
+                "impact": "ECONOMIC" if index % 3 else "NONE",
+                "amount": index * 10,
+                "confidence": (index % 10) / 10,
+            },
+        )
+        for index in range(SAMPLES)
+    ]
+
+
+def _timed(func) -> float:
+    started = time.perf_counter()
+    func()
+    return time.perf_counter() - started
+
+
+def run() -> list[dict]:
+    from impact.engine import evaluate_impact
+    from runtime_config.evaluator import evaluate_with
+
+    before, after = _configs()
+    samples = _samples(before)
+
+    def once():
+        for sample in samples:
+            evaluate_with(before, exception_type=sample.exception_type, payload=sample.payload)
+
+    def impact():
+        return evaluate_impact(before, after, samples, time_budget_ms=60_000)
+
+    result = impact()
+    base = [_timed(once) for _ in range(ROUNDS)]
+    measured = [_timed(impact) for _ in range(ROUNDS)]
+    median, baseline = statistics.median(measured), statistics.median(base)
+    return [
+        {
+            "name": f"decision impact, {SAMPLES:,} samples x 2 configurations",
+            "value": round(median, 3),
+            "unit": "s",
+            "median_s": round(median, 3),
+            "baseline_name": f"the same {SAMPLES:,} samples evaluated once (evaluate_with)",
+            "baseline": round(baseline, 3),
+            "ratio": round(median / baseline, 2),
+            "target": f"<= {TARGET_S:g} s",
+            "pass": median <= TARGET_S and not result["partial"],
+            "note": f"median of {ROUNDS}; {result['changed']:,} samples changed, "
+            f"{result['errors']} errors",
+        }
+    ]
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "onboarding.settings")
+    os.environ.setdefault("DEBUG", "true")
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    print(json.dumps(run(), indent=2))
