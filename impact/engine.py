@@ -64,7 +64,9 @@ def pack_samples(label: str, content: Any) -> list[Sample]:
 
 def tenant_samples(tenant_id: str) -> list[Sample]:
     stored = (
-        TenantSampleSet.objects.filter(tenant_id=tenant_id).values_list("samples", flat=True).first()
+        TenantSampleSet.objects.filter(tenant_id=tenant_id)
+        .values_list("samples", flat=True)
+        .first()
     )
     return [
         Sample(f"tenant samples #{number}", item.get("exception_type"), item.get("payload"))
@@ -98,9 +100,7 @@ def compile_pair(tenant_id: str, pair: Pair) -> EffectiveConfig | None:
     return build_effective_config(
         tenant_id=tenant_id,
         domain=domain_pack.domain,
-        domain_pack=PackSource(
-            domain_pack.content_json, domain_pack.version, domain_pack.checksum
-        ),
+        domain_pack=PackSource(domain_pack.content_json, domain_pack.version, domain_pack.checksum),
         tenant_pack=None
         if tenant_pack is None
         else PackSource(tenant_pack.content_json, tenant_pack.version, tenant_pack.checksum),
@@ -112,7 +112,7 @@ def compile_pair(tenant_id: str, pair: Pair) -> EffectiveConfig | None:
 class _Side:
     """One configuration, with its severity rules indexed by the exception type they can match."""
 
-    __slots__ = ("config", "_rules")
+    __slots__ = ("_rules", "config")
 
     def __init__(self, config: EffectiveConfig | None):
         self.config = config
@@ -180,7 +180,8 @@ def evaluate_impact(
             activation = Activation(sample.exception_type, sample.payload)
         except ServiceError as exc:  # too large for one evaluation's budget on its own
             errors += 1
-            first = second = exc.code
+            first = exc.code if old.config is not None else None
+            second = exc.code if new.config is not None else None
         else:
             first = old.outcome(sample, activation, matched)
             second = new.outcome(sample, activation, matched)

@@ -130,7 +130,9 @@ ImpactSideOutput = inline_serializer(
 class ImpactOutput(serializers.Serializer):
     samples = serializers.IntegerField(help_text="Samples found (packs' testSuites + tenant set)")
     evaluated = serializers.IntegerField(help_text="Samples run before the time budget ran out")
-    changed = serializers.IntegerField(help_text="Samples whose severity, playbook or approval change")
+    changed = serializers.IntegerField(
+        help_text="Samples whose severity, playbook or approval change"
+    )
     errors = serializers.IntegerField(help_text="Samples one side could not evaluate")
     partial = serializers.BooleanField(help_text="IMPACT_TIME_BUDGET_MS ran out")
     truncated = serializers.BooleanField(help_text="More changes than `changes` lists")

@@ -2,7 +2,6 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
 from onboarding.errors import NotFound
-
 from runtime_config.models import ActivationHistory, ConfigChangeRequest, TenantActiveConfig
 from tenants.access import require_any_role, tenant_for_read
 from tenants.principals import Principal

@@ -5,26 +5,34 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('tenants', '0004_username_keys'),
+        ("tenants", "0004_username_keys"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='TenantSampleSet',
+            name="TenantSampleSet",
             fields=[
-                ('tenant', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='sample_set', serialize=False, to='tenants.tenant')),
-                ('samples', models.JSONField(default=list)),
-                ('count', models.PositiveIntegerField(default=0)),
-                ('checksum', models.CharField(max_length=64)),
-                ('uploaded_by', models.CharField(max_length=150)),
-                ('uploaded_at', models.DateTimeField()),
+                (
+                    "tenant",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="sample_set",
+                        serialize=False,
+                        to="tenants.tenant",
+                    ),
+                ),
+                ("samples", models.JSONField(default=list)),
+                ("count", models.PositiveIntegerField(default=0)),
+                ("checksum", models.CharField(max_length=64)),
+                ("uploaded_by", models.CharField(max_length=150)),
+                ("uploaded_at", models.DateTimeField()),
             ],
             options={
-                'db_table': 'tenant_sample_sets',
+                "db_table": "tenant_sample_sets",
             },
         ),
     ]

@@ -123,7 +123,5 @@ def change_request_review(change_request: ConfigChangeRequest) -> dict[str, Any]
     after = (change_request.domain_pack, change_request.tenant_pack)
     return {
         "diff": pair_diff(before, after),
-        "impact": decision_impact(
-            tenant_id=change_request.tenant_id, before=before, after=after
-        ),
+        "impact": decision_impact(tenant_id=change_request.tenant_id, before=before, after=after),
     }
