@@ -350,8 +350,9 @@ def change_detail_page(request, id):
         "is_requester": is_requester,
         "can_approve": pending and can_write and not is_requester,
         "can_reject": pending and can_write and not is_requester,
-        "can_cancel": change.status in (ChangeRequestStatus.PENDING, ChangeRequestStatus.SCHEDULED)
-        and (is_requester or can_write),
+        # DESIGN §14: only the requester cancels; nobody rejects their own request.
+        "can_cancel": is_requester
+        and change.status in (ChangeRequestStatus.PENDING, ChangeRequestStatus.SCHEDULED),
     }
     return TemplateResponse(request, "runtime/change_detail.html", context)
 

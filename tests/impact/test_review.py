@@ -123,6 +123,7 @@ def test_review_page__second_admin__diff_impact_and_forms_escaped(requested, sec
     assert "/severityRules/1/severity" in page and "data-impact" in page
     assert "CRITICAL" in page and f'action="{detail_url(requested)}/approve"' in page
     assert f'action="{detail_url(requested)}/reject"' in page
+    assert "/cancel" not in page  # only the requester cancels (DESIGN §14)
     assert "<b>raise</b>" not in page and "&lt;b&gt;raise&lt;/b&gt;" in page
 
 
@@ -132,6 +133,7 @@ def test_review_page__requester__no_approve_form(requested, admin, client):
     page = client.get(detail_url(requested), HTTP_ACCEPT="text/html").content.decode()
 
     assert "/approve" not in page and "another ADMIN must approve it" in page
+    assert "/reject" not in page and f'action="{detail_url(requested)}/cancel"' in page
 
 
 def test_review_page__approve_form__applies(requested, second_admin, client):
