@@ -35,6 +35,8 @@ def parse_samples(data: bytes) -> list[dict[str, Any]]:
     if isinstance(data, str):
         data = data.encode("utf-8", "surrogatepass")
     limit = settings.IMPACT_MAX_SAMPLES
+    # Editors on some systems start a UTF-8 file with a byte order mark; it is not data.
+    data = data.removeprefix(b"\xef\xbb\xbf")
     lines = data.split(b"\n")
     numbered = [(number, line.rstrip(b"\r")) for number, line in enumerate(lines, start=1)]
     numbered = [(number, line) for number, line in numbered if line.strip()]

@@ -21,6 +21,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.views import APIView
 
 from audit.models import AuditEvent
+from impact.models import TenantSampleSet
 from packs.models import PlaybookLink
 from packs.services import playbook_link_create
 from runtime_config.models import ConfigChangeRequest
@@ -339,6 +340,7 @@ def state() -> dict[str, Any]:
         "audit": AuditEvent.objects.count(),
         "webhooks": sorted(WebhookSubscription.objects.values_list("id", "url", "active")),
         "deliveries": WebhookDelivery.objects.count(),
+        "samples": sorted(TenantSampleSet.objects.values_list("tenant_id", "checksum")),
     }
 
 

@@ -210,3 +210,18 @@ def test_samples_card__htmx_on_tenant_page__partial_with_form(owner, client):
     assert response.status_code == 200
     assert 'id="samples-card"' in response.content.decode()
     assert 'name="file"' in response.content.decode()
+
+
+def test_samples_put__file_with_byte_order_mark__accepted(owner):
+    response = put(owner, b"\xef\xbb\xbf" + GOOD, "text/plain")
+
+    assert response.status_code == 200 and response.json()["count"] == 2
+
+
+def test_samples_put__empty_body__empties_the_set(owner):
+    put(owner, GOOD)
+
+    response = put(owner, b"")
+
+    assert response.status_code == 200 and response.json()["count"] == 0
+    assert owner.client.get(URL).json()["samples"] == []
