@@ -19,11 +19,10 @@ def sample_set_replace(*, principal: Principal, tenant_id: str, data: bytes) -> 
     samples = parse_samples(data)
     digest = checksum(samples)
     with transaction.atomic():
+        # The tenant row serializes uploads: two first uploads would otherwise both insert.
+        tenant = tenant_for_write(principal=principal, tenant_id=tenant.tenant_id, lock=True)
         previous = (
-            TenantSampleSet.objects.select_for_update()
-            .filter(tenant=tenant)
-            .values_list("count", "checksum")
-            .first()
+            TenantSampleSet.objects.filter(tenant=tenant).values_list("count", "checksum").first()
         )
         sample_set, _ = TenantSampleSet.objects.update_or_create(
             tenant=tenant,

@@ -153,4 +153,16 @@ def test_change_list_page__pending_row__links_to_review(requested, second_admin,
 
     page = client.get("/admin/config-changes", HTTP_ACCEPT="text/html").content.decode()
 
-    assert f'href="{detail_url(requested)}"' in page
+    assert page.count(f'href="{detail_url(requested)}"') == 2  # the Review link, the dialog's
+
+
+def test_confirm_page__approve_without_js__links_to_review(requested, second_admin, client):
+    import re
+
+    client.force_login(second_admin.user)
+    page = client.get("/admin/config-changes", HTTP_ACCEPT="text/html").content.decode()
+    confirm = re.search(r'href="(/confirm\?c=[^"]+)"[^>]*>Approve<', page).group(1)
+
+    response = client.get(confirm.replace("&amp;", "&"), HTTP_ACCEPT="text/html")
+
+    assert f'href="{detail_url(requested)}"' in response.content.decode()
