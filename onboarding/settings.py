@@ -286,6 +286,7 @@ SPECTACULAR_SETTINGS = {
         "TenantStatusEnum": "tenants.models.TenantStatus",
         "PackStatusEnum": "packs.models.PackStatus",
         "PackTypeEnum": ["domain", "tenant"],
+        "ChangeRequestStatusEnum": "runtime_config.models.ChangeRequestStatus",
     },
 }
 

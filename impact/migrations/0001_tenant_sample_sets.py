@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ("tenants", "0004_username_keys"),
+        ("tenants", "0001_initial"),
     ]
 
     operations = [
