@@ -166,3 +166,61 @@ def test_confirm_page__approve_without_js__links_to_review(requested, second_adm
     response = client.get(confirm.replace("&amp;", "&"), HTTP_ACCEPT="text/html")
 
     assert f'href="{detail_url(requested)}"' in response.content.decode()
+
+
+@pytest.fixture
+def moved(active, admin):
+    """TENANT_A moved on to v3.3 (revision 2)."""
+    body = {"tenant_id": "TENANT_A", "domain_pack_version": "v3.3"}
+    assert admin.client.post(ACTIVATE_URL, body, format="json").status_code == 200
+    return active
+
+
+def test_rollback_preview_page__earlier_revision__diff_impact_and_form(moved, admin, client):
+    client.force_login(admin.user)
+
+    response = client.get(rollback_url() + "?to_revision=1", HTTP_ACCEPT="text/html")
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Confirm rollback" in page and "/severityRules/1/severity" in page
+    assert "data-impact" in page and "CRITICAL" in page
+    assert 'name="expected_revision" value="2"' in page
+    assert TenantActiveConfig.objects.get().revision == 2
+
+
+def test_rollback_preview_page__form__rolls_back(moved, admin, client):
+    client.force_login(admin.user)
+    form = {"to_revision": "1", "expected_revision": "2", "comment": "back"}
+
+    response = client.post(rollback_url(), form, HTTP_ACCEPT="text/html")
+
+    assert response.status_code == 303
+    config = TenantActiveConfig.objects.get()
+    assert config.revision == 3 and config.domain_pack.version == "v3.2"
+
+
+def test_rollback_preview_page__stale_expected_revision__409_nothing_written(moved, admin, client):
+    client.force_login(admin.user)
+    form = {"to_revision": "1", "expected_revision": "1"}
+
+    response = client.post(rollback_url(), form, HTTP_ACCEPT="text/html")
+
+    assert response.status_code == 409
+    assert TenantActiveConfig.objects.get().revision == 2
+
+
+def test_rollback_preview_page__tenant_viewer__403(moved, member, client):
+    client.force_login(member.user)
+
+    response = client.get(rollback_url() + "?to_revision=1", HTTP_ACCEPT="text/html")
+
+    assert response.status_code == 403
+
+
+def test_tenant_page__rollback_dialog__links_to_its_preview(moved, admin, client):
+    client.force_login(admin.user)
+
+    page = client.get("/admin/tenants/TENANT_A", HTTP_ACCEPT="text/html").content.decode()
+
+    assert 'href="/admin/tenants/TENANT_A/rollback?to_revision=1"' in page

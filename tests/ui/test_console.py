@@ -599,6 +599,7 @@ def test_every_page__390px_phone__nothing_wider_than_the_screen(
         f"/admin/packs/domain/{DOMAIN}/diff?from=v3.2&to=v4.0",
         f"/admin/packs/domain/{DOMAIN}/diff?from=v3.2&to=v4.0&view=side",
         "/admin/audit?event=1",
+        f"/admin/tenants/{FINANCE}/rollback?to_revision=1",
         "/no/such/page",
         "/logout",
     ]
