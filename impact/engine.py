@@ -110,25 +110,42 @@ def compile_pair(tenant_id: str, pair: Pair) -> EffectiveConfig | None:
 
 
 class _Side:
-    """One configuration, with its severity rules indexed by the exception type they can match."""
+    """One configuration, with its severity rules indexed by the exception type they can match
+    (one pass over the rules, however many exception types the samples name)."""
 
-    __slots__ = ("_rules", "config")
+    __slots__ = ("_by_type", "_rules", "_unguarded", "config")
 
     def __init__(self, config: EffectiveConfig | None):
         self.config = config
         self._rules: dict[Any, tuple[SeverityRule, ...]] = {}
+        self._by_type: dict[str, list[SeverityRule]] | None = None
+        self._unguarded: list[SeverityRule] = []
 
     def rules_for(self, exception_type: Any) -> tuple[SeverityRule, ...]:
         rules = self._rules.get(exception_type)
         if rules is None:
-            rules = tuple(
-                rule
-                for rule in self.config.severity_rules
-                if rule.compiled is not None
-                and rule.compiled.exception_type in (None, exception_type)
-            )
+            if self._by_type is None:
+                self._index()
+            guarded = self._by_type.get(exception_type, [])
+            if self._unguarded:
+                # Rules apply in pack order: merge the two by their index.
+                merged = sorted([*guarded, *self._unguarded], key=lambda rule: rule.index)
+                rules = tuple(merged)
+            else:
+                rules = tuple(guarded)
             self._rules[exception_type] = rules
         return rules
+
+    def _index(self) -> None:
+        self._by_type = {}
+        for rule in self.config.severity_rules:
+            if rule.compiled is None:
+                continue
+            guard = rule.compiled.exception_type
+            if guard is None:
+                self._unguarded.append(rule)
+            else:
+                self._by_type.setdefault(guard, []).append(rule)
 
     def outcome(self, sample: Sample, activation: Activation, matched: dict[str, bool]):
         """(severity, playbook, approval), an error code, or None (no configuration)."""

@@ -138,3 +138,28 @@ def test_decision_impact__pack_suites_and_tenant_set__both_sampled(pair, changed
     assert result["sources"] == {"packs": 4, "tenant": 1}  # v3.3 and v3.2: 2 cases each
     sources = [change["source"] for change in result["changes"]]
     assert sources == ["tenant samples #1"]
+
+
+def test_evaluate_impact__unguarded_rule_first__pack_order_kept(pair, finance_domain):
+    domain = copy.deepcopy(finance_domain)
+    domain["severityRules"].insert(0, {"condition": "rawPayload.amount > 100", "severity": "LOW"})
+    before = compile_pair("TENANT_A", pair)
+    after = compile_pair("TENANT_A", (domain_pack(domain, version="v3.4"), pair[1]))
+    cases = [
+        Sample(f"{kind}-{amount}", kind, {"amount": amount})
+        for kind in ("CASH_BREAK", "POSITION_BREAK", "SETTLEMENT_FAIL")
+        for amount in (5, 500)
+    ]
+
+    result = evaluate_impact(before, after, cases)
+
+    for sample in cases:
+        expected = evaluate_with(
+            after, exception_type=sample.exception_type, payload=sample.payload
+        )
+        shown = next((c for c in result["changes"] if c["source"] == sample.source), None)
+        got = shown["after"]["severity"] if shown else None
+        if sample.payload["amount"] == 500:
+            assert expected["severity"] == got == "LOW"
+        else:
+            assert shown is None  # the unguarded rule does not match: nothing changes
