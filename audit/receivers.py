@@ -3,6 +3,7 @@ sender's transaction. A receiver error propagates to the sender (signals are sen
 not `send_robust`), so a change whose audit row cannot be written rolls back."""
 
 from audit.services import audit_append
+from impact import signals as impact_signals
 from packs import signals as pack_signals
 from runtime_config import signals as config_signals
 from tenants import signals as tenant_signals
@@ -25,6 +26,7 @@ AUDITED_SIGNALS = {
     "runtime_config.change_request_stale": config_signals.change_request_stale,
     "runtime_config.change_request_scheduled": config_signals.change_request_scheduled,
     "runtime_config.change_request_applied": config_signals.change_request_applied,
+    "impact.sample_set_replaced": impact_signals.sample_set_replaced,
     "webhooks.webhook_created": webhook_signals.webhook_created,
     "webhooks.webhook_updated": webhook_signals.webhook_updated,
     "webhooks.webhook_deleted": webhook_signals.webhook_deleted,

@@ -13,6 +13,7 @@ ACTIONS = (
     "tenant.created",
     "tenant.status_changed",
     "tenant.policy_changed",
+    "tenant.samples_replaced",
     "pack.imported",
     "pack.import_rejected",
     "pack.status_changed",
@@ -27,6 +28,7 @@ ACTIONS = (
 )
 OBJECT_TYPES = (
     "tenant",
+    "tenant_sample_set",
     "domain_pack",
     "tenant_pack",
     "tenant_active_config",

@@ -39,6 +39,8 @@ class Confirmation:
     comment: bool = False
     fields: dict[str, str] = field(default_factory=dict)
     back: str = "/admin/tenants"
+    # A page to read before deciding (a change request's review page), linked from the dialog.
+    review: str = ""
 
 
 def is_local_path(url: str) -> bool:
@@ -83,6 +85,8 @@ def load_confirmation(request: HttpRequest) -> Confirmation:
     except TypeError as exc:
         raise _invalid() from exc
     if not is_local_path(confirmation.action) or not is_local_path(confirmation.back):
+        raise _invalid()
+    if confirmation.review and not is_local_path(confirmation.review):
         raise _invalid()
     return confirmation
 

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "runtime_config",
     "audit",
     "webhooks",
+    "impact",
     "django_tasks",
     "django_tasks_db",
 ]
@@ -190,6 +191,15 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = PACK_MAX_BYTES + 256 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
 PACK_ACTIVATION_REQUIRES_APPROVAL = env_bool("PACK_ACTIVATION_REQUIRES_APPROVAL", False)
 
+# Decision impact (DESIGN §14): a tenant's sample set is at most IMPACT_MAX_SAMPLES JSON Lines of
+# at most IMPACT_SAMPLE_MAX_LINE_BYTES each; an impact stops after IMPACT_TIME_BUDGET_MS and says
+# it is partial (a preview must answer, whatever the samples cost), and lists at most
+# IMPACT_MAX_CHANGES changed samples.
+IMPACT_MAX_SAMPLES = env_int("IMPACT_MAX_SAMPLES", 10_000, minimum=1)
+IMPACT_SAMPLE_MAX_LINE_BYTES = env_int("IMPACT_SAMPLE_MAX_LINE_BYTES", 64 * 1024, minimum=256)
+IMPACT_TIME_BUDGET_MS = env_int("IMPACT_TIME_BUDGET_MS", 3000, minimum=1)
+IMPACT_MAX_CHANGES = env_int("IMPACT_MAX_CHANGES", 100, minimum=1)
+
 # Runtime configuration cache.
 RUNTIME_CONFIG_TTL = env_float("RUNTIME_CONFIG_TTL", 30.0, minimum=0.0)
 RUNTIME_CONFIG_CHECK_INTERVAL = env_float("RUNTIME_CONFIG_CHECK_INTERVAL", 1.0, minimum=0.0)
@@ -276,6 +286,7 @@ SPECTACULAR_SETTINGS = {
         "TenantStatusEnum": "tenants.models.TenantStatus",
         "PackStatusEnum": "packs.models.PackStatus",
         "PackTypeEnum": ["domain", "tenant"],
+        "ChangeRequestStatusEnum": "runtime_config.models.ChangeRequestStatus",
     },
 }
 

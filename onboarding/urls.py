@@ -36,6 +36,7 @@ urlpatterns = [
     path("", include("runtime_config.urls")),
     path("", include("audit.urls")),
     path("", include("webhooks.urls")),
+    path("", include("impact.urls")),
     # Last: any other path is the styled 404 (page or problem+json), with DEBUG on too, where
     # Django would otherwise answer its own technical page.
     re_path(r"^", views.not_found, name="not-found"),

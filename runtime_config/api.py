@@ -113,6 +113,52 @@ class ChangeRequestOutput(serializers.Serializer):
     )
 
 
+ImpactSideOutput = inline_serializer(
+    "ImpactOutcome",
+    {
+        "severity": serializers.CharField(required=False),
+        "playbook": serializers.CharField(allow_null=True, required=False),
+        "approval": serializers.BooleanField(required=False),
+        "error": serializers.CharField(
+            required=False, help_text="Why the sample could not be evaluated under this side"
+        ),
+    },
+    allow_null=True,
+)
+
+
+class ImpactOutput(serializers.Serializer):
+    samples = serializers.IntegerField(help_text="Samples found (packs' testSuites + tenant set)")
+    evaluated = serializers.IntegerField(help_text="Samples run before the time budget ran out")
+    changed = serializers.IntegerField(
+        help_text="Samples whose severity, playbook or approval change"
+    )
+    errors = serializers.IntegerField(help_text="Samples one side could not evaluate")
+    partial = serializers.BooleanField(help_text="IMPACT_TIME_BUDGET_MS ran out")
+    truncated = serializers.BooleanField(help_text="More changes than `changes` lists")
+    changes = inline_serializer(
+        "ImpactChange",
+        {
+            "source": serializers.CharField(),
+            "exception_type": serializers.JSONField(),
+            "before": ImpactSideOutput,
+            "after": ImpactSideOutput,
+        },
+        many=True,
+    )
+    sources = inline_serializer(
+        "ImpactSources",
+        {"packs": serializers.IntegerField(), "tenant": serializers.IntegerField()},
+    )
+
+
+class ChangeRequestDetailOutput(ChangeRequestOutput):
+    diff = serializers.DictField(
+        allow_null=True, help_text="Effective-config diff (added, removed, changed)"
+    )
+    impact = ImpactOutput(allow_null=True)
+
+
 class ChangeRequestResultOutput(serializers.Serializer):
     change_request = ChangeRequestOutput()
 
@@ -143,6 +189,7 @@ class ActivationPreviewOutput(serializers.Serializer):
     warnings = FindingSerializer(many=True)
     requires_approval = serializers.BooleanField()
     apply_at = serializers.DateTimeField(required=False)
+    impact = ImpactOutput()
 
 
 class ActivationHistoryOutput(serializers.Serializer):
@@ -351,6 +398,26 @@ class ChangeRequestListView(RoleApiView):
         paginator = Pagination()
         page = paginator.paginate_queryset(queryset, request, view=self)
         return paginator.get_paginated_response([change_request_data(cr) for cr in page])
+
+
+def change_request_detail_data(change_request: ConfigChangeRequest) -> dict[str, Any]:
+    return {**change_request_data(change_request), **services.change_request_review(change_request)}
+
+
+class ChangeRequestDetailView(RoleApiView):
+    @extend_schema(
+        operation_id="config_changes_get",
+        responses={200: ChangeRequestDetailOutput, **problems(401, 403, 404)},
+        description="A change request with what its reviewer decides on: `diff`, the "
+        "effective-config diff from the configuration at its base revision to its pair, and "
+        "`impact`, every sample exception (the packs' testSuites and the tenant's sample set) "
+        "whose severity, playbook or approval would change.",
+    )
+    def get(self, request, id):
+        change_request = selectors.change_request_get(
+            principal=self.principal, change_request_id=id
+        )
+        return Response(change_request_detail_data(change_request))
 
 
 class ChangeRequestApproveView(RoleApiView):

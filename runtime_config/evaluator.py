@@ -18,7 +18,12 @@ import orjson
 
 from onboarding.errors import InvalidInput, finding
 from packs.cel import Activation, condition_matches
-from runtime_config.runtime import DEFAULT_SEVERITY, EffectiveConfig, get_effective_config
+from runtime_config.runtime import (
+    DEFAULT_SEVERITY,
+    EffectiveConfig,
+    SeverityRule,
+    get_effective_config,
+)
 
 
 def unknown_exception_type(config: EffectiveConfig, exception_type: Any) -> InvalidInput:
@@ -120,6 +125,50 @@ def evaluate_with(config: EffectiveConfig, *, exception_type: str, payload: Any)
             "packs": packs,
         },
     }
+
+
+def decide(
+    config: EffectiveConfig,
+    exception_type: Any,
+    payload: Any,
+    activation: Activation,
+    *,
+    rules: tuple[SeverityRule, ...] | None = None,
+    matched: dict[str, bool] | None = None,
+) -> tuple[str, str | None, bool]:
+    """(severity, playbook id, requires approval): what `evaluate_with` decides, without the
+    explanation, for running many samples (decision impact). `rules` narrows the severity rules
+    to those that can match the exception type; `matched` remembers each condition's result for
+    this activation, so a second configuration with the same conditions evaluates none twice (a
+    condition's result depends on the activation alone). An override decides without the rules.
+    Raises like evaluate_with (`unknown_exception_type`, `evaluation_too_costly`)."""
+    plan = config.plans.get(exception_type) if isinstance(exception_type, str) else None
+    if plan is None:
+        raise unknown_exception_type(config, exception_type)
+    override = plan.override
+    if override is not None:
+        severity = override["severity"]
+    else:
+        severity = DEFAULT_SEVERITY
+        for rule in config.severity_rules if rules is None else rules:
+            if rule.compiled is None:
+                continue
+            if matched is None:
+                hit = condition_matches(rule.compiled, activation)
+            else:
+                hit = matched.get(rule.condition)
+                if hit is None:
+                    hit = matched[rule.condition] = condition_matches(rule.compiled, activation)
+            if hit:
+                severity = rule.severity
+                break
+    approval_rule = config.approval_rules.get(severity)
+    requires_approval = approval_rule is not None and approval_rule["requireApproval"]
+    if not requires_approval and config.approval_threshold is not None:
+        guardrail = _guardrail(config.approval_threshold, payload)
+        requires_approval = bool(guardrail and guardrail["triggered"])
+    playbook = plan.playbook
+    return severity, playbook["playbook_id"] if playbook is not None else None, requires_approval
 
 
 def _guardrail(threshold: float | None, payload: Any) -> dict[str, Any] | None:

@@ -313,9 +313,16 @@ def _plans(domain: dict, tenant: dict | None, merged: dict) -> dict[str, Excepti
         ("tenant", index, item)
         for index, item in enumerate(_as_list(_as_dict(tenant).get("customPlaybooks")))
     ] + [("domain", index, item) for index, item in enumerate(_as_list(domain.get("playbooks")))]
+    # The first candidate for each exception type, in one pass (a scan per type costs the number
+    # of types times the number of playbooks: seconds for a pack of thousands of each).
+    first: dict[str, tuple] = {}
+    for candidate in candidates:
+        kind = _as_dict(candidate[2]).get("exceptionType")
+        if isinstance(kind, str):
+            first.setdefault(kind, candidate)
     plans = {}
     for kind in sorted(exception_type_names(domain)):
-        found = next((c for c in candidates if _as_dict(c[2]).get("exceptionType") == kind), None)
+        found = first.get(kind)
         playbook, tools, blocked = None, [], []
         if found is not None:
             source, index, item = found

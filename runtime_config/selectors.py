@@ -1,5 +1,7 @@
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
+from onboarding.errors import NotFound
 from runtime_config.models import ActivationHistory, ConfigChangeRequest, TenantActiveConfig
 from tenants.access import require_any_role, tenant_for_read
 from tenants.principals import Principal
@@ -25,6 +27,24 @@ def activation_history_list(*, principal: Principal, tenant_id: str) -> QuerySet
         .defer(*_PACK_CONTENT_FIELDS)
         .order_by("-revision")
     )
+
+
+def change_request_get(*, principal: Principal, change_request_id) -> ConfigChangeRequest:
+    """One change request of a tenant the principal may read; 404 `change_request_not_found`
+    for any other (whether it exists or not)."""
+    missing = NotFound(
+        f"Change request {change_request_id} not found.", code="change_request_not_found"
+    )
+    require_any_role(principal)
+    try:
+        change_request = ConfigChangeRequest.objects.select_related(
+            "domain_pack", "tenant_pack"
+        ).get(pk=change_request_id)
+    except (ConfigChangeRequest.DoesNotExist, ValueError, TypeError, ValidationError):
+        raise missing from None
+    if not principal.can_read_tenant(change_request.tenant_id):
+        raise missing
+    return change_request
 
 
 def change_request_list(

@@ -30,6 +30,11 @@ urlpatterns = [
         name="config-change-list",
     ),
     path(
+        "admin/config-changes/<uuid:id>",
+        two_doors(api=api.ChangeRequestDetailView.as_view(), page=views.change_detail_page),
+        name="config-change-detail",
+    ),
+    path(
         "admin/config-changes/<uuid:id>/approve",
         two_doors(api=api.ChangeRequestApproveView.as_view(), page=views.change_approve_page),
         name="config-change-approve",

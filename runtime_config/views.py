@@ -114,7 +114,7 @@ _TITLES = {
 }
 
 
-def _preview_response(request, preview: dict):
+def _preview_context(preview: dict, verb: str = "Activate", word: str = "activate") -> dict:
     proposed = preview.get("proposed") or {}
     current = preview.get("current") or {}
     diff = preview.get("effective_config_diff") or {}
@@ -124,16 +124,20 @@ def _preview_response(request, preview: dict):
         proposed.get("tenant_pack_version"),
         preview.get("tenant_id"),
     )
-    context = {
+    return {
         "preview": preview,
         "proposed": proposed,
         "title": _TITLES.get(preview.get("outcome"), "Activation preview"),
         "blocked": blocked_reasons(preview, proposed),
-        "sentence": f"Activate {pair}",
-        "blocked_sentence": f"Cannot activate {pair}: nothing was changed",
+        "sentence": f"{verb} {pair}",
+        "blocked_sentence": f"Cannot {word} {pair}: nothing was changed",
         "expected_revision": current.get("revision", 0) if current else 0,
         "diff_view": diff_view(entries_from_json(diff)),
     }
+
+
+def _preview_response(request, preview: dict):
+    context = _preview_context(preview)
     template = "runtime/_activate_preview.html" if is_htmx(request) else "runtime/activate.html"
     return TemplateResponse(request, template, context)
 
@@ -212,15 +216,26 @@ def _ui_finding(item: dict) -> dict:
     return {**item, "message": message, "hint": "Unlink it on the Playbooks page."}
 
 
+_ROLLBACK_TITLES = {
+    "apply": "Confirm rollback",
+    "pending_approval": "Request approval of this rollback",
+    "unchanged": "Nothing to change",
+    "refused": "Rollback blocked",
+}
+
+
 @page_view
 def rollback_page(request, tenant_id: str):
     if not wants_write(request):
+        if "to_revision" in request.GET:
+            return _rollback_preview(request, tenant_id)
         return HttpResponseRedirect(f"/admin/tenants/{tenant_id}")
     data = form_data(request)
     outcome = services.config_rollback(
         principal=request.principal,
         tenant_id=tenant_id,
         to_revision=_int_or_none(data.get("to_revision"), "to_revision"),
+        expected_revision=_int_or_none(data.get("expected_revision"), "expected_revision"),
         comment=data.get("comment", "")[:2000],
     )
     return done(
@@ -228,6 +243,20 @@ def rollback_page(request, tenant_id: str):
         f"/admin/tenants/{tenant_id}",
         _outcome_message(outcome, tenant_id, verb="Rolled back to"),
     )
+
+
+def _rollback_preview(request, tenant_id: str):
+    """The rollback's dry run as a page (GET ?to_revision=N): what changes, the effective-config
+    diff and the decision impact, then the same confirmation as the dialog, bound to the
+    revision the preview was computed from."""
+    to_revision = _int_or_none(request.GET.get("to_revision"), "to_revision")
+    outcome = services.config_rollback(
+        principal=request.principal, tenant_id=tenant_id, to_revision=to_revision, dry_run=True
+    )
+    context = _preview_context(outcome.preview, "Roll back to", "roll back to")
+    context["title"] = _ROLLBACK_TITLES.get(outcome.preview.get("outcome"), "Rollback preview")
+    context["to_revision"] = to_revision
+    return TemplateResponse(request, "runtime/rollback_preview.html", context)
 
 
 @page_view
@@ -329,6 +358,32 @@ def _review(request, change_id, action: str):
         "/admin/config-changes",
         f"Change request for {change.tenant_id} {past[action]}.",
     )
+
+
+@page_view
+def change_detail_page(request, id):
+    """The review page of a change request: the request, its effective-config diff and its
+    decision impact, with the approve and reject forms (DESIGN §14)."""
+    from tenants.identity import same_identity
+
+    principal = request.principal
+    change = selectors.change_request_get(principal=principal, change_request_id=id)
+    review = services.change_request_review(change)
+    pending = change.status == ChangeRequestStatus.PENDING
+    is_requester = same_identity(change.requested_by, principal.username)
+    can_write = principal.can_write_tenant(change.tenant_id)
+    context = {
+        "change": change,
+        "review": review,
+        "diff_view": diff_view(entries_from_json(review["diff"] or {})),
+        "is_requester": is_requester,
+        "can_approve": pending and can_write and not is_requester,
+        "can_reject": pending and can_write and not is_requester,
+        # DESIGN §14: only the requester cancels; nobody rejects their own request.
+        "can_cancel": is_requester
+        and change.status in (ChangeRequestStatus.PENDING, ChangeRequestStatus.SCHEDULED),
+    }
+    return TemplateResponse(request, "runtime/change_detail.html", context)
 
 
 @page_view

@@ -143,12 +143,17 @@ class Recorder:
         headers: dict[str, str] | None = None,
         content_file: str | None = None,
         shorten: bool = True,
+        raw: str | None = None,
+        raw_type: str = "",
+        raw_file: str | None = None,
     ) -> Any:
         extra = dict(headers or {})
         if user:
             extra["Authorization"] = f"Token {self.tokens[user]}"
         kwargs: dict[str, Any] = {"headers": {"Accept": "application/json", **extra}}
-        if body is not None:
+        if raw is not None:
+            kwargs.update(data=raw.encode(), content_type=raw_type)
+        elif body is not None:
             kwargs.update(data=json.dumps(body), content_type="application/json")
         response = getattr(self.client, method.lower())(path, **kwargs)
         curl = ["curl -s"]
@@ -160,7 +165,13 @@ class Recorder:
         for name, value in (headers or {}).items():
             curl.append(f"-H '{name}: {value}'")
         prefix = []
-        if content_file:
+        if raw_file:
+            # A body that is not JSON (JSON Lines) is sent from its file as it is.
+            (ROOT / raw_file).parent.mkdir(parents=True, exist_ok=True)
+            (ROOT / raw_file).write_text(raw or "")
+            curl.append(f"-H 'Content-Type: {raw_type}'")
+            curl.append(f"--data-binary @{raw_file}")
+        elif content_file:
             # The pack document comes from a file: jq wraps it into the request body.
             (ROOT / content_file).parent.mkdir(parents=True, exist_ok=True)
             (ROOT / content_file).write_text(json.dumps(body["content"], indent=2) + "\n")
@@ -561,6 +572,62 @@ def build() -> str:
     )
     r.endpoint("PATCH", "/admin/packs/tenant/{tenant_id}/{version}/status", "See above.")
 
+    r.text("## Decision impact: sample sets")
+    r.text(
+        "A dry run, a rollback preview and a pending change request carry `impact`: every "
+        "sample exception evaluated under the current and the proposed configuration, with the "
+        "samples whose severity, playbook or approval change. Samples are the packs' "
+        "`testSuites` plus the tenant's own sample set. `impact` is `{samples, evaluated, "
+        "changed, errors, partial, truncated, changes: [{source, exception_type, before, "
+        "after}], sources: {packs, tenant}}`; `before`/`after` are `{severity, playbook, "
+        "approval}`, `{error}` for a sample that side cannot evaluate (counted in `errors`), or "
+        "`null` where nothing is served. At most `IMPACT_MAX_CHANGES` (100) changes are listed "
+        "(`truncated`); the run stops after `IMPACT_TIME_BUDGET_MS` (3000) with `partial: true`.",
+    )
+    r.endpoint(
+        "PUT",
+        "/admin/tenants/{tenant_id}/samples",
+        "Replace the tenant's sample set (ADMIN of the tenant or platform ADMIN): JSON Lines "
+        "(`application/x-ndjson`, `application/jsonl` or `text/plain`), at most 10,000 lines "
+        "(`IMPACT_MAX_SAMPLES`) of at most 64 KiB (`IMPACT_SAMPLE_MAX_LINE_BYTES`), each exactly "
+        "`{exception_type, payload}` with `payload` an object; blank lines are skipped, an empty "
+        "body empties the set. Every line passes the strict intake (NUL, numbers outside 64 "
+        "bits, NaN, duplicate keys, deep nesting refused). Audited as `tenant.samples_replaced`; "
+        "a refused upload changes nothing.",
+        "400 `invalid_samples` (each finding names `/lines/<n>` and carries the line's own code), "
+        "400 `too_many_samples`, 403, 404, 413, 415 `unsupported_media_type`.",
+    )
+    samples = (
+        '{"exception_type": "PRICE_BREAK", "payload": {"desk": "FX"}}\n'
+        '{"exception_type": "LATE_SETTLEMENT", "payload": {"daysLate": 5}}\n'
+        '{"exception_type": "LATE_SETTLEMENT", "payload": {"daysLate": 1, "confidence": 0.4}}\n'
+    )
+    r.call(
+        "PUT",
+        f"/admin/tenants/{t}/samples",
+        raw=samples,
+        raw_type="application/x-ndjson",
+        raw_file="docs/examples/docs-samples.jsonl",
+        title="Upload three samples",
+    )
+    r.call(
+        "PUT",
+        f"/admin/tenants/{t}/samples",
+        raw='{"exception_type": "PRICE_BREAK", "payload": {}}\n{"exception_type": "X"}\n',
+        raw_type="application/x-ndjson",
+        raw_file="docs/examples/docs-samples-invalid.jsonl",
+        title="A line without its payload → 400, nothing changed",
+    )
+    r.endpoint(
+        "GET",
+        "/admin/tenants/{tenant_id}/samples",
+        "The sample set (`count`, `checksum`, `uploaded_by`, `uploaded_at`, `samples` in upload "
+        "order); tenant readers. Browsers get the sample set page (upload a file or paste the "
+        "lines; the tenant page has the same form).",
+        "404.",
+    )
+    r.call("GET", f"/admin/tenants/{t}/samples", user="viewer")
+
     r.text("## Activation, approvals, history")
     r.endpoint(
         "POST",
@@ -733,6 +800,16 @@ def build() -> str:
         "GET", "/admin/config-changes", "Change requests. Filters: `status`, `tenant_id`, `page`."
     )
     r.call("GET", "/admin/config-changes?status=PENDING")
+    r.endpoint(
+        "GET",
+        "/admin/config-changes/{id}",
+        "One change request with what its reviewer decides on: `diff`, the effective-config "
+        "diff (shape of the pack diff) from the configuration at its `base_revision` to its pair, "
+        "and `impact` (see *Decision impact*). Readers of the tenant. Browsers get the review "
+        "page, with the approve and reject forms.",
+        "404 `change_request_not_found` (also for another tenant's request).",
+    )
+    r.call("GET", f"/admin/config-changes/{cr}", user="viewer")
     r.endpoint(
         "POST",
         "/admin/config-changes/{id}/approve",

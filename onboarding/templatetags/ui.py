@@ -134,6 +134,7 @@ def confirm_dialog(
     danger: bool = False,
     comment: bool = False,
     button_class: str = "",
+    review: str = "",
     **fields: Any,
 ) -> dict[str, Any]:
     """A trigger opening a native <dialog> that states exactly what will happen, then posts
@@ -153,6 +154,7 @@ def confirm_dialog(
             comment=comment,
             fields={name: "" if value is None else str(value) for name, value in fields.items()},
             back=_current_page(request),
+            review=review if is_local_path(review) else "",
         )
     href = confirm_href(request, confirmation) if request is not None else ""
     return {

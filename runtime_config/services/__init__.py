@@ -33,7 +33,12 @@ from runtime_config.services.compatibility import (
     compatibility_errors,
     revision_conflict,
 )
-from runtime_config.services.previews import activation_preview, effective_config_diff
+from runtime_config.services.previews import (
+    activation_preview,
+    change_request_review,
+    effective_config_diff,
+    pair_diff,
+)
 from runtime_config.services.rollback import config_rollback
 from runtime_config.services.scheduling import (
     change_request_apply_scheduled,
@@ -64,6 +69,7 @@ __all__ = [
     "change_request_cancel",
     "change_request_create",
     "change_request_reject",
+    "change_request_review",
     "change_request_snapshot",
     "compatibility_errors",
     "config_activate",
@@ -72,6 +78,7 @@ __all__ = [
     "current_config",
     "effective_config_diff",
     "lock_config",
+    "pair_diff",
     "parse_apply_at",
     "request_change",
     "resolve_target",

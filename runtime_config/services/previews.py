@@ -3,15 +3,21 @@ configuration the runtime serves, and every problem and warning — nothing is w
 
 from typing import Any
 
+from impact.engine import decision_impact
 from onboarding.errors import ServiceError
 from packs.diff import json_diff
 from packs.models import DomainPack, TenantPack
 from packs.validation import validate_tenant_pack
-from runtime_config.models import TenantActiveConfig
+from runtime_config.models import ActivationHistory, ConfigChangeRequest, TenantActiveConfig
 from runtime_config.runtime import merge_effective_config
 from runtime_config.services.change_requests import activation_requires_approval
 from runtime_config.services.compatibility import link_findings
-from runtime_config.services.targets import Target, config_snapshot
+from runtime_config.services.targets import (
+    KIND_ACTIVATE,
+    KIND_ROLLBACK,
+    Target,
+    config_snapshot,
+)
 from tenants.models import Tenant
 
 
@@ -64,6 +70,11 @@ def activation_preview(
         "errors": errors,
         "warnings": warnings,
         "requires_approval": requires_approval,
+        "impact": decision_impact(
+            tenant_id=tenant.tenant_id,
+            before=(current.domain_pack, current.tenant_pack) if current else (None, None),
+            after=(target.domain_pack, target.tenant_pack),
+        ),
     }
 
 
@@ -89,3 +100,28 @@ def effective_config_diff(current: TenantActiveConfig | None, target: Target) ->
     """The JSON Pointer diff between the effective configuration served now and the target's."""
     old = _effective(current.domain_pack, current.tenant_pack) if current else {}
     return json_diff(old, _effective(target.domain_pack, target.tenant_pack))
+
+
+def pair_diff(before: tuple, after: tuple) -> dict[str, list]:
+    """The effective-config diff between two (domain pack, tenant pack) pairs."""
+    return json_diff(_effective(*before), _effective(*after))
+
+
+def change_request_review(change_request: ConfigChangeRequest) -> dict[str, Any]:
+    """What a reviewer decides on (DESIGN §14): the effective-config `diff` and the decision
+    `impact` of a change request, from the configuration at its base revision (what the tenant
+    ran when it was requested, and still runs while it can be approved) to its target pair. A
+    request without a pair to activate (another kind) has neither."""
+    if change_request.kind not in (KIND_ACTIVATE, KIND_ROLLBACK):
+        return {"diff": None, "impact": None}
+    base = (
+        ActivationHistory.objects.select_related("to_domain_pack", "to_tenant_pack")
+        .filter(tenant_id=change_request.tenant_id, revision=change_request.base_revision)
+        .first()
+    )
+    before = (base.to_domain_pack, base.to_tenant_pack) if base else (None, None)
+    after = (change_request.domain_pack, change_request.tenant_pack)
+    return {
+        "diff": pair_diff(before, after),
+        "impact": decision_impact(tenant_id=change_request.tenant_id, before=before, after=after),
+    }

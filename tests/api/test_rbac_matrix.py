@@ -21,6 +21,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.views import APIView
 
 from audit.models import AuditEvent
+from impact.models import TenantSampleSet
 from packs.models import PlaybookLink
 from packs.services import playbook_link_create
 from runtime_config.models import ConfigChangeRequest
@@ -87,6 +88,8 @@ class Row:
     query: str = ""
     body: Callable[[dict], Any] | None = None
     label: str = ""
+    # A body that is not JSON (the sample set's JSON Lines): sent as is with this content type.
+    content_type: str = ""
 
     @property
     def id(self) -> str:
@@ -204,9 +207,20 @@ TABLE: list[Row] = [
     Row("tenant-rollback", "POST", WRITE_TENANT, _tenant, body=lambda w: {}),
     Row("config-change-list", "GET", READ_SHARED),  # filtered for other tenants, never a 404
     Row("config-change-list", "GET", READ_SHARED, query="?tenant_id=TENANT_A", label="filtered"),
+    Row("config-change-detail", "GET", READ_TENANT, _change),
     Row("config-change-approve", "POST", WRITE_TENANT, _change, body=lambda w: {}),
     Row("config-change-reject", "POST", WRITE_TENANT, _change, body=lambda w: {}),
     Row("config-change-cancel", "POST", WRITE_TENANT, _change, body=lambda w: {}),
+    # decision impact: the tenant's sample set
+    Row("tenant-samples", "GET", READ_TENANT, _tenant),
+    Row(
+        "tenant-samples",
+        "PUT",
+        WRITE_TENANT,
+        _tenant,
+        body=lambda w: '{"exception_type": "CASH_BREAK", "payload": {}}\n',
+        content_type="application/x-ndjson",
+    ),
     # playbooks
     Row("playbook-list", "GET", READ_TENANT, query="?tenant_id=TENANT_A"),
     Row("playbook-list", "GET", READ_SHARED, query=f"?domain={FINANCE}", label="catalogue"),
@@ -326,6 +340,7 @@ def state() -> dict[str, Any]:
         "audit": AuditEvent.objects.count(),
         "webhooks": sorted(WebhookSubscription.objects.values_list("id", "url", "active")),
         "deliveries": WebhookDelivery.objects.count(),
+        "samples": sorted(TenantSampleSet.objects.values_list("tenant_id", "checksum")),
     }
 
 
@@ -334,7 +349,7 @@ def test_rbac_matrix(world, clients, row: Row, actor: str):
     url = reverse(row.url_name, kwargs=row.kwargs(world)) + row.query
     body = row.body(world) if row.body else None
     before = state()
-    response = send(clients[actor], row.method, url, body)
+    response = send_row(row, clients[actor], url, body)
     expected = row.expected[actor]
     assert response.status_code == expected, (actor, url, response.content[:600])
     if expected >= 400:
@@ -343,6 +358,13 @@ def test_rbac_matrix(world, clients, row: Row, actor: str):
         code = response.json()["code"]
         assert code in DENIAL_CODES[expected], response.json()
         assert (code == "no_role") == (actor == "nobody"), code
+
+
+def send_row(row: Row, client, url: str, body: Any, **extra):
+    if row.content_type:
+        call = getattr(client, row.method.lower())
+        return call(url, data=body, content_type=row.content_type, **extra)
+    return send(client, row.method, url, body, **extra)
 
 
 def _api_routes(resolvers=None, prefix: str = ""):
@@ -415,8 +437,8 @@ def test_other_tenants_resource__404_exactly_like_a_missing_one(world, outsider,
         "webhook_id": world["webhook_id"] + 1000,
         "delivery_id": world["delivery_id"] + 1000,
     }
-    hidden = send(outsider.client, row.method, *_request(row, world))
-    absent = send(outsider.client, row.method, *_request(row, missing, "TENANT_Z"))
+    hidden = send_row(row, outsider.client, *_request(row, world))
+    absent = send_row(row, outsider.client, *_request(row, missing, "TENANT_Z"))
     assert hidden.status_code == absent.status_code == 404, (hidden.content, absent.content)
     assert hidden["Content-Type"] == absent["Content-Type"]
     text = absent.content.decode()
@@ -430,7 +452,7 @@ def test_tenant_bound_principal_naming_another_tenant__403_tenant_context_mismat
     world, owner, row: Row
 ):
     before = state()
-    response = send(owner.client, row.method, *_request(row, world), HTTP_X_TENANT_ID="TENANT_B")
+    response = send_row(row, owner.client, *_request(row, world), HTTP_X_TENANT_ID="TENANT_B")
     assert response.status_code == 403, response.content[:600]
     assert response["Content-Type"].startswith(PROBLEM)
     assert response.json()["code"] == "tenant_context_mismatch"
@@ -441,7 +463,10 @@ def test_tenant_bound_principal_naming_another_tenant__403_tenant_context_mismat
 def test_unsupported_method__405_problem(world, admin, name):
     row = next(row for row in TABLE if row.url_name == name)
     url, _ = _request(row, world)
-    response = admin.client.put(url, data="{}", content_type="application/json")
+    # A path that takes PUT (the sample set) is asked with the method none of its rows uses.
+    takes_put = any(other.method == "PUT" for other in TABLE if other.url_name == name)
+    call = admin.client.delete if takes_put else admin.client.put
+    response = call(url, data="{}", content_type="application/json")
     assert response.status_code == 405, response.content[:300]
     assert response["Content-Type"].startswith(PROBLEM)
     assert response.json()["code"] == "method_not_allowed"

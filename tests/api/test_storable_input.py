@@ -121,7 +121,8 @@ def _replace(body: Any, pointer: str, value: Any) -> Any:
     return copy
 
 
-BODY_ROWS = [row for row in TABLE if row.body]
+BODY_ROWS = [row for row in TABLE if row.body and not row.content_type]
+LINES_ROWS = [row for row in TABLE if row.content_type]
 
 
 @pytest.mark.parametrize("row", BODY_ROWS, ids=lambda row: row.id)
@@ -138,6 +139,21 @@ def test_route__nul_in_json_string__400_invalid_string_at_its_path(world, sessio
             assert state() == before
 
 
+@pytest.mark.parametrize("row", LINES_ROWS, ids=lambda row: row.id)
+def test_route__nul_in_json_lines_string__400_names_the_line_and_path(world, session, row):
+    """A JSON Lines body (the sample set): each line passes the strict intake, so a NUL or a lone
+    surrogate is `invalid_string` at its path inside the line it is on."""
+    for bad in ("\\u0000", "\\ud800"):
+        before = state()
+        raw = row.body(world) + '{"exception_type": "X", "payload": {"k": "a' + bad + 'b"}}\n'
+        call = getattr(session, row.method.lower())
+        response = call(_url(row, world), data=raw.encode(), content_type=row.content_type)
+        problem = assert_problem(response, 400, "invalid_samples")
+        assert problem["errors"][0]["code"] == "invalid_string", problem
+        assert problem["errors"][0]["path"] == "/lines/2/payload/k", problem
+        assert state() == before
+
+
 FORM_CASES = [
     pytest.param(row, door, id=f"{row.id}-{door}")
     for row in TABLE
@@ -150,7 +166,7 @@ FORM_CASES = [
 def test_route__nul_in_form_field__400_invalid_string(world, session, row, door):
     """The page door's forms (tenant name, status reason, activation comment, tenant ids, ...)
     and any urlencoded body: the field is named in the problem, whatever the view."""
-    body = row.body(world) if row.body else {}
+    body = row.body(world) if row.body and not row.content_type else {}
     fields = {key: value for key, value in body.items() if isinstance(value, str)}
     for name in [*fields, "comment", "reason", "name"]:
         before = state()

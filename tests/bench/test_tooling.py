@@ -56,3 +56,19 @@ def test_soak_fault_window__overlap_and_grace__classified():
     assert soak.in_fault_window(state, inside)
     assert soak.in_fault_window(state, grace)
     assert not soak.in_fault_window(state, outside)
+
+
+def test_bench_impact__small_run__three_figures_with_baseline_and_ratio():
+    """The decision-impact part of `make bench` runs without a database and reports its figures
+    against evaluating the samples once (no timing is asserted here: that is the benchmark's)."""
+    from bench import bench_impact
+
+    bench_impact.SAMPLES, bench_impact.ROUNDS = 200, 1
+    try:
+        rows = bench_impact.run()
+    finally:
+        bench_impact.SAMPLES, bench_impact.ROUNDS = 10_000, 5
+    assert len(rows) == 3
+    for row in rows:
+        assert row["unit"] == "s" and row["baseline"] > 0 and row["ratio"] is not None
+        assert "errors" in row["note"] and "samples changed" in row["note"]

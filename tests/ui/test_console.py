@@ -572,11 +572,20 @@ def _page_paths(samples: dict[str, str]) -> list[str]:
 def test_every_page__390px_phone__nothing_wider_than_the_screen(
     open_page, admin, second_admin, console
 ):
+    from impact.services import sample_set_replace
     from packs.models import PlaybookLink
     from runtime_config.models import ConfigChangeRequest
     from webhooks.services import webhook_create
 
     _pending_request(second_admin)
+    # The sample set page shows its lines, long ones included; the review page its impact.
+    sample_set_replace(
+        principal=admin.principal,
+        tenant_id=FINANCE,
+        data=b'{"exception_type": "CASH_BREAK", "payload": {"note": "'
+        + b"x" * 400
+        + b'"}}\n{"exception_type": "POSITION_BREAK", "payload": {}}\n',
+    )
     hook = webhook_create(
         principal=admin.principal, url="https://hooks.example.com/in", events=["config.activated"]
     )
@@ -598,6 +607,7 @@ def test_every_page__390px_phone__nothing_wider_than_the_screen(
         f"/admin/packs/domain/{DOMAIN}/diff?from=v3.2&to=v4.0",
         f"/admin/packs/domain/{DOMAIN}/diff?from=v3.2&to=v4.0&view=side",
         "/admin/audit?event=1",
+        f"/admin/tenants/{FINANCE}/rollback?to_revision=1",
         "/no/such/page",
         "/logout",
     ]

@@ -1,0 +1,226 @@
+"""Decision impact where a decision is taken (DESIGN §14): the activation dry run, the rollback
+preview, and GET /admin/config-changes/{id} (API and review page)."""
+
+import copy
+
+import pytest
+
+from runtime_config.models import ConfigChangeRequest, TenantActiveConfig
+from tests.runtime_config.activation_helpers import (
+    ACTIVATE_URL,
+    assert_problem,
+    domain_pack,
+    rollback_url,
+    tenant_pack,
+)
+
+
+@pytest.fixture
+def active(tenant_a, admin, finance_domain, finance_tenant):
+    """v3.2 + v1.4 active at revision 1; v3.3 raises CASH_BREAK to CRITICAL."""
+    domain_pack(finance_domain)
+    tenant_pack(finance_tenant)
+    changed = copy.deepcopy(finance_domain)
+    changed["severityRules"][1]["severity"] = "CRITICAL"
+    changed["testSuites"].append(
+        {"input": {"exceptionType": "CASH_BREAK", "rawPayload": {}}, "expectedOutput": {}}
+    )
+    domain_pack(changed, version="v3.3")
+    body = {"tenant_id": "TENANT_A", "domain_pack_version": "v3.2", "tenant_pack_version": "v1.4"}
+    assert admin.client.post(ACTIVATE_URL, body, format="json").status_code == 200
+    return tenant_a
+
+
+@pytest.fixture
+def requested(active, admin):
+    """A PENDING request by `admin` to move TENANT_A to v3.3."""
+    active.require_activation_approval = True
+    active.save()
+    body = {"tenant_id": "TENANT_A", "domain_pack_version": "v3.3", "comment": "<b>raise</b>"}
+    response = admin.client.post(ACTIVATE_URL, body, format="json")
+    assert response.status_code == 202, response.content
+    return response.json()["change_request"]["id"]
+
+
+def detail_url(change_id) -> str:
+    return f"/admin/config-changes/{change_id}"
+
+
+def test_dry_run__rule_raised__impact_lists_the_changed_sample(active, admin):
+    body = {"tenant_id": "TENANT_A", "domain_pack_version": "v3.3", "dry_run": True}
+
+    preview = admin.client.post(ACTIVATE_URL, body, format="json").json()
+
+    impact = preview["impact"]
+    assert impact["changed"] == 1 and impact["errors"] == 0 and impact["partial"] is False
+    assert impact["changes"] == [
+        {
+            "source": "domain pack CapitalMarketsTrading v3.3 /testSuites/2",
+            "exception_type": "CASH_BREAK",
+            "before": {
+                "severity": "HIGH",
+                "playbook": impact["changes"][0]["before"]["playbook"],
+                "approval": False,
+            },
+            "after": {
+                "severity": "CRITICAL",
+                "playbook": impact["changes"][0]["after"]["playbook"],
+                "approval": True,
+            },
+        }
+    ]
+    assert TenantActiveConfig.objects.get().revision == 1
+
+
+def test_rollback_dry_run__impact_from_current_to_earlier(active, admin):
+    admin.client.post(
+        ACTIVATE_URL, {"tenant_id": "TENANT_A", "domain_pack_version": "v3.3"}, format="json"
+    )
+
+    preview = admin.client.post(rollback_url(), {"dry_run": True}, format="json").json()
+
+    change = preview["impact"]["changes"][0]
+    assert (change["before"]["severity"], change["after"]["severity"]) == ("CRITICAL", "HIGH")
+
+
+def test_change_request_get__tenant_reader__request_with_diff_and_impact(requested, member):
+    response = member.client.get(detail_url(requested))
+
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["id"] == requested and body["status"] == "PENDING"
+    assert body["diff"]["changed"][0]["path"] == "/severityRules/1/severity"
+    assert body["impact"]["changed"] == 1
+    assert body["impact"]["changes"][0]["after"]["severity"] == "CRITICAL"
+
+
+def test_change_request_get__outsider_or_unknown__404(requested, outsider, admin):
+    assert_problem(outsider.client.get(detail_url(requested)), 404, "change_request_not_found")
+    missing = "00000000-0000-0000-0000-000000000000"
+    assert_problem(admin.client.get(detail_url(missing)), 404, "change_request_not_found")
+
+
+def test_change_request_get__after_approval__still_diffs_from_its_base(requested, second_admin):
+    from tests.runtime_config.activation_helpers import review_url
+
+    assert (
+        second_admin.client.post(review_url("approve", requested), {}, format="json").status_code
+        == 200
+    )
+
+    body = second_admin.client.get(detail_url(requested)).json()
+
+    assert body["status"] == "APPLIED" and body["impact"]["changed"] == 1
+
+
+def test_review_page__second_admin__diff_impact_and_forms_escaped(requested, second_admin, client):
+    client.force_login(second_admin.user)
+
+    response = client.get(detail_url(requested), HTTP_ACCEPT="text/html")
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "/severityRules/1/severity" in page and "data-impact" in page
+    assert "CRITICAL" in page and f'action="{detail_url(requested)}/approve"' in page
+    assert f'action="{detail_url(requested)}/reject"' in page
+    assert "/cancel" not in page  # only the requester cancels (DESIGN §14)
+    assert "<b>raise</b>" not in page and "&lt;b&gt;raise&lt;/b&gt;" in page
+
+
+def test_review_page__requester__no_approve_form(requested, admin, client):
+    client.force_login(admin.user)
+
+    page = client.get(detail_url(requested), HTTP_ACCEPT="text/html").content.decode()
+
+    assert "/approve" not in page and "another ADMIN must approve it" in page
+    assert "/reject" not in page and f'action="{detail_url(requested)}/cancel"' in page
+
+
+def test_review_page__approve_form__applies(requested, second_admin, client):
+    client.force_login(second_admin.user)
+
+    response = client.post(
+        f"{detail_url(requested)}/approve", {"comment": "ok"}, HTTP_ACCEPT="text/html"
+    )
+
+    assert response.status_code == 303
+    assert ConfigChangeRequest.objects.get().status == "APPLIED"
+    assert TenantActiveConfig.objects.get().domain_pack.version == "v3.3"
+
+
+def test_change_list_page__pending_row__links_to_review(requested, second_admin, client):
+    client.force_login(second_admin.user)
+
+    page = client.get("/admin/config-changes", HTTP_ACCEPT="text/html").content.decode()
+
+    assert page.count(f'href="{detail_url(requested)}"') == 2  # the Review link, the dialog's
+
+
+def test_confirm_page__approve_without_js__links_to_review(requested, second_admin, client):
+    import re
+
+    client.force_login(second_admin.user)
+    page = client.get("/admin/config-changes", HTTP_ACCEPT="text/html").content.decode()
+    confirm = re.search(r'href="(/confirm\?c=[^"]+)"[^>]*>Approve<', page).group(1)
+
+    response = client.get(confirm.replace("&amp;", "&"), HTTP_ACCEPT="text/html")
+
+    assert f'href="{detail_url(requested)}"' in response.content.decode()
+
+
+@pytest.fixture
+def moved(active, admin):
+    """TENANT_A moved on to v3.3 (revision 2)."""
+    body = {"tenant_id": "TENANT_A", "domain_pack_version": "v3.3"}
+    assert admin.client.post(ACTIVATE_URL, body, format="json").status_code == 200
+    return active
+
+
+def test_rollback_preview_page__earlier_revision__diff_impact_and_form(moved, admin, client):
+    client.force_login(admin.user)
+
+    response = client.get(rollback_url() + "?to_revision=1", HTTP_ACCEPT="text/html")
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Confirm rollback" in page and "/severityRules/1/severity" in page
+    assert "data-impact" in page and "CRITICAL" in page
+    assert 'name="expected_revision" value="2"' in page
+    assert TenantActiveConfig.objects.get().revision == 2
+
+
+def test_rollback_preview_page__form__rolls_back(moved, admin, client):
+    client.force_login(admin.user)
+    form = {"to_revision": "1", "expected_revision": "2", "comment": "back"}
+
+    response = client.post(rollback_url(), form, HTTP_ACCEPT="text/html")
+
+    assert response.status_code == 303
+    config = TenantActiveConfig.objects.get()
+    assert config.revision == 3 and config.domain_pack.version == "v3.2"
+
+
+def test_rollback_preview_page__stale_expected_revision__409_nothing_written(moved, admin, client):
+    client.force_login(admin.user)
+    form = {"to_revision": "1", "expected_revision": "1"}
+
+    response = client.post(rollback_url(), form, HTTP_ACCEPT="text/html")
+
+    assert response.status_code == 409
+    assert TenantActiveConfig.objects.get().revision == 2
+
+
+def test_rollback_preview_page__tenant_viewer__403(moved, member, client):
+    client.force_login(member.user)
+
+    response = client.get(rollback_url() + "?to_revision=1", HTTP_ACCEPT="text/html")
+
+    assert response.status_code == 403
+
+
+def test_tenant_page__rollback_dialog__links_to_its_preview(moved, admin, client):
+    client.force_login(admin.user)
+
+    page = client.get("/admin/tenants/TENANT_A", HTTP_ACCEPT="text/html").content.decode()
+
+    assert 'href="/admin/tenants/TENANT_A/rollback?to_revision=1"' in page
