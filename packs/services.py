@@ -30,13 +30,13 @@ from packs.intake import check_json_value
 from packs.models import ALLOWED_TRANSITIONS, DomainPack, PackStatus, TenantPack
 from packs.selectors import domain_pack_content, domain_pack_get, tenant_pack_get
 from packs.versions import next_version, parse_version, version_key
-from tenants.models import Tenant
 from tenants.access import (
     require_any_role,
     require_platform_admin,
     tenant_for_read,
     tenant_for_write,
 )
+from tenants.models import Tenant
 from tenants.principals import Principal
 
 
