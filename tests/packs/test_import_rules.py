@@ -191,9 +191,7 @@ def test_tenant_import_api__bad_version_field__400_refusal_recorded_under_the_te
     _assert_only_refusal(before, counts, "invalid_version", tenant_id="TENANT_A")
 
 
-def test_tenant_import_api__unknown_tenant_platform_admin__404_recorded_without_tenant(
-    admin, mark
-):
+def test_tenant_import_api__unknown_tenant_platform_admin__404_recorded_without_tenant(admin, mark):
     before, counts = mark()
     response = send(
         admin.client, "POST", TENANT_IMPORT, {"tenant_id": "NOPE", "content": _tenant("NOPE")}
@@ -291,7 +289,9 @@ def test_domain_import_api__viewer_domain_mismatch__403_nothing_written(viewer, 
 
 
 def test_activation__draft_packs_promoted__status_changed_rows(admin, tenant_a):
-    domain = domain_pack_import(principal=admin.principal, content=_finance_domain(), version="v3.2")
+    domain = domain_pack_import(
+        principal=admin.principal, content=_finance_domain(), version="v3.2"
+    )
     tenant = tenant_pack_import(
         principal=admin.principal, tenant_id="TENANT_A", content=_tenant(), version="v1.4"
     )
