@@ -2,7 +2,7 @@
 
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ class Item:
     detail: str = ""
     checked_against: str = ""
     error: ServiceError | None = None  # an intake refusal, recorded as a refused import
+    notes: list[str] = field(default_factory=list)  # printed in full below the table
     # The domain pack version to validate a tenant pack against: --domain-version, else the
     # one export_packs recorded in its manifest, else the default of DESIGN §7.
     domain_version: str | None = None
@@ -284,7 +285,8 @@ class Command(BaseCommand):
         item.detail = f"{len(warnings)} warning(s)" if warnings else ""
         duplicate = [w for w in warnings if w.get("code") == DUPLICATE_CONTENT]
         if duplicate:
-            item.detail += f"; {DUPLICATE_CONTENT}: {duplicate[0]['message']}"
+            item.detail += f"; {DUPLICATE_CONTENT}"
+            item.notes.append(f"{DUPLICATE_CONTENT}: {duplicate[0]['message']}")
         against = result.report.get("checked_against") or {}
         item.checked_against = against.get("version", "")
 
@@ -315,6 +317,9 @@ class Command(BaseCommand):
         if len(listed) < len(items):
             table.caption = f"{len(items) - len(listed)} accepted file(s) not listed"
         console.print(table)
+        for item in items:
+            for note in item.notes:
+                self.stdout.write(f"{item.path.name}: {note}")
         counts = {name: sum(i.outcome == name for i in items) for name in _OUTCOMES}
         console.print(", ".join(f"{n} {name}" for name, n in counts.items() if n) or "nothing")
 
