@@ -657,10 +657,13 @@ def _agreed_version(requested: str | None, content: dict[str, Any]) -> str | Non
     agree (equal by parse), and then the content's spelling is kept, so that the row never
     names another version than the document it stores. When only the request names one, the
     document is stored as sent (it claims no version, and its checksum stays the caller's)."""
-    if requested is not None:
-        parse_version(requested, "/version")
-    if "version" not in content:
+    if requested is None or "version" not in content:
+        # A content version alone is checked by validation (with the rest of the document's
+        # findings) and parsed when stored.
+        if requested is not None:
+            parse_version(requested, "/version")
         return requested
+    parse_version(requested, "/version")
     stated = content["version"]
     parse_version(stated, "/content/version")
     if requested is not None and version_key(requested) != version_key(stated):
