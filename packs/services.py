@@ -666,7 +666,7 @@ def _agreed_version(requested: str | None, content: dict[str, Any]) -> str | Non
     parse_version(requested, "/version")
     stated = content["version"]
     parse_version(stated, "/content/version")
-    if requested is not None and version_key(requested) != version_key(stated):
+    if version_key(requested) != version_key(stated):
         message = f"version {requested!r} differs from the content's version {stated!r}."
         raise InvalidInput(
             message,
