@@ -47,7 +47,7 @@ def protect(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("packs", "0002_immutability_trigger"),
-        ("audit", "0004_audit_hmac_chain"),
+        ("audit", "0001_initial"),
     ]
 
     operations = [
