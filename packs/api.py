@@ -24,7 +24,7 @@ from onboarding.api import (
     problems,
     valid_input,
 )
-from onboarding.errors import InvalidInput, NotFound, finding
+from onboarding.errors import InvalidInput, NotFound, ServiceError, finding
 from packs import selectors, services
 from packs.diff import json_diff
 from packs.models import DomainPack, PackStatus, TenantPack
@@ -249,6 +249,36 @@ def _page(view, queryset) -> Response:
     return paginator.get_paginated_response(pack_rows(view.principal, list(page)))
 
 
+def _import_input(view, serializer_class, pack_type: str) -> dict[str, Any]:
+    """The fields of an import request. A body refused here (unreadable JSON, NaN, a bad
+    field) is a refused import like any other: recorded, then answered."""
+    try:
+        return valid_input(serializer_class, view.request.data)
+    except (ServiceError, serializers.ValidationError) as exc:
+        error = exc if isinstance(exc, ServiceError) else _as_service_error(exc)
+        try:
+            fields = view.request.data
+        except ServiceError:
+            fields = {}
+        fields = fields if isinstance(fields, dict) else {}
+        services.pack_import_refusal_record(
+            principal=view.principal,
+            pack_type=pack_type,
+            error=error,
+            tenant_id=fields.get("tenant_id"),
+            version=fields.get("version"),
+            domain=fields.get("domain"),
+        )
+        raise
+
+
+def _as_service_error(exc: serializers.ValidationError) -> ServiceError:
+    from onboarding.problems import problem_for_exception
+
+    body, _headers = problem_for_exception(exc)
+    return InvalidInput(body["detail"], code=body["code"], errors=body.get("errors") or [])
+
+
 def _import_response(view, result: services.ImportResult) -> Response:
     body = pack_detail(view.principal, result.pack, validation=result.report)
     return Response(body, status=201 if result.created else 200)
@@ -266,12 +296,15 @@ class DomainPackImportView(RoleApiView):
             200: PackImportOutput,
             **problems(400, 401, 403, 409, 413),
         },
-        description="201 new version; 200 the same version with the same checksum exists; "
-        "400 pack_invalid (errors of the validation report), domain_mismatch, invalid_version; "
-        "409 version_exists.",
+        description="201 new version; 200 the same version with the same checksum exists. "
+        "`version` and the content's `version` must agree when both are given. A new version "
+        "whose checksum equals an existing version's is stored with a `duplicate_content` "
+        "warning naming that version (in `validation.warnings`). 400 pack_invalid (errors of "
+        "the validation report), domain_mismatch, invalid_version, version_mismatch; "
+        "409 version_exists. Every refusal is a `pack.import_rejected` audit row.",
     )
     def post(self, request):
-        data = valid_input(DomainImportInput, request.data)
+        data = _import_input(self, DomainImportInput, "domain")
         result = services.domain_pack_import(principal=self.principal, **data)
         return _import_response(self, result)
 
@@ -285,11 +318,14 @@ class TenantPackImportView(RoleApiView):
             200: PackImportOutput,
             **problems(400, 401, 403, 404, 409, 413),
         },
-        description="Validated against the domain pack version it would run with. 400 "
-        "pack_invalid, tenant_mismatch; 404 unknown tenant; 409 version_exists.",
+        description="Validated against the domain pack version it would run with (recorded "
+        "on the pack for export). `version` and the content's `version` must agree; identical "
+        "content under a new version carries a `duplicate_content` warning. 400 pack_invalid, "
+        "tenant_mismatch, version_mismatch; 404 unknown tenant; 409 version_exists. Every "
+        "refusal is a `pack.import_rejected` audit row.",
     )
     def post(self, request):
-        data = valid_input(TenantImportInput, request.data)
+        data = _import_input(self, TenantImportInput, "tenant")
         result = services.tenant_pack_import(principal=self.principal, **data)
         return _import_response(self, result)
 

@@ -143,9 +143,15 @@ class DomainPack(PackBase):
 
 
 class TenantPack(PackBase):
+    IMMUTABLE_FIELDS = (*PackBase.IMMUTABLE_FIELDS, "validated_against_version")
+
     tenant = models.ForeignKey(
         "tenants.Tenant", on_delete=models.PROTECT, related_name="tenant_packs"
     )
+    # The domain pack version the import validated this pack against ("" when none was found).
+    # export_packs writes it to its manifest, so that import_packs into an empty database checks
+    # the pack against the same version, not against the domain's newest one.
+    validated_against_version = models.CharField(max_length=50, blank=True, default="")
 
     class Meta:
         db_table = "tenant_packs"

@@ -6,7 +6,8 @@ packs.selectors)."""
 
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,7 @@ from onboarding.errors import (
     InvalidInput,
     NotFound,
     PayloadTooLarge,
+    ServiceError,
     finding,
 )
 from onboarding.events import DomainEvent, send_event
@@ -34,6 +36,7 @@ from tenants.access import (
     tenant_for_read,
     tenant_for_write,
 )
+from tenants.models import Tenant
 from tenants.principals import Principal
 
 
@@ -146,26 +149,44 @@ def pack_set_status(
             _refuse_if_in_use(pack)
         pack.status = status
         pack.save(update_fields=["status"])
-        send_event(
-            signals.pack_status_changed,
-            type(pack),
-            DomainEvent(
-                action="pack.status_changed",
-                actor=principal.username,
-                summary=f"{pack_type.title()} pack {pack_label(pack)} {before} → {status}",
-                tenant_id=getattr(pack, "tenant_id", None),
-                object_type=f"{pack_type}_pack",
-                object_id=str(pack.pk),
-                domain=pack.domain,
-                version=pack.version,
-                checksum=pack.checksum,
-                details={"before": {"status": before}, "after": {"status": status}},
-            ),
-        )
+        send_pack_status_changed(principal=principal, pack=pack, before=before)
         from runtime_config.cache import bump_generation_on_commit
 
         bump_generation_on_commit()
     return pack
+
+
+def send_pack_status_changed(
+    *,
+    principal: Principal,
+    pack: DomainPack | TenantPack,
+    before: str,
+    cause: dict[str, Any] | None = None,
+) -> None:
+    """The `pack.status_changed` event of a status already saved, inside the caller's
+    transaction: an explicit change, or the DRAFT → ACTIVE promotion of an activation (`cause`
+    then names the activation)."""
+    pack_type = pack.pack_type
+    details: dict[str, Any] = {"before": {"status": before}, "after": {"status": pack.status}}
+    if cause:
+        details["cause"] = cause
+    send_event(
+        signals.pack_status_changed,
+        type(pack),
+        DomainEvent(
+            action="pack.status_changed",
+            actor=principal.username,
+            summary=f"{pack_type.title()} pack {pack_label(pack)} {before} → {pack.status}"
+            + (f" ({cause['kind']})" if cause and cause.get("kind") else ""),
+            tenant_id=getattr(pack, "tenant_id", None),
+            object_type=f"{pack_type}_pack",
+            object_id=str(pack.pk),
+            domain=pack.domain,
+            version=pack.version,
+            checksum=pack.checksum,
+            details=details,
+        ),
+    )
 
 
 def pack_label(pack: DomainPack | TenantPack) -> str:
@@ -214,6 +235,7 @@ _STORE_ATTEMPTS = 10
 # First key of the two-key advisory lock that serialises imports without a version per owner
 # (the audit chain uses the one-key form, so the two cannot collide).
 _IMPORT_LOCK_CLASS = 7301
+DUPLICATE_CONTENT = "duplicate_content"
 
 
 @dataclass(frozen=True)
@@ -272,6 +294,46 @@ def _label(value: Any, pattern: re.Pattern) -> str:
     return value if isinstance(value, str) and pattern.fullmatch(value) else ""
 
 
+def _send_rejected(
+    *,
+    principal: Principal,
+    pack_type: str,
+    reason: str,
+    errors: list[dict[str, Any]],
+    domain: Any,
+    version: Any,
+    tenant_id: str | None,
+    digest: str = "",
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Record `pack.import_rejected` in a transaction of its own, so the record stays although
+    the request fails."""
+    domain, version = _label(domain, _DOMAIN_RE), _label(version, _VERSION_LABEL_RE)
+    owner = " ".join(part for part in (tenant_id or domain, version) if part)
+    with transaction.atomic():
+        send_event(
+            signals.pack_import_rejected,
+            DomainPack if pack_type == "domain" else TenantPack,
+            DomainEvent(
+                action="pack.import_rejected",
+                actor=principal.username,
+                summary=f"{pack_type.title()} pack {owner + ' ' if owner else ''}rejected: "
+                + (f"{len(errors)} error(s)" if reason == "pack_invalid" else reason),
+                tenant_id=tenant_id,
+                object_type=f"{pack_type}_pack",
+                domain=domain,
+                version=version,
+                checksum=digest,
+                details={
+                    "reason": reason,
+                    "errors": errors[:_MAX_FINDINGS_IN_AUDIT],
+                    "error_count": len(errors),
+                    **(details or {}),
+                },
+            ),
+        )
+
+
 def _reject(
     *,
     principal: Principal,
@@ -281,38 +343,119 @@ def _reject(
     version: Any,
     tenant_id: str | None = None,
 ) -> InvalidInput:
-    """Record `pack.import_rejected` in a transaction of its own, so the record stays although
-    the request fails, and return the error to raise."""
+    """Record the rejection of an invalid pack and return the error to raise."""
     errors = report.get("errors") or []
-    domain, version = _label(domain, _DOMAIN_RE), _label(version, _VERSION_LABEL_RE)
-    with transaction.atomic():
-        send_event(
-            signals.pack_import_rejected,
-            DomainPack if pack_type == "domain" else TenantPack,
-            DomainEvent(
-                action="pack.import_rejected",
-                actor=principal.username,
-                summary=f"{pack_type.title()} pack {tenant_id or domain} {version} rejected: "
-                f"{len(errors)} error(s)",
-                tenant_id=tenant_id,
-                object_type=f"{pack_type}_pack",
-                domain=domain,
-                version=version,
-                checksum=report.get("checksum", ""),
-                details={
-                    "errors": errors[:_MAX_FINDINGS_IN_AUDIT],
-                    "error_count": len(errors),
-                    "warning_count": len(report.get("warnings") or []),
-                },
-            ),
-        )
-    return InvalidInput(
+    _send_rejected(
+        principal=principal,
+        pack_type=pack_type,
+        reason="pack_invalid",
+        errors=errors,
+        domain=domain,
+        version=version,
+        tenant_id=tenant_id,
+        digest=report.get("checksum", ""),
+        details={"warning_count": len(report.get("warnings") or [])},
+    )
+    error = InvalidInput(
         f"The {pack_type} pack is invalid: {len(errors)} error(s).",
         code="pack_invalid",
         title="Pack is invalid",
         errors=errors,
         extra={"validation": report},
     )
+    error.audited = True
+    return error
+
+
+def _may_record_refusal(principal: Principal, pack_type: str, tenant_id: Any) -> bool:
+    """Whether a refused import is recorded at all: only for a caller who could have imported
+    it (an anonymous or unauthorised request writes nothing), never under a tenant it may not
+    see."""
+    if pack_type == "domain":
+        return principal.is_platform_admin
+    if isinstance(tenant_id, str) and tenant_id:
+        return principal.can_write_tenant(tenant_id)
+    return principal.is_admin_anywhere
+
+
+def pack_import_refusal_record(
+    *,
+    principal: Principal,
+    pack_type: str,
+    error: ServiceError,
+    tenant_id: Any = None,
+    version: Any = None,
+    domain: Any = None,
+) -> None:
+    """Record an import refused before the import service ran (an unreadable body or upload,
+    an invalid request field): the `pack.import_rejected` row every refusal leaves. Nothing is
+    written for a caller who may not import such a pack, nor twice for one refusal."""
+    if getattr(error, "audited", False) or error.status >= 500:
+        return
+    if pack_type not in ("domain", "tenant"):
+        return
+    if not _may_record_refusal(principal, pack_type, tenant_id):
+        return
+    requested = tenant_id if isinstance(tenant_id, str) else None
+    known = (
+        requested
+        if requested and pack_type == "tenant" and Tenant.objects.filter(pk=requested).exists()
+        else None
+    )
+    _send_rejected(
+        principal=principal,
+        pack_type=pack_type,
+        reason=error.code,
+        errors=error.errors or [finding(error.code, "", error.detail)],
+        domain=domain,
+        version=version,
+        tenant_id=known,
+        details={"requested_tenant_id": requested} if requested and not known else None,
+    )
+    error.audited = True
+
+
+@contextmanager
+def _refusals_recorded(
+    *,
+    principal: Principal,
+    pack_type: str,
+    content: Any,
+    version: Any,
+    tenant_id: str | None = None,
+    domain: Any = None,
+) -> Iterator[None]:
+    """Every refusal of the import inside becomes a `pack.import_rejected` row with its reason
+    (`domain_mismatch`, `invalid_number`, `version_mismatch`, `version_exists`…)."""
+    try:
+        yield
+    except ServiceError as exc:
+        if not getattr(exc, "audited", False) and exc.status < 500:
+            named = content.get("domainName") if isinstance(content, dict) else None
+            stated = content.get("version") if isinstance(content, dict) else None
+            _send_rejected(
+                principal=principal,
+                pack_type=pack_type,
+                reason=exc.code,
+                errors=exc.errors or [finding(exc.code, "", exc.detail)],
+                domain=domain if domain is not None else named,
+                version=version if version is not None else stated,
+                tenant_id=tenant_id,
+                digest=_safe_checksum(content),
+            )
+            exc.audited = True
+        raise
+
+
+def _safe_checksum(content: Any) -> str:
+    """The checksum of a refused document when it has one (not when it broke the intake)."""
+    if not isinstance(content, dict):
+        return ""
+    try:
+        check_json_value(content, path="/content")
+        return checksum(content)
+    except (ServiceError, ValueError, TypeError, RecursionError):
+        return ""
 
 
 def _existing_result(
@@ -368,6 +511,7 @@ def _store(
                 )
                 if existing is not None:
                     return _existing_result(existing, version, digest, report, label)
+                _warn_if_duplicate(report, versions.filter(checksum=digest))
                 pack = build(version)
                 pack.save(force_insert=True)
                 _send_imported(principal, pack_type, pack, report)
@@ -377,6 +521,24 @@ def _store(
                 raise
             # Lost a race for this version: the next round re-reads what the winner stored.
     raise version_exists(label, version)
+
+
+def _warn_if_duplicate(report: dict[str, Any], same_content: QuerySet) -> None:
+    """Identical content under a new version is accepted, with a `duplicate_content` warning
+    naming the newest version that already holds it."""
+    twin = same_content.order_by("-version_key").values_list("version", flat=True).first()
+    warnings = report.setdefault("warnings", [])
+    warnings[:] = [item for item in warnings if item.get("code") != DUPLICATE_CONTENT]
+    if twin is None:
+        return
+    warnings.append(
+        finding(
+            DUPLICATE_CONTENT,
+            "/content",
+            f"The content is identical to version {twin} (same checksum).",
+            f"Version {twin} already holds this document; activate it instead of a copy.",
+        )
+    )
 
 
 def _version_taken(versions: QuerySet, version: str) -> bool:
@@ -433,13 +595,22 @@ def domain_pack_import(
     version: str | None = None,
     domain: str | None = None,
 ) -> ImportResult:
-    """Validate and store a domain pack version (DESIGN §6 POST /admin/packs/domain/import)."""
+    """Validate and store a domain pack version (DESIGN §6 POST /admin/packs/domain/import).
+    Every refusal after the permission check is a `pack.import_rejected` row."""
+    require_platform_admin(principal)
+    with _refusals_recorded(
+        principal=principal, pack_type="domain", content=content, version=version, domain=domain
+    ):
+        return _domain_pack_import(
+            principal=principal, content=content, version=version, domain=domain
+        )
+
+
+def _domain_pack_import(*, principal, content, version, domain) -> ImportResult:
     from packs.validation import validate_domain_pack
 
-    require_platform_admin(principal)
     _check_content(content)
-    if version is not None:
-        parse_version(version, "/version")
+    version = _agreed_version(version, content)
     named = content.get("domainName")
     if domain is not None:
         _check_domain(domain, "/domain")
@@ -457,7 +628,7 @@ def domain_pack_import(
             pack_type="domain",
             report=report,
             domain=domain,
-            version=version or content.get("version"),
+            version=version,
         )
     _check_domain(domain, "/content/domainName")
 
@@ -479,6 +650,34 @@ def domain_pack_import(
         label=f"Domain pack {domain}",
         owner=domain,
     )
+
+
+def _agreed_version(requested: str | None, content: dict[str, Any]) -> str | None:
+    """The version to store, when one is named: the request's `version` and the content's must
+    agree (equal by parse), and then the content's spelling is kept, so that the row never
+    names another version than the document it stores. When only the request names one, the
+    document is stored as sent (it claims no version, and its checksum stays the caller's)."""
+    if requested is None or "version" not in content:
+        # A content version alone is checked by validation (with the rest of the document's
+        # findings) and parsed when stored.
+        if requested is not None:
+            parse_version(requested, "/version")
+        return requested
+    parse_version(requested, "/version")
+    stated = content["version"]
+    parse_version(stated, "/content/version")
+    if version_key(requested) != version_key(stated):
+        message = f"version {requested!r} differs from the content's version {stated!r}."
+        raise InvalidInput(
+            message,
+            code="version_mismatch",
+            errors=[
+                finding("version_mismatch", "/version", message),
+                finding("version_mismatch", "/content/version", message),
+            ],
+            extra={"version": requested, "content_version": stated},
+        )
+    return stated
 
 
 def _resolve_domain_pack(
@@ -533,11 +732,44 @@ def tenant_pack_import(
     version: str | None = None,
     domain_pack_version: str | None = None,
 ) -> ImportResult:
-    """Validate a tenant pack against the domain pack it would run with, and store it."""
-    tenant = tenant_for_write(principal=principal, tenant_id=tenant_id)
+    """Validate a tenant pack against the domain pack it would run with, and store it. Every
+    refusal after the permission check is a `pack.import_rejected` row; an unknown tenant the
+    caller may see is recorded without a tenant (nothing is written about one it may not)."""
+    try:
+        tenant = tenant_for_write(principal=principal, tenant_id=tenant_id)
+    except NotFound as exc:
+        if principal.can_read_tenant(tenant_id):
+            pack_import_refusal_record(
+                principal=principal,
+                pack_type="tenant",
+                error=exc,
+                tenant_id=tenant_id,
+                version=version,
+                domain=content.get("domainName") if isinstance(content, dict) else None,
+            )
+        raise
+    with _refusals_recorded(
+        principal=principal,
+        pack_type="tenant",
+        content=content,
+        version=version,
+        tenant_id=tenant.tenant_id,
+    ):
+        return _tenant_pack_import(
+            principal=principal,
+            tenant=tenant,
+            content=content,
+            version=version,
+            domain_pack_version=domain_pack_version,
+        )
+
+
+def _tenant_pack_import(
+    *, principal, tenant: Tenant, content, version, domain_pack_version
+) -> ImportResult:
+    tenant_id = tenant.tenant_id
     _check_content(content)
-    if version is not None:
-        parse_version(version, "/version")
+    version = _agreed_version(version, content)
     named = content.get("tenantId")
     if named is not None and named != tenant.tenant_id:
         raise InvalidInput(
@@ -554,11 +786,12 @@ def tenant_pack_import(
             pack_type="tenant",
             report=report,
             domain=content.get("domainName"),
-            version=version or content.get("version"),
+            version=version,
             tenant_id=tenant_id,
         )
     if "domainName" in content:
         _check_domain(content["domainName"], "/content/domainName")
+    against = report.get("checked_against") or {}
 
     return _store(
         principal=principal,
@@ -574,6 +807,7 @@ def tenant_pack_import(
             content=content,
             warnings=report.get("warnings"),
             tenant=tenant,
+            validated_against_version=against.get("version") or "",
         ),
         label=f"Tenant pack {tenant_id}",
         owner=tenant.tenant_id,

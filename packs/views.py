@@ -266,6 +266,23 @@ def _uploaded_content(request, data) -> dict:
     return load_json_object(raw)
 
 
+def _refused_upload_recorded(request, data, pack_type: str) -> dict:
+    """The submitted document; an upload refused by the intake is a refused import like any
+    other (recorded by the service, which writes nothing for a caller who may not import)."""
+    try:
+        return _uploaded_content(request, data)
+    except ServiceError as exc:
+        services.pack_import_refusal_record(
+            principal=request.principal,
+            pack_type=pack_type,
+            error=exc,
+            tenant_id=data.get("tenant_id", "").strip() or None,
+            version=data.get("version", "").strip() or None,
+            domain=data.get("domain", "").strip() or None,
+        )
+        raise
+
+
 def _import_answer(request, state: dict, tab: str):
     if is_htmx(request):
         response = TemplateResponse(
@@ -297,7 +314,7 @@ def domain_pack_import_page(request):
         return HttpResponseRedirect("/admin/packs?tab=domain")
     data = form_data(request)
     try:
-        content = _uploaded_content(request, data)
+        content = _refused_upload_recorded(request, data, "domain")
         result = services.domain_pack_import(
             principal=request.principal,
             content=content,
@@ -317,7 +334,7 @@ def tenant_pack_import_page(request):
         return HttpResponseRedirect("/admin/packs?tab=tenant")
     data = form_data(request)
     try:
-        content = _uploaded_content(request, data)
+        content = _refused_upload_recorded(request, data, "tenant")
         result = services.tenant_pack_import(
             principal=request.principal,
             tenant_id=data.get("tenant_id", "").strip(),
@@ -334,7 +351,10 @@ def tenant_pack_import_page(request):
 
 def _success_state(result, pack_type: str) -> dict:
     pack = result.pack
+    warnings = result.report.get("warnings") or []
+    duplicate = next((w for w in warnings if w.get("code") == services.DUPLICATE_CONTENT), None)
     return {
+        "duplicate": duplicate,
         "status": 201 if result.created else 200,
         "action": "import",
         "ok": True,

@@ -399,9 +399,12 @@ def build() -> str:
         "/admin/packs/domain/import",
         "Import a domain pack version (platform ADMIN). Body `{content, version?, domain?}`. "
         "201 with the pack and its `validation` report; 200 when the same version with the same "
-        "checksum exists (nothing written).",
+        "checksum exists (nothing written). `version` and the content's `version` must agree "
+        "(the content's spelling is stored); content identical to another version of the domain "
+        "is stored with a `duplicate_content` warning naming it. Every refusal is a "
+        "`pack.import_rejected` audit row with `details.reason`.",
         "400 `pack_invalid` (the report's errors in `errors`), 400 `invalid_version`, "
-        "400 `domain_mismatch`, 409 `version_exists`, 413 `too_large`.",
+        "400 `version_mismatch`, 400 `domain_mismatch`, 409 `version_exists`, 413 `too_large`.",
     )
     r.lines += [
         "The pack used in these examples:",
@@ -449,6 +452,20 @@ def build() -> str:
         content_file="docs/examples/docs-domain-changed.json",
         title="No version: the next one (v1.1)",
     )
+    r.call(
+        "POST",
+        "/admin/packs/domain/import",
+        # Checked before validation: a document this short is enough to show it.
+        {"content": {"domainName": d, "version": "v2.0"}, "version": "v3.0"},
+        title="The body's version and the content's differ → 400",
+    )
+    r.call(
+        "POST",
+        "/admin/packs/domain/import",
+        {"content": DOCS_DOMAIN, "version": "v1.0.1"},
+        content_file="docs/examples/docs-domain.json",
+        title="The content of v1.0 under a new version → 201 with a duplicate_content warning",
+    )
 
     r.endpoint(
         "GET",
@@ -485,9 +502,11 @@ def build() -> str:
         "/admin/packs/tenant/import",
         "Import a tenant pack version (ADMIN of the tenant). Body `{tenant_id, content, "
         "version?, domain_pack_version?}`; checked against a domain pack version as for "
-        "validate.",
+        "validate (recorded on the pack; `export_packs` writes it to its manifest). Versions, "
+        "`duplicate_content` and refusal audit rows as for domain packs.",
         "400 `pack_invalid`, 400 `tenant_mismatch` (content `tenantId` ≠ `tenant_id`), "
-        "400 `invalid_version`, 404 `tenant_not_found`, 409 `version_exists`.",
+        "400 `invalid_version`, 400 `version_mismatch`, 404 `tenant_not_found`, "
+        "409 `version_exists`.",
     )
     r.lines += [
         "The tenant pack used in these examples:",

@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from onboarding.events import DomainEvent, send_event
 from packs.models import PackStatus
+from packs.services import send_pack_status_changed
 from runtime_config import signals
 from runtime_config.cache import bump_generation_on_commit
 from runtime_config.models import ActivationHistory, ConfigChangeRequest, TenantActiveConfig
@@ -63,6 +64,18 @@ def apply_target(
             pack.status = PackStatus.ACTIVE
             pack.save(update_fields=["status"])
             promoted.append({"pack_type": pack.pack_type, "version": pack.version})
+            # A lifecycle change like any other: the pack's own history shows when it went live.
+            send_pack_status_changed(
+                principal=principal,
+                pack=pack,
+                before=PackStatus.DRAFT,
+                cause={
+                    "kind": kind,
+                    "tenant_id": tenant.tenant_id,
+                    "revision": config.revision,
+                    "change_request_id": str(change_request.pk) if change_request else None,
+                },
+            )
     ActivationHistory.objects.create(
         tenant=tenant,
         revision=config.revision,
@@ -117,8 +130,8 @@ def _send_activated(principal, config, before, kind, comment, change_request, pr
                 "kind": kind,
                 "comment": comment or "",
                 "change_request_id": str(change_request.pk) if change_request else None,
-                # DRAFT packs become ACTIVE with the activation, recorded here, not as rows
-                # of their own: one change, one audit row.
+                # DRAFT packs that became ACTIVE with the activation; each also has its own
+                # `pack.status_changed` row, like an explicit status change.
                 "promoted_to_active": promoted,
             },
         ),

@@ -265,7 +265,12 @@ def test_audit_list__version_filter__also_finds_the_tenant_pack_activations(admi
         tenant_pack_version="v1.4",
     )
     rows = admin.client.get(URL, {"version": "v1.4"}).json()["results"]
-    assert sorted(row["action"] for row in rows) == ["config.activated", "pack.imported"]
+    # With the promotion of the DRAFT tenant pack v1.4, a row of its own (issue 15).
+    assert sorted(row["action"] for row in rows) == [
+        "config.activated",
+        "pack.imported",
+        "pack.status_changed",
+    ]
     activation = next(row for row in rows if row["action"] == "config.activated")
     assert activation["version"] == "v3.2"  # the row's own column still names the domain pack
     csv_rows = read_csv(admin.client.get(URL, {"version": "v1.4", "format": "csv"}))

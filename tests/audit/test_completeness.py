@@ -91,7 +91,7 @@ def test_domain_pack_import__same_again__no_row(admin, finance_domain):
     assert new_rows(before) == []
 
 
-def test_domain_pack_import__other_content_same_version__no_row(admin, finance_domain):
+def test_domain_pack_import__other_content_same_version__one_rejected_row(admin, finance_domain):
     packs_services.domain_pack_import(
         principal=admin.principal, content=finance_domain, version="1.0.0"
     )
@@ -102,7 +102,9 @@ def test_domain_pack_import__other_content_same_version__no_row(admin, finance_d
             content=dict(finance_domain, guardrails={}),
             version="1.0.0",
         )
-    assert new_rows(before) == []
+    # Issue 15: every refused import is an audit row with its reason.
+    row = one_row(before, action="pack.import_rejected", version="1.0.0")
+    assert row.details["reason"] == "version_exists"
 
 
 def test_domain_pack_import__invalid__one_rejected_row_with_the_errors(admin, finance_domain):
@@ -151,13 +153,16 @@ def test_tenant_pack_import__valid__one_row_for_the_tenant(
     )
 
 
-def test_tenant_pack_import__tenant_mismatch__no_row(admin, finance, tenant_a, finance_tenant):
+def test_tenant_pack_import__tenant_mismatch__one_rejected_row(
+    admin, finance, tenant_a, finance_tenant
+):
     before = AuditEvent.objects.count()
     with pytest.raises(ServiceError):
         packs_services.tenant_pack_import(
             principal=admin.principal, tenant_id="TENANT_A", content=finance_tenant
         )
-    assert new_rows(before) == []
+    row = one_row(before, action="pack.import_rejected", tenant_id="TENANT_A")
+    assert row.details["reason"] == "tenant_mismatch"
 
 
 @override_settings(PACK_ACTIVATION_REQUIRES_APPROVAL=False)
@@ -165,6 +170,13 @@ def test_config_activate__approval_off__one_activated_row(admin, imported):
     domain, tenant = imported
     before = AuditEvent.objects.count()
     activate(admin)
+    # The first activation promotes both DRAFT packs: a pack.status_changed row each.
+    promotions = [row for row in new_rows(before) if row.action == "pack.status_changed"]
+    assert [(row.object_id, row.details["after"]) for row in promotions] == [
+        (str(domain.pk), {"status": "ACTIVE"}),
+        (str(tenant.pk), {"status": "ACTIVE"}),
+    ]
+    before += len(promotions)
     row = one_row(
         before,
         action="config.activated",
@@ -243,7 +255,10 @@ def test_config_activate__approval_on__one_requested_row_then_approval_rows(
         principal=second_admin.principal, change_request_id=change_request.pk
     )
     rows = new_rows(before)
-    # Approval applies the change: the activation and the review, each recorded once.
+    # Approval applies the change: the two DRAFT → ACTIVE promotions, the activation and the
+    # review, each recorded once.
+    assert [row.action for row in rows[:2]] == ["pack.status_changed"] * 2
+    rows = rows[2:]
     assert [row.action for row in rows] == ["config.activated", "change_request.approved"]
     assert {row.actor for row in rows} == {second_admin.username}
     assert {row.tenant_id for row in rows} == {FINANCE}

@@ -198,3 +198,143 @@ def test_makefile__run__passes_host_and_port_to_seed_demo():
     makefile = (Path(__file__).resolve().parents[2] / "Makefile").read_text()
     assert "seed_demo --base-url http://$(HOST):$(PORT)" in makefile
     assert "runserver $(HOST):$(PORT)" in makefile
+
+
+def _other_domain_world() -> None:
+    """A tenant whose domain got a newer, unrelated version after its pack was imported: the
+    pack is valid against OtherMarkets v1.0 only."""
+    from packs.services import domain_pack_import, tenant_pack_import
+    from tenants.principals import Principal
+    from tests.conftest import load_reference
+
+    system = Principal.system("setup")
+    make_tenant("TENANT_OTHER")
+    domain = {**load_reference("domain_capital_markets.json"), "domainName": "OtherMarkets"}
+    domain_pack_import(principal=system, content=domain, version="v1.0")
+    tenant = {
+        **load_reference("tenant_finance_001.json"),
+        "tenantId": "TENANT_OTHER",
+        "domainName": "OtherMarkets",
+    }
+    imported = tenant_pack_import(
+        principal=system, tenant_id="TENANT_OTHER", content=tenant, version="v1.0"
+    )
+    assert imported.pack.validated_against_version == "v1.0"
+    unrelated = {**load_reference("domain_capital_markets_acme.json"), "domainName": "OtherMarkets"}
+    domain_pack_import(principal=system, content=unrelated, version="v2.0")
+
+
+def _all_packs() -> list[tuple]:
+    return sorted(
+        [
+            *(
+                ("domain", *row)
+                for row in DomainPack.objects.values_list("domain", "version", "checksum")
+            ),
+            *(
+                ("tenant", *row)
+                for row in TenantPack.objects.values_list("tenant_id", "version", "checksum")
+            ),
+        ]
+    )
+
+
+@pytest.mark.django_db
+def test_export_import__tenant_of_a_domain_with_newer_unrelated_version__every_pack_round_trips(
+    tmp_path,
+):
+    from django.db import transaction
+
+    exported = tmp_path / "export"
+    # Seed and export inside a transaction that is then rolled back: the import below runs
+    # against the same, again empty, database (works on SQLite and PostgreSQL alike).
+    with transaction.atomic():
+        assert run("seed_demo")[0] == 0
+        _other_domain_world()
+        expected = _all_packs()
+        assert run("export_packs", str(exported))[0] == 0
+        transaction.set_rollback(True)
+    assert not DomainPack.objects.exists() and not TenantPack.objects.exists()
+    manifest = json.loads((exported / "export_manifest.json").read_text())
+    entry = next(e for e in manifest["packs"] if e.get("tenant_id") == "TENANT_OTHER")
+    assert entry["validated_against_version"] == "v1.0"
+
+    code, out = run("import_packs", "--create-tenants", str(exported))
+    assert code == 0, out
+    assert _all_packs() == expected
+    other = TenantPack.objects.get(tenant_id="TENANT_OTHER")
+    assert other.validated_against_version == "v1.0"
+
+
+@pytest.mark.django_db
+def test_import_packs__domain_version__single_tenant_pack_checked_against_it(tmp_path):
+    from packs.services import domain_pack_import
+    from tenants.principals import Principal
+    from tests.conftest import load_reference
+
+    system = Principal.system("setup")
+    make_tenant("TENANT_FINANCE_001")
+    domain_pack_import(
+        principal=system, content=load_reference("domain_capital_markets.json"), version="v1.0"
+    )
+    domain_pack_import(
+        principal=system,
+        content=load_reference("domain_capital_markets_acme.json"),
+        version="v2.0",
+    )
+    pack = tmp_path / "tenant.json"
+    shutil.copy(REFERENCE / "tenant_finance_001.json", pack)
+    code, out = run("import_packs", str(pack))
+    assert code == 1 and "unknown_reference" in out
+    assert not TenantPack.objects.exists()
+    code, out = run("import_packs", "--domain-version", "v1.0", str(pack))
+    assert code == 0, out
+    assert TenantPack.objects.get().validated_against_version == "v1.0"
+
+
+@pytest.mark.django_db
+def test_import_packs__bad_domain_version__exit_2_nothing_written(tmp_path):
+    from audit.models import AuditEvent
+
+    before = AuditEvent.objects.count()
+    code, out = run(
+        "import_packs",
+        "--domain-version",
+        "not a version",
+        str(REFERENCE / "tenant_finance_001.json"),
+    )
+    assert code == 2 and "invalid_version" in out
+    assert AuditEvent.objects.count() == before and not TenantPack.objects.exists()
+
+
+@pytest.mark.django_db
+def test_import_packs__same_content_new_version__duplicate_content_in_output(tmp_path):
+    folder = tmp_path / "dup"
+    folder.mkdir()
+    content = (REFERENCE / "domain_capital_markets.json").read_bytes()
+    (folder / "v1.0.json").write_bytes(content)
+    (folder / "v1.1.json").write_bytes(content)
+    code, out = run("import_packs", str(folder))
+    assert code == 0, out
+    assert "duplicate_content" in out and "version v1.0" in out
+    assert DomainPack.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_import_packs__unreadable_file__rejected_and_recorded(tmp_path):
+    from audit.models import AuditEvent
+
+    bad = tmp_path / "v1.0.json"
+    bad.write_text('{"domainName": "X", "n": NaN}')
+    before = AuditEvent.objects.count()
+    code, out = run("import_packs", str(bad))
+    assert code == 1 and "invalid_number" in out
+    rows = list(AuditEvent.objects.order_by("id")[before:])
+    assert [(r.action, r.details["reason"], r.version) for r in rows] == [
+        ("pack.import_rejected", "invalid_number", "v1.0")
+    ]
+    assert not DomainPack.objects.exists()
+    # A dry run writes nothing, not even the refusal.
+    before = AuditEvent.objects.count()
+    assert run("import_packs", "--dry-run", str(bad))[0] == 1
+    assert AuditEvent.objects.count() == before

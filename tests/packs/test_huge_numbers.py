@@ -41,14 +41,19 @@ def test_validate_api__huge_number__400_invalid_number(viewer, number):
 
 
 @pytest.mark.parametrize("number", SPELLINGS[:3])
-def test_import_api__huge_number__400_nothing_written(admin, number):
+def test_import_api__huge_number__400_only_the_refusal_recorded(admin, number):
     before = AuditEvent.objects.count()
     body = f'{{"content": {_raw_pack(number)}}}'
     response = admin.client.post(
         "/admin/packs/domain/import", body, content_type="application/json"
     )
     _assert_invalid_number(response, "/content/")
-    assert not DomainPack.objects.exists() and AuditEvent.objects.count() == before
+    assert not DomainPack.objects.exists()
+    # Issue 15: every refused import is an audit row with its reason, this one too.
+    rows = list(AuditEvent.objects.order_by("id")[before:].values_list("action", "details"))
+    assert [(action, details["reason"]) for action, details in rows] == [
+        ("pack.import_rejected", "invalid_number")
+    ]
 
 
 @pytest.mark.parametrize("number", SPELLINGS[:3])

@@ -163,8 +163,10 @@ def test_scheduled__comes_due__applied_within_2s_of_apply_at_with_events(admin, 
     history = TenantActiveConfig.objects.get(pk="TENANT_A")
     assert history.activated_by == admin.username
     actions = list(AuditEvent.objects.order_by("id").values_list("action", flat=True))
-    assert actions[-3:] == [
+    # v1.5 goes live for the first time: its DRAFT → ACTIVE promotion is a row of its own.
+    assert actions[-4:] == [
         "change_request.scheduled",
+        "pack.status_changed",
         "config.activated",
         "change_request.applied",
     ]

@@ -1,7 +1,8 @@
 """Bulk import of pack files: thin wrapper over the import and activation services."""
 
+import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,14 @@ from rich.table import Table
 
 from onboarding.errors import ServiceError
 from packs.intake import load_json_object
-from packs.services import domain_pack_import, pack_validate, tenant_pack_import
+from packs.management.commands.export_packs import MANIFEST
+from packs.services import (
+    DUPLICATE_CONTENT,
+    domain_pack_import,
+    pack_import_refusal_record,
+    pack_validate,
+    tenant_pack_import,
+)
 from packs.versions import parse_version
 from tenants.principals import Principal
 from tenants.services import tenant_create
@@ -28,6 +36,11 @@ class Item:
     version: str = ""
     detail: str = ""
     checked_against: str = ""
+    error: ServiceError | None = None  # an intake refusal, recorded as a refused import
+    notes: list[str] = field(default_factory=list)  # printed in full below the table
+    # The domain pack version to validate a tenant pack against: --domain-version, else the
+    # one export_packs recorded in its manifest, else the default of DESIGN §7.
+    domain_version: str | None = None
 
 
 def collect(paths: list[str]) -> list[Path]:
@@ -35,7 +48,9 @@ def collect(paths: list[str]) -> list[Path]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*.json") if p.is_file()))
+            found.extend(
+                sorted(p for p in path.rglob("*.json") if p.is_file() and p.name != MANIFEST)
+            )
         elif path.is_file():
             found.append(path)
         else:
@@ -44,6 +59,27 @@ def collect(paths: list[str]) -> list[Path]:
     if not unique:
         raise CommandError("no *.json files found", returncode=2)
     return unique
+
+
+def recorded_domain_versions(paths: list[str]) -> dict[Path, str]:
+    """file → the domain pack version its tenant pack was validated against, from the manifest
+    export_packs writes at the top of each folder it exports."""
+    recorded: dict[Path, str] = {}
+    for raw in paths:
+        manifest = Path(raw) / MANIFEST
+        if not manifest.is_file():
+            continue
+        try:
+            entries = json.loads(manifest.read_text(encoding="utf-8")).get("packs") or []
+        except (OSError, ValueError, AttributeError) as exc:
+            raise CommandError(f"{manifest}: unreadable manifest: {exc}", returncode=2) from None
+        for entry in entries:
+            if not isinstance(entry, dict):
+                continue
+            version, path = entry.get("validated_against_version"), entry.get("path")
+            if isinstance(version, str) and version and isinstance(path, str):
+                recorded[(manifest.parent / path).resolve()] = version
+    return recorded
 
 
 def version_from_name(path: Path) -> str | None:
@@ -68,7 +104,11 @@ class Command(BaseCommand):
         "The pack type is detected (a tenantId key means a tenant pack); domain packs are imported "
         "before tenant packs; each file goes through the strict intake and validation. The version "
         "is the content's `version`, else the file name when it is a version (v3.2.json, as "
-        "export_packs writes), else the next one. Re-running "
+        "export_packs writes), else the next one. A tenant pack is validated against "
+        "--domain-version, else the domain version export_packs recorded for it in the folder's "
+        f"{MANIFEST}, else the tenant's active one, else the domain's newest. Identical content "
+        "already stored under another version is imported with a duplicate_content warning. "
+        "Every rejected file is a pack.import_rejected audit row (not with --dry-run). Re-running "
         "on the same files changes nothing. Exit status: 0 all imported or unchanged, 1 at least "
         "one pack rejected, 2 no files found."
     )
@@ -84,6 +124,11 @@ class Command(BaseCommand):
             help="activate each imported tenant pack (with the domain pack it was validated "
             "against) for its tenant, through the activation service and its approval policy",
         )
+        parser.add_argument(
+            "--domain-version",
+            help="validate (and with --activate, activate) tenant packs against this domain "
+            "pack version",
+        )
         parser.add_argument("--dry-run", action="store_true", help="validate only; write nothing")
         parser.add_argument(
             "--actor", default="import_packs", help="username recorded as creator and in the audit"
@@ -94,9 +139,33 @@ class Command(BaseCommand):
             help="create tenants named by tenant packs' tenantId when missing",
         )
 
-    def handle(self, *args, paths, tenant, activate, dry_run, actor, create_tenants, **options):
+    def handle(
+        self,
+        *args,
+        paths,
+        tenant,
+        activate,
+        dry_run,
+        actor,
+        create_tenants,
+        domain_version=None,
+        **options,
+    ):
         principal = Principal.system(actor)
+        if domain_version is not None:
+            try:
+                parse_version(domain_version, "--domain-version")
+            except ServiceError as exc:
+                raise CommandError(first_error(exc), returncode=2) from None
+        recorded = recorded_domain_versions(paths)
         items = [self._read(path, tenant) for path in collect(paths)]
+        for item in items:
+            if item.kind == "tenant":
+                item.domain_version = domain_version or recorded.get(item.path)
+        if not dry_run:
+            for item in items:
+                if item.outcome == "rejected":
+                    self._record_unreadable(item, principal, tenant)
         items.sort(key=lambda item: (item.kind != "domain", str(item.path)))
         console = Console(file=self.stdout, width=140, force_terminal=None)
         if create_tenants and not dry_run:
@@ -121,12 +190,17 @@ class Command(BaseCommand):
     def _read(self, path: Path, tenant: str | None) -> Item:
         item = Item(path=path)
         try:
-            item.content = load_json_object(path.read_bytes())
-        except ServiceError as exc:
-            item.outcome, item.detail = "rejected", first_error(exc)
-            return item
+            raw = path.read_bytes()
         except OSError as exc:
             item.outcome, item.detail = "rejected", f"unreadable: {exc}"
+            return item
+        try:
+            item.content = load_json_object(raw)
+        except ServiceError as exc:
+            item.outcome, item.detail = "rejected", first_error(exc)
+            # Best effort: the document could not be read, so guess its type from its text.
+            item.kind = "tenant" if tenant or b'"tenantId"' in raw else "domain"
+            item.error = exc
             return item
         is_tenant = "tenantId" in item.content
         item.kind = "tenant" if is_tenant else "domain"
@@ -134,6 +208,17 @@ class Command(BaseCommand):
         item.owner = (tenant or name or "") if is_tenant else (name or "")
         item.owner = item.owner if isinstance(item.owner, str) else ""
         return item
+
+    def _record_unreadable(self, item: Item, principal, tenant: str | None) -> None:
+        if item.error is None:
+            return
+        pack_import_refusal_record(
+            principal=principal,
+            pack_type=item.kind,
+            error=item.error,
+            tenant_id=tenant,
+            version=version_from_name(item.path),
+        )
 
     def _run(self, items, principal, tenant, activate, dry_run, console):
         pending = [item for item in items if not item.outcome]
@@ -171,6 +256,7 @@ class Command(BaseCommand):
             pack_type=item.kind,
             content=item.content,
             tenant_id=item.owner if item.kind == "tenant" else None,
+            domain_pack_version=item.domain_version,
         )
         item.version = item.content.get("version") or version_from_name(item.path) or "(next)"
         if report["valid"]:
@@ -187,12 +273,20 @@ class Command(BaseCommand):
             result = domain_pack_import(principal=principal, content=item.content, version=version)
         else:
             result = tenant_pack_import(
-                principal=principal, tenant_id=item.owner, content=item.content, version=version
+                principal=principal,
+                tenant_id=item.owner,
+                content=item.content,
+                version=version,
+                domain_pack_version=item.domain_version,
             )
         item.outcome = "imported" if result.created else "unchanged"
         item.version = result.pack.version
         warnings = result.report.get("warnings") or []
         item.detail = f"{len(warnings)} warning(s)" if warnings else ""
+        duplicate = [w for w in warnings if w.get("code") == DUPLICATE_CONTENT]
+        if duplicate:
+            item.detail += f"; {DUPLICATE_CONTENT}"
+            item.notes.append(f"{DUPLICATE_CONTENT}: {duplicate[0]['message']}")
         against = result.report.get("checked_against") or {}
         item.checked_against = against.get("version", "")
 
@@ -223,6 +317,9 @@ class Command(BaseCommand):
         if len(listed) < len(items):
             table.caption = f"{len(items) - len(listed)} accepted file(s) not listed"
         console.print(table)
+        for item in items:
+            for note in item.notes:
+                self.stdout.write(f"{item.path.name}: {note}")
         counts = {name: sum(i.outcome == name for i in items) for name in _OUTCOMES}
         console.print(", ".join(f"{n} {name}" for name, n in counts.items() if n) or "nothing")
 
