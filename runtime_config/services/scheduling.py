@@ -145,7 +145,7 @@ def change_request_apply_scheduled(*, change_request_id: str) -> str:
                     change_request=change_request,
                 )
         except ServiceError as problem:
-            _end(change_request, ChangeRequestStatus.STALE, _reason(problem))
+            _end(change_request, ChangeRequestStatus.STALE, problem_reason(problem))
             _send(
                 signals.change_request_stale,
                 "change_request.stale",
@@ -186,7 +186,7 @@ def _still_admin(username: str, tenant_id: str) -> Principal:
     return principal
 
 
-def _reason(problem: ServiceError) -> str:
+def problem_reason(problem: ServiceError) -> str:
     """`code: detail` and what each finding says, e.g. "pack_deprecated: A deprecated pack
     version cannot be activated. (Tenant pack v1.5 is DEPRECATED.)"."""
     messages = [str(item.get("message", "")) for item in problem.errors if item.get("message")]
