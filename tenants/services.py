@@ -125,7 +125,11 @@ def tenant_set_status(
         before = tenant_snapshot(tenant)
         if tenant.status == status:
             return tenant
-        if status == TenantStatus.ACTIVE and tenant.suspended_by_platform:
+        if (
+            status == TenantStatus.ACTIVE
+            and tenant.suspended_by_platform
+            and not principal.is_platform_admin
+        ):
             # What the platform decided over a tenant, the tenant's own admins cannot undo.
             raise Forbidden(
                 f"Tenant {tenant_id} was suspended by a platform ADMIN; only a platform ADMIN "

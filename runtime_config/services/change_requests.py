@@ -227,6 +227,8 @@ def _approve(principal: Principal, change_request: ConfigChangeRequest, comment:
                     principal,
                 )
     if refusal is not None:
+        # Its change_request.stale row already records this refusal, with the reason.
+        refusal.already_audited = True
         raise refusal
     return change_request, config
 
@@ -360,7 +362,11 @@ class _refusal_recorded:
         return self
 
     def __exit__(self, exc_type, exc, tb):
-        if isinstance(exc, ServiceError) and exc.status in (403, 409):
+        if (
+            isinstance(exc, ServiceError)
+            and exc.status in (403, 409)
+            and not getattr(exc, "already_audited", False)
+        ):
             _record_refusal(self.principal, self.change_request, self.verb, exc)
         return False
 
