@@ -566,9 +566,18 @@ def test_every_page__390px_phone__nothing_wider_than_the_screen(
 ):
     from packs.models import PlaybookLink
     from runtime_config.models import ConfigChangeRequest
+    from tenants.models import PlatformSettings
+    from tenants.services import platform_settings_update, tenant_set_approval_policy
     from webhooks.services import webhook_create
 
     _pending_request(second_admin)
+    # Policy requests too: the tenant page's and the settings page's "awaiting approval" lines,
+    # and their rows on the approvals page.
+    tenant_set_approval_policy(
+        principal=second_admin.principal, tenant_id=FINANCE, require_activation_approval=False
+    )
+    PlatformSettings.objects.update_or_create(pk=1, defaults={"require_activation_approval": True})
+    platform_settings_update(principal=second_admin.principal, require_activation_approval=False)
     hook = webhook_create(
         principal=admin.principal, url="https://hooks.example.com/in", events=["config.activated"]
     )
@@ -579,7 +588,7 @@ def test_every_page__390px_phone__nothing_wider_than_the_screen(
         "version": "v3.2",
         "tenant:version": "v1.4",
         "link_id": str(PlaybookLink.objects.first().pk),
-        "id": str(ConfigChangeRequest.objects.first().pk),
+        "id": str(ConfigChangeRequest.objects.exclude(kind="policy").first().pk),
         "webhook_id": str(hook.subscription.pk),
         "delivery_id": "1",
     }
