@@ -32,8 +32,10 @@ from tenants.policy import (
 from tenants.principals import Principal
 
 # Problems that end a request STALE at approval: the pair it names can no longer be applied as
-# requested. A suspended tenant is not one of them: reactivation makes the request good again.
-_KEEPS_PENDING = {"tenant_suspended"}
+# requested. Not these: reactivating the tenant, or restoring the tampered row from a backup,
+# makes the request good again (and a tampered row is evidence the request should point at);
+# meanwhile any other ADMIN may reject it.
+_KEEPS_PENDING = {"tenant_suspended", "pack_integrity_failure"}
 
 
 def activation_requires_approval(tenant: Tenant, *, locked: bool = False) -> bool:
