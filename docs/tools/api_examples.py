@@ -358,8 +358,10 @@ def build() -> str:
         {"require_activation_approval": False},
         title="Switching approval off → 202, a change request",
     )
-    cr = (weakening or {}).get("change_request", {}).get(
-        "id", "00000000-0000-0000-0000-000000000000"
+    cr = (
+        (weakening or {})
+        .get("change_request", {})
+        .get("id", "00000000-0000-0000-0000-000000000000")
     )
     r.alias(cr, "CR", PENDING_LOOKUP)
     r.call(
