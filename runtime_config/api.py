@@ -118,7 +118,8 @@ class ChangeRequestOutput(serializers.Serializer):
     policy = serializers.DictField(
         allow_null=True,
         help_text="kind policy: the proposed "
-        "`{scope: tenant|global, require_activation_approval}`.",
+        "`{scope: tenant|global, require_activation_approval, from}` (`from`: the policy it "
+        "was requested against; approval ends it STALE `policy_moved` if that changed).",
     )
 
 

@@ -193,6 +193,7 @@ def tenant_set_approval_policy(
                 principal=principal,
                 tenant=tenant,
                 require_activation_approval=require_activation_approval,
+                current=tenant.require_activation_approval,
             )
             return TenantChange(tenant, change_request)
         tenant_policy_apply(
@@ -275,7 +276,7 @@ def platform_settings_update(
             from runtime_config.services import policy_change_request_create
 
             change_request = policy_change_request_create(
-                principal=principal, tenant=None, require_activation_approval=False
+                principal=principal, tenant=None, require_activation_approval=False, current=True
             )
             return SettingsChange(row, change_request)
         platform_settings_apply(actor=principal.username, row=row, value=value)

@@ -104,7 +104,11 @@ def change_request_create(
 
 
 def policy_change_request_create(
-    *, principal: Principal, tenant: Tenant | None, require_activation_approval: bool | None
+    *,
+    principal: Principal,
+    tenant: Tenant | None,
+    require_activation_approval: bool | None,
+    current: bool | None,
 ) -> ConfigChangeRequest:
     """A change that weakens four-eyes (a tenant's policy, or the global setting when `tenant` is
     None), waiting for a second ADMIN of the right scope. Runs inside the caller's transaction,
@@ -118,7 +122,13 @@ def policy_change_request_create(
         domain="",
         base_revision=config.revision if config else 0,
         kind=KIND_POLICY,
-        policy={"scope": scope, "require_activation_approval": require_activation_approval},
+        # `from`: the policy this request was decided against; approval ends it STALE if that
+        # moved meanwhile (a strengthening since must not be undone by an older request).
+        policy={
+            "scope": scope,
+            "require_activation_approval": require_activation_approval,
+            "from": current,
+        },
         requested_by=principal.username,
     )
     send_event(
@@ -238,30 +248,61 @@ def _approve(principal: Principal, change_request: ConfigChangeRequest, comment:
 def _approve_policy(
     principal: Principal, change_request: ConfigChangeRequest, comment: str
 ) -> ConfigChangeRequest:
-    value = (change_request.policy or {}).get("require_activation_approval")
+    policy = change_request.policy or {}
+    value = policy.get("require_activation_approval")
+    moved: Conflict | None = None
     with transaction.atomic():
         if change_request.tenant_id is None:
             row = platform_settings_row(lock=True)
             change_request = _lock_pending(change_request.pk)
-            platform_settings_apply(
-                actor=principal.username,
-                row=row,
-                value=bool(value),
-                change_request_id=str(change_request.pk),
-            )
+            current = row.require_activation_approval
         else:
             tenant = Tenant.objects.select_for_update().get(pk=change_request.tenant_id)
             change_request = _lock_pending(change_request.pk)
-            tenant_policy_apply(
-                actor=principal.username,
-                tenant=tenant,
-                value=value,
-                change_request_id=str(change_request.pk),
+            current = tenant.require_activation_approval
+        if "from" in policy and current != policy["from"]:
+            moved = Conflict(
+                "The approval policy changed since this request was filed; request it again.",
+                code="stale_change_request",
+                errors=[
+                    finding(
+                        "stale_change_request",
+                        "",
+                        f"Requested from {policy['from']!r}, now {current!r}.",
+                    )
+                ],
             )
-        _close(change_request, ChangeRequestStatus.APPLIED, principal, comment)
-        _send_review_event(
-            signals.change_request_approved, "change_request.approved", change_request, principal
-        )
+            end_stale(
+                change_request,
+                reason="policy_moved",
+                actor=principal.username,
+                what="not applied: the policy changed meanwhile",
+            )
+        else:
+            if change_request.tenant_id is None:
+                platform_settings_apply(
+                    actor=principal.username,
+                    row=row,
+                    value=bool(value),
+                    change_request_id=str(change_request.pk),
+                )
+            else:
+                tenant_policy_apply(
+                    actor=principal.username,
+                    tenant=tenant,
+                    value=value,
+                    change_request_id=str(change_request.pk),
+                )
+            _close(change_request, ChangeRequestStatus.APPLIED, principal, comment)
+            _send_review_event(
+                signals.change_request_approved,
+                "change_request.approved",
+                change_request,
+                principal,
+            )
+    if moved is not None:
+        moved.already_audited = True
+        raise moved
     return change_request
 
 

@@ -75,7 +75,11 @@ def test_patch_policy__weakening_while_global_on__202_request_policy_unchanged(
         "PENDING",
         "TENANT_A",
     )
-    assert change["policy"] == {"scope": "tenant", "require_activation_approval": False}
+    assert change["policy"] == {
+        "scope": "tenant",
+        "require_activation_approval": False,
+        "from": None,
+    }
     assert policy() is None
     # Four-eyes still holds until the second ADMIN approves: nobody activates alone.
     assert activate(admin).status_code == 202
@@ -111,6 +115,27 @@ def test_policy_request__outsider__404_and_no_audit_row(admin, outsider, packs, 
         assert_problem(send(outsider.client, "POST", review_url(verb, change_id), {}), 404)
     assert AuditEvent.objects.count() == before
     assert ConfigChangeRequest.objects.get(pk=change_id).status == "PENDING"
+
+
+def test_policy_request__policy_strengthened_meanwhile__approval_ends_it_stale(
+    admin, owner, packs, approval_on
+):
+    change_id = send(
+        admin.client, "PATCH", TENANT_URL, {"require_activation_approval": False}
+    ).json()["change_request"]["id"]
+    assert (
+        send(admin.client, "PATCH", TENANT_URL, {"require_activation_approval": True}).status_code
+        == 200
+    )
+    assert_problem(
+        send(owner.client, "POST", review_url("approve", change_id), {}),
+        409,
+        "stale_change_request",
+    )
+    change = ConfigChangeRequest.objects.get(pk=change_id)
+    assert (change.status, change.status_reason) == ("STALE", "policy_moved")
+    assert policy() is True
+    assert actions(action="change_request.review_refused") == []
 
 
 def test_patch_policy__required_to_follow_global_while_global_off__202(admin, packs):

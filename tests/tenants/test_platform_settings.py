@@ -151,7 +151,11 @@ def test_patch__switch_off__202_policy_request_another_platform_admin_approves(
     assert response.status_code == 202, response.content
     change = response.json()["change_request"]
     assert (change["kind"], change["status"], change["tenant_id"]) == ("policy", "PENDING", None)
-    assert change["policy"] == {"scope": "global", "require_activation_approval": False}
+    assert change["policy"] == {
+        "scope": "global",
+        "require_activation_approval": False,
+        "from": True,
+    }
     assert _row() is True
     # The requester cannot approve it; a tenant-bound ADMIN does not even see it.
     assert_problem(
