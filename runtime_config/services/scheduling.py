@@ -17,14 +17,15 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django_tasks import task
 
-from onboarding.errors import Forbidden, InvalidInput, ServiceError, finding
+from onboarding.errors import Conflict, Forbidden, InvalidInput, ServiceError, finding
 from onboarding.events import DomainEvent, send_event
 from runtime_config import signals
 from runtime_config.models import ChangeRequestStatus, ConfigChangeRequest
-from runtime_config.services.apply import apply_target
+from runtime_config.services.apply import apply_target, lock_config
 from runtime_config.services.records import change_request_snapshot, pair_text
 from runtime_config.services.targets import Target
 from tenants.models import Tenant
+from tenants.policy import approval_applies, share_platform_settings
 from tenants.principals import Principal
 
 MAX_AHEAD = timedelta(days=90)
@@ -131,6 +132,7 @@ def change_request_apply_scheduled(*, change_request_id: str) -> str:
         try:
             with transaction.atomic():
                 actor = _still_admin(username, change_request.tenant_id)
+                _approval_still_given(change_request)
                 apply_target(
                     principal=actor,
                     tenant=change_request.tenant,
@@ -176,6 +178,30 @@ def scheduled_recover(*, now: datetime | None = None) -> int:
         change_request_apply_scheduled(change_request_id=str(pk)) in ("applied", "stale")
         for pk in overdue
     )
+
+
+def _approval_still_given(change_request: ConfigChangeRequest) -> None:
+    """A change scheduled without approval (none applied then) is not applied once approval
+    applies to the tenant: four-eyes holds at the moment the change is made. Decided under the
+    tenant row's lock and the global setting held FOR SHARE, like an activation."""
+    if change_request.reviewed_by:
+        return
+    tenant, _ = lock_config(change_request.tenant_id)
+    if tenant.require_activation_approval is None:
+        share_platform_settings()
+    if approval_applies(tenant):
+        raise Conflict(
+            "Approval now applies to this tenant and this change was scheduled without it; "
+            "request it again.",
+            code="approval_required",
+            errors=[
+                finding(
+                    "approval_required",
+                    "",
+                    "Scheduled without approval; the tenant's policy now requires it.",
+                )
+            ],
+        )
 
 
 def _still_admin(username: str, tenant_id: str) -> Principal:

@@ -344,3 +344,25 @@ def test_approve__pack_deprecated_behind_the_api__stale_with_reason_never_stuck(
         send(second_admin.client, "POST", review_url("approve", change_id), {}), 409, "not_pending"
     )
     assert TenantActiveConfig.objects.count() == 0
+
+
+# --- the worker decides by the policy in force when it applies --------------------------------
+
+
+def test_scheduled_without_approval__approval_on_before_due__stale_approval_required(admin, packs):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from runtime_config.services import change_request_apply_scheduled
+
+    apply_at = (timezone.now() + timedelta(hours=1)).isoformat()
+    change_id = activate(admin, apply_at=apply_at).json()["change_request"]["id"]
+    _global(True)
+    ConfigChangeRequest.objects.filter(pk=change_id).update(
+        apply_at=timezone.now() - timedelta(seconds=1)
+    )
+    assert change_request_apply_scheduled(change_request_id=change_id) == "stale"
+    change = ConfigChangeRequest.objects.get(pk=change_id)
+    assert change.status == "STALE" and change.status_reason.startswith("approval_required")
+    assert TenantActiveConfig.objects.count() == 0
