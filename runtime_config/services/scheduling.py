@@ -21,7 +21,8 @@ from onboarding.errors import Conflict, Forbidden, InvalidInput, ServiceError, f
 from onboarding.events import DomainEvent, send_event
 from runtime_config import signals
 from runtime_config.models import ChangeRequestStatus, ConfigChangeRequest
-from runtime_config.services.apply import apply_target, lock_config
+from runtime_config.services.apply import apply_target, lock_config, locked_target
+from runtime_config.services.compatibility import deprecated_findings
 from runtime_config.services.records import change_request_snapshot, pair_text
 from runtime_config.services.targets import Target
 from tenants.models import Tenant
@@ -84,6 +85,14 @@ def change_request_schedule(
 ) -> ConfigChangeRequest:
     """A checked change that needs no approval, waiting for `apply_at`."""
     with transaction.atomic():
+        # Ordered against a concurrent deprecation of its packs (pack_pending_approval).
+        deprecated = deprecated_findings(locked_target(target))
+        if deprecated:
+            raise Conflict(
+                "A deprecated pack version cannot be activated.",
+                code="pack_deprecated",
+                errors=deprecated,
+            )
         change_request = ConfigChangeRequest.objects.create(
             tenant=tenant,
             domain=target.domain,
