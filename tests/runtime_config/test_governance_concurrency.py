@@ -173,3 +173,52 @@ def test_approve_vs_new_request__never_applied_and_superseded(versions, round_):
         assert (first.status, first.status_reason) == ("STALE", "superseded")
         assert [getattr(error, "code", error) for error in errors] == ["not_pending"]
     assert ConfigChangeRequest.objects.filter(status=ChangeRequestStatus.PENDING).count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("round_", range(3))
+def test_global_switched_on_vs_activations__no_direct_activation_after_it(versions, round_):
+    """The tenant follows the global setting: activations hold it FOR SHARE while deciding."""
+    from tenants.services import platform_settings_update
+
+    PlatformSettings.objects.update_or_create(pk=1, defaults={"require_activation_approval": False})
+
+    def work(index: int):
+        if index == ACTIVATORS:
+            platform_settings_update(
+                principal=Principal.system("strengthener"), require_activation_approval=True
+            )
+            return "switched_on"
+        return _activate(index, versions[index])
+
+    _, errors = run_in_threads(ACTIVATORS + 1, work)
+    assert errors == []
+    setting_row = AuditEvent.objects.get(action="platform.settings_changed")
+    assert all(event_id < setting_row.id for event_id in _direct_activation_ids())
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("round_", range(3))
+def test_global_switch_off_approved_vs_activations__direct_ones_only_after_it(versions, round_):
+    from tenants.services import platform_settings_update
+
+    PlatformSettings.objects.update_or_create(pk=1, defaults={"require_activation_approval": True})
+    weakening = platform_settings_update(
+        principal=Principal.system("requester"), require_activation_approval=False
+    ).change_request
+
+    def work(index: int):
+        if index == ACTIVATORS:
+            change_request_approve(
+                principal=Principal.system("approver"), change_request_id=weakening.pk
+            )
+            return "approved"
+        return _activate(index, versions[index])
+
+    results, errors = run_in_threads(ACTIVATORS + 1, work)
+    assert errors == []
+    setting_row = AuditEvent.objects.get(action="platform.settings_changed")
+    assert all(event_id > setting_row.id for event_id in _direct_activation_ids())
+    assert results.count("applied") == len(_direct_activation_ids())
