@@ -147,6 +147,7 @@ def pack_set_status(
             )
         if status == PackStatus.DEPRECATED:
             _refuse_if_in_use(pack)
+            _refuse_if_pending(pack)
         pack.status = status
         pack.save(update_fields=["status"])
         send_pack_status_changed(principal=principal, pack=pack, before=before)
@@ -223,6 +224,38 @@ def _refuse_if_in_use(pack: DomainPack | TenantPack) -> None:
                 for tenant_id in tenants
             ],
             extra={"tenants": tenants},
+        )
+
+
+def _refuse_if_pending(pack: DomainPack | TenantPack) -> None:
+    """A request waiting for approval (or for its time) would otherwise stay PENDING naming a
+    pack that can no longer be activated. The pack row is locked (FOR UPDATE), and a request is
+    created under a lock of the same row, so the two cannot cross."""
+    from runtime_config.models import ChangeRequestStatus, ConfigChangeRequest
+
+    field = "domain_pack" if isinstance(pack, DomainPack) else "tenant_pack"
+    waiting = list(
+        ConfigChangeRequest.objects.filter(
+            **{field: pack},
+            status__in=(ChangeRequestStatus.PENDING, ChangeRequestStatus.SCHEDULED),
+        )
+        .order_by("requested_at")
+        .values_list("pk", "tenant_id", "status")
+    )
+    if waiting:
+        raise Conflict(
+            f"{pack_label(pack)} is named by {len(waiting)} change request(s) awaiting approval "
+            "or their scheduled time; reject or cancel them first.",
+            code="pack_pending_approval",
+            errors=[
+                finding(
+                    "pack_pending_approval",
+                    "/status",
+                    f"Change request {pk} ({status}) for tenant {tenant_id}.",
+                )
+                for pk, tenant_id, status in waiting
+            ],
+            extra={"change_requests": [str(pk) for pk, _, _ in waiting]},
         )
 
 

@@ -91,9 +91,11 @@ class ActivationResultOutput(ActiveConfigOutput):
 class ChangeRequestOutput(serializers.Serializer):
     id = serializers.UUIDField()
     status = serializers.ChoiceField(choices=ChangeRequestStatus.choices)
-    kind = serializers.CharField(help_text="activate or rollback")
-    tenant_id = serializers.CharField()
-    domain = serializers.CharField()
+    kind = serializers.CharField(help_text="activate, rollback or policy")
+    tenant_id = serializers.CharField(
+        allow_null=True, help_text="Null for a change of the global setting (kind policy)."
+    )
+    domain = serializers.CharField(allow_blank=True)
     domain_pack_version = serializers.CharField(allow_null=True)
     domain_pack_checksum = serializers.CharField(allow_null=True)
     tenant_pack_version = serializers.CharField(allow_null=True)
@@ -109,7 +111,15 @@ class ChangeRequestOutput(serializers.Serializer):
         allow_null=True, help_text="When a scheduled change is applied by the worker."
     )
     status_reason = serializers.CharField(
-        allow_blank=True, help_text="Why a scheduled change ended STALE (the failing check)."
+        allow_blank=True,
+        help_text="Why the change ended STALE: superseded, revision_moved, or the failing "
+        "check (e.g. `pack_deprecated: …`).",
+    )
+    policy = serializers.DictField(
+        allow_null=True,
+        help_text="kind policy: the proposed "
+        "`{scope: tenant|global, require_activation_approval, from}` (`from`: the policy it "
+        "was requested against; approval ends it STALE `policy_moved` if that changed).",
     )
 
 
@@ -425,7 +435,11 @@ class ChangeRequestApproveView(RoleApiView):
         operation_id="config_changes_approve",
         request=ReviewInput,
         responses={
-            200: ChangeRequestApprovedOutput,
+            200: PolymorphicProxySerializer(
+                component_name="ChangeRequestApproval",
+                serializers=[ChangeRequestApprovedOutput, ChangeRequestResultOutput],
+                resource_type_field_name=None,
+            ),
             202: ChangeRequestResultOutput,
             **problems(
                 400,
@@ -433,7 +447,7 @@ class ChangeRequestApproveView(RoleApiView):
                 403,
                 404,
                 409,
-                s403="self_approval, admin_required",
+                s403="self_approval, admin_required, platform_admin_required",
                 s409="not_pending, stale_change_request, and every activation conflict",
             ),
         },
@@ -443,6 +457,9 @@ class ChangeRequestApproveView(RoleApiView):
         change_request, config = services.change_request_approve(
             principal=self.principal, change_request_id=id, **data
         )
+        if change_request.kind == services.KIND_POLICY:
+            # The policy is applied; no configuration moved.
+            return Response({"change_request": change_request_data(change_request)})
         if change_request.status == ChangeRequestStatus.SCHEDULED:
             # Approved for later: nothing is active yet.
             return Response({"change_request": change_request_data(change_request)}, status=202)
@@ -458,7 +475,16 @@ class ChangeRequestApproveView(RoleApiView):
 
 _END_RESPONSES = {
     200: ChangeRequestResultOutput,
-    **problems(400, 401, 403, 404, 409, s409="not_pending"),
+    **problems(
+        400,
+        401,
+        403,
+        404,
+        409,
+        s403="self_rejection (reject: the requester cancels instead), not_requester (cancel: "
+        "only the requester), admin_required, platform_admin_required",
+        s409="not_pending",
+    ),
 }
 
 

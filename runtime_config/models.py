@@ -77,8 +77,13 @@ class ChangeRequestStatus(models.TextChoices):
 
 class ConfigChangeRequest(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # Null only for a change of the global setting (kind "policy"), which names no tenant.
     tenant = models.ForeignKey(
-        "tenants.Tenant", on_delete=models.PROTECT, related_name="change_requests"
+        "tenants.Tenant",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="change_requests",
     )
     domain = models.CharField(max_length=200)
     domain_pack = models.ForeignKey(
@@ -88,7 +93,10 @@ class ConfigChangeRequest(models.Model):
         "packs.TenantPack", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     base_revision = models.PositiveIntegerField()
-    kind = models.CharField(max_length=16, default="activate")  # activate | rollback
+    kind = models.CharField(max_length=16, default="activate")  # activate | rollback | policy
+    # kind "policy": the proposed approval policy, {"scope": "tenant"|"global",
+    # "require_activation_approval": true|false|null}.
+    policy = models.JSONField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=ChangeRequestStatus.choices, default="PENDING")
     requested_by = models.CharField(max_length=150)
     requested_at = models.DateTimeField(auto_now_add=True)

@@ -356,7 +356,7 @@ def _review(request, change_id, action: str):
     return done(
         request,
         "/admin/config-changes",
-        f"Change request for {change.tenant_id} {past[action]}.",
+        f"Change request for {change.tenant_id or 'the platform'} {past[action]}.",
     )
 
 

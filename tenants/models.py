@@ -23,8 +23,11 @@ class Tenant(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.CharField(max_length=150)
     updated_at = models.DateTimeField(auto_now=True)
-    # None follows the global PACK_ACTIVATION_REQUIRES_APPROVAL setting.
+    # None follows the global setting (the platform_settings row).
     require_activation_approval = models.BooleanField(null=True, blank=True, default=None)
+    # A suspension by a platform ADMIN is lifted only by a platform ADMIN (DESIGN §14): the
+    # tenant's own admins must not undo what the platform decided over them.
+    suspended_by_platform = models.BooleanField(default=False)
 
     class Meta:
         db_table = "tenants"
@@ -97,3 +100,22 @@ class UsernameKey(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class PlatformSettings(models.Model):
+    """The one row of platform-wide settings (DESIGN §14). Every process, command and worker
+    reads it; PACK_ACTIVATION_REQUIRES_APPROVAL only seeds it."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    require_activation_approval = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.CharField(max_length=150, blank=True, default="")
+
+    class Meta:
+        db_table = "platform_settings"
+        constraints = [
+            models.CheckConstraint(condition=models.Q(id=1), name="platform_settings_one_row")
+        ]
+
+    def __str__(self) -> str:
+        return "platform settings"

@@ -1,7 +1,8 @@
 from django.db.models import Q, QuerySet
 
-from tenants.access import tenant_for_read
-from tenants.models import Tenant
+from tenants.access import require_platform_admin, tenant_for_read
+from tenants.models import PlatformSettings, Tenant
+from tenants.policy import platform_settings_row
 from tenants.principals import Principal
 
 
@@ -21,3 +22,8 @@ def tenant_list(
     if search:
         queryset = queryset.filter(Q(tenant_id__icontains=search) | Q(name__icontains=search))
     return queryset.order_by("tenant_id")
+
+
+def platform_settings_get(*, principal: Principal) -> PlatformSettings:
+    require_platform_admin(principal)
+    return platform_settings_row()

@@ -4,3 +4,4 @@ from django.dispatch import Signal
 tenant_created = Signal()
 tenant_status_changed = Signal()
 tenant_policy_changed = Signal()
+platform_settings_changed = Signal()

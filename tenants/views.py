@@ -5,7 +5,7 @@ REST clients keep the JSON of the API view on the same path."""
 
 from django.template.response import TemplateResponse
 
-from onboarding.errors import InvalidInput, ServiceError
+from onboarding.errors import InvalidInput, ServiceError, finding
 from onboarding.ui import (
     Column,
     Filter,
@@ -164,11 +164,18 @@ def tenant_detail_page(request, tenant_id: str):
                 "Nothing to change.",
                 code="invalid_request",
             )
-        tenant = services.tenant_set_approval_policy(
-            principal=principal,
-            tenant_id=tenant_id,
-            require_activation_approval=_policy_value(data.get("require_activation_approval")),
+        value = _policy_value(data.get("require_activation_approval"))
+        change = services.tenant_set_approval_policy(
+            principal=principal, tenant_id=tenant_id, require_activation_approval=value
         )
+        tenant = change.tenant
+        if change.change_request is not None:
+            return done(
+                request,
+                f"/admin/tenants/{tenant.tenant_id}",
+                f"Activation approval for {tenant.tenant_id} → {_policy_text(value).lower()}: "
+                "awaiting approval by a second ADMIN.",
+            )
         return done(
             request,
             f"/admin/tenants/{tenant.tenant_id}",
@@ -184,6 +191,7 @@ def tenant_detail_context(request, tenant) -> dict:
     from runtime_config.selectors import activation_history_list, active_config_get
 
     principal = request.principal
+    pending = _pending_requests(principal, tenant.tenant_id)
     active = active_config_get(principal=principal, tenant_id=tenant.tenant_id)
     history = list(activation_history_list(principal=principal, tenant_id=tenant.tenant_id)[:20])
     packs = list(tenant_pack_list(principal=principal, tenant_id=tenant.tenant_id))
@@ -197,7 +205,8 @@ def tenant_detail_context(request, tenant) -> dict:
         "tenant_packs": packs,
         "domain_packs": domain_packs,
         "events": _recent_events(principal, tenant.tenant_id),
-        "pending": _pending_requests(principal, tenant.tenant_id),
+        "pending": pending,
+        "policy_pending": [cr for cr in pending if cr.kind == "policy"],
         "can_write": principal.can_write_tenant(tenant.tenant_id),
         "policy_choices": _POLICY_CHOICES,
         "policy_value": {None: "", True: "true", False: "false"}[
@@ -218,9 +227,13 @@ def _recent_events(principal, tenant_id: str) -> list:
 
 def _pending_requests(principal, tenant_id: str) -> list:
     from runtime_config.selectors import change_request_list
+    from runtime_config.services.records import pair_text
 
     requests = change_request_list(principal=principal, tenant_id=tenant_id)
-    return list(requests.filter(status__in=("PENDING", "SCHEDULED")))
+    rows = list(requests.filter(status__in=("PENDING", "SCHEDULED")))
+    for row in rows:
+        row.text = pair_text(row)
+    return rows
 
 
 def _requires_approval(tenant) -> bool:
@@ -248,3 +261,48 @@ def tenant_status_page(request, tenant_id: str):
     if not back.startswith("/admin/"):
         back = "/admin/tenants"
     return done(request, back, f"Tenant {tenant.tenant_id} {verb}.")
+
+
+@page_view
+def platform_settings_page(request):
+    """The global settings (platform ADMIN): switching approval off waits for another one."""
+    from runtime_config.selectors import change_request_list
+    from runtime_config.services.records import pair_text
+
+    principal = request.principal
+    if wants_write(request):
+        data = form_data(request)
+        raw = (data.get("require_activation_approval") or "").strip().lower()
+        if raw not in ("true", "false"):
+            raise InvalidInput(
+                "require_activation_approval must be true or false.",
+                code="wrong_type",
+                errors=[
+                    finding("wrong_type", "/require_activation_approval", "Expected true or false.")
+                ],
+            )
+        change = services.platform_settings_update(
+            principal=principal, require_activation_approval=raw == "true"
+        )
+        if change.change_request is not None:
+            message = (
+                "Switching global activation approval off awaits approval by another platform "
+                "ADMIN."
+            )
+        else:
+            word = "required" if change.settings.require_activation_approval else "not required"
+            message = f"Global activation approval: {word}."
+        return done(request, "/admin/platform/settings", message)
+    row = selectors.platform_settings_get(principal=principal)
+    pending = list(
+        change_request_list(principal=principal)
+        .filter(kind="policy", tenant__isnull=True, status="PENDING")
+        .order_by("-requested_at")
+    )
+    for change_request in pending:
+        change_request.text = pair_text(change_request)
+    return TemplateResponse(
+        request,
+        "tenants/platform_settings.html",
+        {"settings_row": row, "pending": pending},
+    )

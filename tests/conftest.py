@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
+from django.test.signals import setting_changed
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -31,6 +32,23 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(
                 pytest.mark.skip(reason="Debian's chromium not found (apt-get install chromium)")
             )
+
+
+def _seed_platform_settings(*, setting, value, **kwargs):
+    """Tests written against the environment variable (`settings.PACK_ACTIVATION_REQUIRES_APPROVAL
+    = True`, override_settings) seed the platform_settings row the way the migration does in
+    production: the code under test reads only the row. Outside a test's transaction (a fixture
+    restoring the value after the rollback) there is nothing to seed."""
+    if setting != "PACK_ACTIVATION_REQUIRES_APPROVAL" or not connection.in_atomic_block:
+        return
+    from tenants.models import PlatformSettings
+
+    PlatformSettings.objects.update_or_create(
+        pk=1, defaults={"require_activation_approval": bool(value), "updated_by": "test"}
+    )
+
+
+setting_changed.connect(_seed_platform_settings, dispatch_uid="tests.seed_platform_settings")
 
 
 @pytest.fixture(autouse=True)

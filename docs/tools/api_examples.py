@@ -291,8 +291,8 @@ def build() -> str:
         "POST",
         "/admin/tenants",
         "Create a tenant (platform ADMIN). `tenant_id` matches `^[A-Za-z0-9][A-Za-z0-9_-]{1,63}$`; "
-        "`require_activation_approval` is `true`, `false` or `null` (follow the global "
-        "`PACK_ACTIVATION_REQUIRES_APPROVAL`).",
+        "`require_activation_approval` is `true`, `false` or `null` (follow the global setting, "
+        "`GET /admin/platform/settings`).",
         "400 `invalid_tenant_id`, 400 `unknown_field`, 401, 403, 409 `tenant_exists` (ids are "
         "unique whatever their case; the problem names the existing id in "
         "`existing_tenant_id`).",
@@ -350,17 +350,46 @@ def build() -> str:
         "Change `name` and/or `require_activation_approval` (`true`, `false`, or `null` to "
         "follow the global setting). Renaming needs ADMIN on the tenant; changing the approval "
         "policy needs a platform-wide ADMIN, so a tenant's own admins cannot switch off "
-        "four-eyes over themselves.",
-        "400, 403, 404.",
+        "four-eyes over themselves. Strengthening applies at once (200). A change that would "
+        "switch approval off while it applies to the tenant (to `false`, or to `null` while the "
+        "global setting is off) is itself a change request: 202 `{change_request}` with "
+        "`kind: policy`, applied when a second ADMIN (platform, or of this tenant) approves it "
+        "through `/admin/config-changes/{id}/approve`.",
+        "400, 403 `platform_admin_required`, 404.",
     )
-    r.call("PATCH", f"/admin/tenants/{t}", {"require_activation_approval": True})
+    r.call(
+        "PATCH",
+        f"/admin/tenants/{t}",
+        {"require_activation_approval": True},
+        title="Strengthening → 200, at once",
+    )
+    weakening = r.call(
+        "PATCH",
+        f"/admin/tenants/{t}",
+        {"require_activation_approval": False},
+        title="Switching approval off → 202, a change request",
+    )
+    cr = (
+        (weakening or {})
+        .get("change_request", {})
+        .get("id", "00000000-0000-0000-0000-000000000000")
+    )
+    r.alias(cr, "CR", PENDING_LOOKUP)
+    r.call(
+        "POST",
+        f"/admin/config-changes/{cr}/approve",
+        {"comment": "ok for the docs tenant"},
+        user="admin2",
+        title="(a second ADMIN approves it: the policy applies)",
+    )
 
     r.endpoint(
         "PATCH",
         "/admin/tenants/{tenant_id}/status",
         "Suspend or re-activate. A SUSPENDED tenant cannot be activated and its runtime "
-        "config answers 409 `tenant_suspended`.",
-        "400 `invalid_status`, 403, 404.",
+        "config answers 409 `tenant_suspended`. A suspension by a platform ADMIN is lifted only "
+        "by a platform ADMIN (a tenant's own ADMIN gets 403 `platform_admin_required`).",
+        "400 `invalid_status`, 403 `admin_required`, `platform_admin_required`, 404.",
     )
     r.call("PATCH", f"/admin/tenants/{t}/status", {"status": "SUSPENDED", "reason": "docs"})
     r.call("PATCH", f"/admin/tenants/{t}/status", {"status": "ACTIVE"})
@@ -569,7 +598,9 @@ def build() -> str:
         "/admin/packs/domain/{domain}/{version}/status",
         "Move a version's status (`DRAFT`→`ACTIVE`|`DEPRECATED`, `ACTIVE`→`DEPRECATED`, "
         "`DEPRECATED`→`ACTIVE`). The same for `/admin/packs/tenant/{tenant_id}/{version}/status`.",
-        "400 `invalid_status`, 409 `invalid_transition`, 409 `pack_in_use` (naming the tenants).",
+        "400 `invalid_status`, 409 `invalid_transition`, 409 `pack_in_use` (naming the tenants), "
+        "409 `pack_pending_approval` (deprecating a version that a PENDING or SCHEDULED change "
+        "request names; `change_requests` lists them: reject or cancel them first).",
     )
     r.call(
         "PATCH",
@@ -798,9 +829,13 @@ def build() -> str:
 
     r.text(
         "### Approvals (four eyes)",
-        "With `require_activation_approval: true` on the tenant (or "
-        "`PACK_ACTIVATION_REQUIRES_APPROVAL=true` and the tenant following it), activate and "
-        "rollback answer 202 with a PENDING change request; another ADMIN approves it.",
+        "With `require_activation_approval: true` on the tenant (or the global setting on, "
+        "`/admin/platform/settings`, and the tenant following it), activate and rollback answer "
+        "202 with a PENDING change request; another ADMIN approves it. One PENDING request per "
+        "tenant: a new one ends the older STALE with `status_reason: superseded` (policy "
+        "requests supersede only policy requests of the same scope). A refused approve, reject "
+        "or cancel (403, 409) is an audit row too: `change_request.review_refused`, in the "
+        "request's tenant.",
     )
     r.call("PATCH", f"/admin/tenants/{t}", {"require_activation_approval": True})
     pending = r.call(
@@ -848,8 +883,9 @@ def build() -> str:
     r.endpoint(
         "POST",
         "/admin/config-changes/{id}/reject",
-        "Reject (ADMIN, may be anyone but is usually the reviewer). Body `{comment?}`.",
-        "404, 409 `not_pending`.",
+        "Reject (an ADMIN of the request's scope other than its requester, who cancels instead; "
+        "a platform ADMIN may reject any request, a SCHEDULED one included). Body `{comment?}`.",
+        "403 `self_rejection`, 404, 409 `not_pending`.",
     )
     pending = r.call(
         "POST",
@@ -867,8 +903,9 @@ def build() -> str:
     r.endpoint(
         "POST",
         "/admin/config-changes/{id}/cancel",
-        "Withdraw a PENDING request (its requester or an ADMIN). Body `{comment?}`.",
-        "404, 409 `not_pending`.",
+        "Withdraw a PENDING or SCHEDULED request: its requester only (anyone else rejects it). "
+        "Body `{comment?}`.",
+        "403 `not_requester`, 404, 409 `not_pending`.",
     )
     pending = r.call(
         "POST",
@@ -883,6 +920,61 @@ def build() -> str:
         PENDING_LOOKUP,
     )
     r.call("POST", f"/admin/config-changes/{cr}/cancel", {"comment": "changed my mind"})
+
+    r.text("## Platform settings")
+    r.endpoint(
+        "GET",
+        "/admin/platform/settings",
+        "The platform settings row (platform ADMIN): `require_activation_approval` applies to "
+        "every tenant that follows the global setting. Every server process, command "
+        "(`import_packs --activate`, `activate`, `seed_demo`) and worker reads this row; the "
+        "environment variable `PACK_ACTIVATION_REQUIRES_APPROVAL` only seeds it at the first "
+        "migration.",
+        "401, 403 `platform_admin_required`.",
+    )
+    r.call("GET", "/admin/platform/settings")
+    r.endpoint(
+        "PATCH",
+        "/admin/platform/settings",
+        "Body `{require_activation_approval}` (a JSON boolean). Switching approval on applies "
+        "at once (200, audit `platform.settings_changed`); switching it off answers 202 with a "
+        "PENDING change request (`kind: policy`, `tenant_id: null`) that another platform ADMIN "
+        "approves.",
+        "400 `wrong_type`, `unknown_field`, 401, 403 `platform_admin_required`.",
+    )
+    r.call(
+        "PATCH",
+        "/admin/platform/settings",
+        {"require_activation_approval": True},
+        title="On → 200, at once",
+    )
+    weakening = r.call(
+        "PATCH",
+        "/admin/platform/settings",
+        {"require_activation_approval": False},
+        title="Off → 202, a change request",
+    )
+    cr = (weakening or {}).get("change_request", {}).get("id", cr)
+    r.alias(
+        cr,
+        "CR",
+        'curl -s -H "Authorization: Token $TOKEN" '
+        '"http://127.0.0.1:8000/admin/config-changes?status=PENDING" '
+        "| jq -r '.results[0].id'",
+    )
+    r.call(
+        "POST",
+        f"/admin/config-changes/{cr}/approve",
+        {},
+        user="admin2",
+        title="(another platform ADMIN approves: approval is off again)",
+    )
+    r.call(
+        "PATCH",
+        "/admin/platform/settings",
+        {"require_activation_approval": "yes"},
+        title="Not a boolean → 400",
+    )
 
     r.text("## Playbooks")
     r.endpoint(

@@ -10,8 +10,9 @@ Modules, each importing only those listed before it:
 - `records`: how a change request is described (snapshot, one-line text).
 - `scheduling`: scheduled activation — `apply_at`, the SCHEDULED state, the worker's task that
   applies a request when it comes due (through `apply_target`), and its recovery.
+- `pending`: one PENDING request per tenant (an older one ends STALE `superseded`).
 - `change_requests`: the approval policy and the change request's life (create, approve,
-  reject, cancel).
+  reject, cancel; a policy-weakening request; refused reviews recorded).
 - `previews`: the dry run (outcome, effective-config diff, warnings).
 - `activation`: `config_activate` and `request_change`, the route every requested change takes.
 - `rollback`: `config_rollback`.
@@ -27,6 +28,7 @@ from runtime_config.services.change_requests import (
     change_request_create,
     change_request_reject,
     change_request_snapshot,
+    policy_change_request_create,
 )
 from runtime_config.services.compatibility import (
     blocking_problems,
@@ -47,6 +49,7 @@ from runtime_config.services.scheduling import (
 )
 from runtime_config.services.targets import (
     KIND_ACTIVATE,
+    KIND_POLICY,
     KIND_ROLLBACK,
     ActivationOutcome,
     Target,
@@ -57,6 +60,7 @@ from runtime_config.services.targets import (
 
 __all__ = [
     "KIND_ACTIVATE",
+    "KIND_POLICY",
     "KIND_ROLLBACK",
     "ActivationOutcome",
     "Target",
@@ -80,6 +84,7 @@ __all__ = [
     "lock_config",
     "pair_diff",
     "parse_apply_at",
+    "policy_change_request_create",
     "request_change",
     "resolve_target",
     "revision_conflict",

@@ -8,7 +8,7 @@ from typing import Any
 from django.db import transaction
 
 from runtime_config.models import TenantActiveConfig
-from runtime_config.services.apply import apply_target
+from runtime_config.services.apply import apply_target, lock_config
 from runtime_config.services.change_requests import (
     activation_requires_approval,
     change_request_create,
@@ -96,38 +96,42 @@ def request_change(
         raise problems[0]
     if target.same_as(current):
         return ActivationOutcome(status="unchanged", config=current)
-    if activation_requires_approval(tenant):
-        return ActivationOutcome(
-            status="pending",
-            config=current,
-            change_request=change_request_create(
-                principal=principal,
-                tenant=tenant,
-                target=target,
-                base_revision=current.revision if current else 0,
-                comment=comment,
-                kind=kind,
-                apply_at=apply_at,
-            ),
-        )
-    if apply_at is not None:
-        return ActivationOutcome(
-            status="scheduled",
-            config=current,
-            change_request=change_request_schedule(
-                principal=principal,
-                tenant=tenant,
-                target=target,
-                base_revision=current.revision if current else 0,
-                comment=comment,
-                kind=kind,
-                apply_at=apply_at,
-            ),
-        )
     with transaction.atomic():
+        # Decide under the tenant row's lock (and the global setting held FOR SHARE): a policy
+        # change committing meanwhile is either seen here or waits for this decision, so no
+        # activation skips an approval that applies when it commits.
+        locked_tenant, _ = lock_config(tenant.tenant_id)
+        if activation_requires_approval(locked_tenant, locked=True):
+            return ActivationOutcome(
+                status="pending",
+                config=current,
+                change_request=change_request_create(
+                    principal=principal,
+                    tenant=locked_tenant,
+                    target=target,
+                    base_revision=current.revision if current else 0,
+                    comment=comment,
+                    kind=kind,
+                    apply_at=apply_at,
+                ),
+            )
+        if apply_at is not None:
+            return ActivationOutcome(
+                status="scheduled",
+                config=current,
+                change_request=change_request_schedule(
+                    principal=principal,
+                    tenant=locked_tenant,
+                    target=target,
+                    base_revision=current.revision if current else 0,
+                    comment=comment,
+                    kind=kind,
+                    apply_at=apply_at,
+                ),
+            )
         config = apply_target(
             principal=principal,
-            tenant=tenant,
+            tenant=locked_tenant,
             target=target,
             comment=comment,
             kind=kind,

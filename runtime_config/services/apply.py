@@ -38,7 +38,7 @@ def apply_target(
     refuses select_for_update in autocommit); returns None when the locked state already equals
     the target (a concurrent request got there first)."""
     tenant, config = lock_config(tenant.tenant_id)
-    target = _locked_target(target)
+    target = locked_target(target)
     problems = blocking_problems(
         tenant=tenant, config=config, target=target, expected_revision=expected_revision
     )
@@ -95,7 +95,7 @@ def apply_target(
     return config
 
 
-def _locked_target(target: Target) -> Target:
+def locked_target(target: Target) -> Target:
     """Lock the pack rows and re-read their status, so a concurrent deprecation cannot slip in
     between. Everything else of a pack row is immutable: the rows already read keep their
     content, and the integrity check already made on it (no second 5 MB read and hash)."""

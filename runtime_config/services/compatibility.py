@@ -44,7 +44,7 @@ def blocking_problems(
                 "A stored pack fails its checksum.", code="pack_integrity_failure", errors=tampered
             )
         )
-    deprecated = _deprecated_findings(target)
+    deprecated = deprecated_findings(target)
     if deprecated:
         problems.append(
             Conflict(
@@ -86,7 +86,7 @@ def revision_conflict(expected: int, actual: int) -> Conflict:
     )
 
 
-def _deprecated_findings(target: Target) -> list[dict[str, Any]]:
+def deprecated_findings(target: Target) -> list[dict[str, Any]]:
     found = []
     for pack, path in (
         (target.domain_pack, "/domain_pack_version"),

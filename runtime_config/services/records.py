@@ -4,8 +4,20 @@ from typing import Any
 
 from runtime_config.models import ConfigChangeRequest
 
+_POLICY_WORDS = {None: "follow the global setting", True: "required", False: "not required"}
+
+
+def policy_text(policy: dict[str, Any] | None) -> str:
+    policy = policy or {}
+    word = _POLICY_WORDS.get(policy.get("require_activation_approval"), "?")
+    if policy.get("scope") == "global":
+        return f"global activation approval → {word}"
+    return f"activation approval → {word}"
+
 
 def pair_text(change_request: ConfigChangeRequest) -> str:
+    if change_request.kind == "policy":
+        return policy_text(change_request.policy)
     domain_version = change_request.domain_pack.version if change_request.domain_pack else "-"
     tenant_version = change_request.tenant_pack.version if change_request.tenant_pack else "-"
     return f"{change_request.domain} {domain_version} + tenant pack {tenant_version}"
@@ -36,6 +48,7 @@ def change_request_snapshot(change_request: ConfigChangeRequest) -> dict[str, An
         else None,
         "comment": change_request.comment,
         "review_comment": change_request.review_comment,
+        "policy": change_request.policy,
         "apply_at": change_request.apply_at.isoformat() if change_request.apply_at else None,
         "status_reason": change_request.status_reason,
     }

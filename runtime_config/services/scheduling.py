@@ -17,14 +17,16 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django_tasks import task
 
-from onboarding.errors import Forbidden, InvalidInput, ServiceError, finding
+from onboarding.errors import Conflict, Forbidden, InvalidInput, ServiceError, finding
 from onboarding.events import DomainEvent, send_event
 from runtime_config import signals
 from runtime_config.models import ChangeRequestStatus, ConfigChangeRequest
-from runtime_config.services.apply import apply_target
+from runtime_config.services.apply import apply_target, lock_config, locked_target
+from runtime_config.services.compatibility import deprecated_findings
 from runtime_config.services.records import change_request_snapshot, pair_text
 from runtime_config.services.targets import Target
 from tenants.models import Tenant
+from tenants.policy import approval_applies, share_platform_settings
 from tenants.principals import Principal
 
 MAX_AHEAD = timedelta(days=90)
@@ -83,6 +85,14 @@ def change_request_schedule(
 ) -> ConfigChangeRequest:
     """A checked change that needs no approval, waiting for `apply_at`."""
     with transaction.atomic():
+        # Ordered against a concurrent deprecation of its packs (pack_pending_approval).
+        deprecated = deprecated_findings(locked_target(target))
+        if deprecated:
+            raise Conflict(
+                "A deprecated pack version cannot be activated.",
+                code="pack_deprecated",
+                errors=deprecated,
+            )
         change_request = ConfigChangeRequest.objects.create(
             tenant=tenant,
             domain=target.domain,
@@ -131,6 +141,7 @@ def change_request_apply_scheduled(*, change_request_id: str) -> str:
         try:
             with transaction.atomic():
                 actor = _still_admin(username, change_request.tenant_id)
+                _approval_still_given(change_request)
                 apply_target(
                     principal=actor,
                     tenant=change_request.tenant,
@@ -145,7 +156,7 @@ def change_request_apply_scheduled(*, change_request_id: str) -> str:
                     change_request=change_request,
                 )
         except ServiceError as problem:
-            _end(change_request, ChangeRequestStatus.STALE, _reason(problem))
+            _end(change_request, ChangeRequestStatus.STALE, problem_reason(problem))
             _send(
                 signals.change_request_stale,
                 "change_request.stale",
@@ -178,6 +189,30 @@ def scheduled_recover(*, now: datetime | None = None) -> int:
     )
 
 
+def _approval_still_given(change_request: ConfigChangeRequest) -> None:
+    """A change scheduled without approval (none applied then) is not applied once approval
+    applies to the tenant: four-eyes holds at the moment the change is made. Decided under the
+    tenant row's lock and the global setting held FOR SHARE, like an activation."""
+    if change_request.reviewed_by:
+        return
+    tenant, _ = lock_config(change_request.tenant_id)
+    if tenant.require_activation_approval is None:
+        share_platform_settings()
+    if approval_applies(tenant):
+        raise Conflict(
+            "Approval now applies to this tenant and this change was scheduled without it; "
+            "request it again.",
+            code="approval_required",
+            errors=[
+                finding(
+                    "approval_required",
+                    "",
+                    "Scheduled without approval; the tenant's policy now requires it.",
+                )
+            ],
+        )
+
+
 def _still_admin(username: str, tenant_id: str) -> Principal:
     user = get_user_model().objects.filter(username=username, is_active=True).first()
     principal = Principal.from_user(user) if user is not None else None
@@ -186,7 +221,7 @@ def _still_admin(username: str, tenant_id: str) -> Principal:
     return principal
 
 
-def _reason(problem: ServiceError) -> str:
+def problem_reason(problem: ServiceError) -> str:
     """`code: detail` and what each finding says, e.g. "pack_deprecated: A deprecated pack
     version cannot be activated. (Tenant pack v1.5 is DEPRECATED.)"."""
     messages = [str(item.get("message", "")) for item in problem.errors if item.get("message")]

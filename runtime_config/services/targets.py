@@ -12,6 +12,9 @@ from tenants.models import Tenant
 
 KIND_ACTIVATE = "activate"
 KIND_ROLLBACK = "rollback"
+# A change of the approval policy (a tenant's, or the global setting when the request names no
+# tenant) that weakens four-eyes: it waits for a second ADMIN (DESIGN §14).
+KIND_POLICY = "policy"
 
 
 @dataclass(frozen=True)

@@ -58,12 +58,16 @@ WRITE_PLATFORM = _statuses(401, 403, 403, 403, 200, 403, 403)  # platform ADMIN 
 CREATE_PLATFORM = _statuses(401, 403, 403, 403, 201, 403, 403)
 ADMINS_LIST = _statuses(401, 403, 403, 403, 200, 200, 200)  # ADMINs only, filtered per tenant
 ACCEPT_TENANT = _statuses(401, 403, 403, 403, 202, 202, 404)
+# Only the requester cancels a request (none of these actors filed the world's one).
+REQUESTER_ONLY = _statuses(401, 403, 403, 403, 403, 403, 404)
+# A tenant's approval policy: platform ADMINs (a tenant's own admins may not loosen it).
+POLICY_TENANT = _statuses(401, 403, 403, 403, 200, 403, 404)
 
 # The codes a refusal may carry, by status (404: the code of a missing resource, see
 # test_other_tenants_resource__404_exactly_like_a_missing_one).
 DENIAL_CODES = {
     401: {"not_authenticated"},
-    403: {"no_role", "admin_required", "platform_admin_required"},
+    403: {"no_role", "admin_required", "platform_admin_required", "not_requester"},
     404: {
         "tenant_not_found",
         "change_request_not_found",
@@ -149,7 +153,23 @@ TABLE: list[Row] = [
     ),
     Row("tenant-detail", "GET", READ_TENANT, _tenant),
     Row("tenant-detail", "PATCH", WRITE_TENANT, _tenant, body=lambda w: {"name": "Renamed"}),
+    Row(
+        "tenant-detail",
+        "PATCH",
+        POLICY_TENANT,
+        _tenant,
+        body=lambda w: {"require_activation_approval": True},
+        label="policy",
+    ),
     Row("tenant-status", "PATCH", WRITE_TENANT, _tenant, body=lambda w: {"status": "SUSPENDED"}),
+    # platform settings (platform ADMIN only, reading included)
+    Row("platform-settings", "GET", WRITE_PLATFORM),
+    Row(
+        "platform-settings",
+        "PATCH",
+        WRITE_PLATFORM,
+        body=lambda w: {"require_activation_approval": True},
+    ),
     # packs
     Row("domain-pack-import", "POST", CREATE_PLATFORM, body=_domain_pack_body),
     Row("tenant-pack-import", "POST", CREATE_TENANT, body=_tenant_pack_body),
@@ -210,7 +230,7 @@ TABLE: list[Row] = [
     Row("config-change-detail", "GET", READ_TENANT, _change),
     Row("config-change-approve", "POST", WRITE_TENANT, _change, body=lambda w: {}),
     Row("config-change-reject", "POST", WRITE_TENANT, _change, body=lambda w: {}),
-    Row("config-change-cancel", "POST", WRITE_TENANT, _change, body=lambda w: {}),
+    Row("config-change-cancel", "POST", REQUESTER_ONLY, _change, body=lambda w: {}),
     # decision impact: the tenant's sample set
     Row("tenant-samples", "GET", READ_TENANT, _tenant),
     Row(
@@ -337,7 +357,8 @@ def state() -> dict[str, Any]:
         **row_counts(),
         "changes": sorted(ConfigChangeRequest.objects.values_list("id", "status")),
         "links": sorted(PlaybookLink.objects.values_list("id", flat=True)),
-        "audit": AuditEvent.objects.count(),
+        # A refused review is recorded on purpose (issue 15): counted apart, below.
+        "audit": AuditEvent.objects.exclude(action="change_request.review_refused").count(),
         "webhooks": sorted(WebhookSubscription.objects.values_list("id", "url", "active")),
         "deliveries": WebhookDelivery.objects.count(),
         "samples": sorted(TenantSampleSet.objects.values_list("tenant_id", "checksum")),
@@ -349,12 +370,23 @@ def test_rbac_matrix(world, clients, row: Row, actor: str):
     url = reverse(row.url_name, kwargs=row.kwargs(world)) + row.query
     body = row.body(world) if row.body else None
     before = state()
+    refusals = AuditEvent.objects.filter(action="change_request.review_refused")
+    refusals_before = refusals.count()
     response = send_row(row, clients[actor], url, body)
     expected = row.expected[actor]
     assert response.status_code == expected, (actor, url, response.content[:600])
     if expected >= 400:
         assert response["Content-Type"].startswith(PROBLEM)
         assert state() == before, "a refused request wrote something"
+        # Only a refused review of a request the actor can see leaves its one row, in the
+        # request's tenant (a 404 leaves none).
+        recorded = list(refusals.order_by("id")[refusals_before:])
+        if row.url_name.startswith("config-change-") and expected == 403 and actor != "nobody":
+            assert [(r.actor, r.tenant_id) for r in recorded] == [
+                (response.wsgi_request.user.username, "TENANT_A")
+            ]
+        else:
+            assert recorded == []
         code = response.json()["code"]
         assert code in DENIAL_CODES[expected], response.json()
         assert (code == "no_role") == (actor == "nobody"), code

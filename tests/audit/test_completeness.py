@@ -249,7 +249,10 @@ def test_config_activate__approval_on__one_requested_row_then_approval_rows(
         config_services.change_request_approve(
             principal=admin.principal, change_request_id=change_request.pk
         )
-    assert new_rows(before) == []
+    refused = one_row(before, action="change_request.review_refused", actor=admin.username)
+    assert refused.details["code"] == "self_approval"
+
+    before = AuditEvent.objects.count()
 
     config_services.change_request_approve(
         principal=second_admin.principal, change_request_id=change_request.pk
@@ -291,7 +294,8 @@ def test_change_request_review__reject_or_cancel__one_row(
         getattr(config_services, review)(
             principal=reviewer.principal, change_request_id=change_request.pk
         )
-    assert new_rows(before) == []
+    refused = one_row(before, action="change_request.review_refused", tenant_id=FINANCE)
+    assert refused.details["code"] == "not_pending"
 
 
 def test_change_request_approve__tenant_moved__one_stale_row(

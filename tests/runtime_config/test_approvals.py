@@ -4,6 +4,7 @@ from packs.models import PackStatus, TenantPack
 from runtime_config import signals
 from runtime_config.models import ActivationHistory, ConfigChangeRequest, TenantActiveConfig
 from runtime_config.services import activation_requires_approval
+from tenants.models import Tenant
 from tenants.services import tenant_set_approval_policy
 from tests.runtime_config.activation_helpers import (
     ACTIVATE_URL,
@@ -110,9 +111,8 @@ def test_activate__tenant_override_on__202_even_with_setting_off(admin, packs):
 
 
 def test_activate__tenant_override_off__applies_with_setting_on(admin, packs, approval_on):
-    tenant_set_approval_policy(
-        principal=SETUP, tenant_id="TENANT_A", require_activation_approval=False
-    )
+    # Stored before the global setting went on (switching it off now is a change request).
+    Tenant.objects.filter(pk="TENANT_A").update(require_activation_approval=False)
     assert request_activation(admin).status_code == 200
 
 
@@ -197,8 +197,10 @@ def test_approve__revision_moved__stale_committed_and_409(
 ):
     first = pending(admin)
     tenant_pack(finance_tenant, version="v1.5")
-    second = pending(owner, tenant_pack_version="v1.5")
-    second_admin.client.post(review_url("approve", second), {}, format="json")
+    # The configuration moves by another path (a policy stored behind the API's back: a second
+    # request through the API would supersede the first one instead).
+    Tenant.objects.filter(pk="TENANT_A").update(require_activation_approval=False)
+    assert request_activation(owner, tenant_pack_version="v1.5").status_code == 200
     with Recorder(signals.change_request_stale, signals.config_activated) as recorder:
         response = second_admin.client.post(review_url("approve", first), {}, format="json")
     body = assert_problem(response, 409, "stale_change_request")
@@ -212,12 +214,18 @@ def test_approve__revision_moved__stale_committed_and_409(
 def test_approve__pack_deprecated_meanwhile__rechecked_and_refused(
     admin, second_admin, packs, approval_on
 ):
+    """Stored behind the API's back (the API refuses it: pack_pending_approval): the request
+    ends STALE with the reason instead of refusing every approval forever."""
     change_id = pending(admin)
     TenantPack.objects.filter(pk=packs[1].pk).update(status=PackStatus.DEPRECATED)
     response = second_admin.client.post(review_url("approve", change_id), {}, format="json")
     assert_problem(response, 409, "pack_deprecated")
     assert counts() == (0, 0, 1)
-    assert ConfigChangeRequest.objects.get().status == "PENDING"
+    change = ConfigChangeRequest.objects.get()
+    assert change.status == "STALE"
+    assert change.status_reason.startswith("pack_deprecated:")
+    again = second_admin.client.post(review_url("approve", change_id), {}, format="json")
+    assert_problem(again, 409, "not_pending")
 
 
 def test_approve__tenant_suspended_meanwhile__tenant_suspended(
@@ -295,10 +303,11 @@ def test_cancel__requester__cancelled(owner, packs, approval_on):
     assert counts() == (0, 0, 1)
 
 
-def test_cancel__other_tenant_admin__cancelled(owner, admin, packs, approval_on):
+def test_cancel__other_admin__403_not_requester_and_still_pending(owner, admin, packs, approval_on):
     change_id = pending(owner)
     response = admin.client.post(review_url("cancel", change_id), {}, format="json")
-    assert response.json()["change_request"]["status"] == "CANCELLED"
+    assert_problem(response, 403, "not_requester")
+    assert ConfigChangeRequest.objects.get().status == "PENDING"
 
 
 def test_cancel__viewer__403(owner, member, packs, approval_on):
@@ -319,9 +328,9 @@ def test_cancel__twice__not_pending(owner, packs, approval_on):
 
 
 def test_list__filters_and_isolation(admin, owner, outsider, packs, approval_on, tenant_b):
-    pending(admin)
     rejected = pending(admin)
     owner.client.post(review_url("reject", rejected), {}, format="json")
+    pending(admin)
     response = admin.client.get("/admin/config-changes?status=PENDING")
     assert response.status_code == 200
     assert response.json()["count"] == 1

@@ -104,7 +104,13 @@ def test_approve__pack_tampered_while_pending__409_request_stays_pending(
     response = second_admin.client.post(review_url("approve", pending.pk), {}, format="json")
     assert_problem(response, 409, "pack_integrity_failure")
     assert ConfigChangeRequest.objects.get(pk=pending.pk).status == "PENDING"
-    assert state() == before
+    # Nothing written but the audit row of the refused approval (issue 15).
+    assert state()[:-1] == before[:-1]
+    refused = AuditEvent.objects.order_by("-id").first()
+    assert (refused.action, refused.details["code"]) == (
+        "change_request.review_refused",
+        "pack_integrity_failure",
+    )
 
 
 def test_rollback__earlier_pack_tampered__409_nothing_written(admin, packs, finance_tenant):

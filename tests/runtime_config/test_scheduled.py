@@ -336,7 +336,7 @@ def test_scheduled__webhook_events_for_scheduling_applying_and_failing(admin, pa
     ]
 
 
-def test_cancel__scheduled_by_someone_else__tenant_admin_may_viewer_may_not(
+def test_cancel__scheduled_by_someone_else__refused_tenant_admin_may_reject(
     admin, owner, member, packs
 ):
     change_id = _schedule(admin).json()["change_request"]["id"]
@@ -344,11 +344,15 @@ def test_cancel__scheduled_by_someone_else__tenant_admin_may_viewer_may_not(
     assert_problem(
         send(member.client, "POST", f"/admin/config-changes/{change_id}/cancel", {}), 403
     )
-    assert ConfigChangeRequest.objects.get(pk=change_id).status == before
-    assert (
-        send(owner.client, "POST", f"/admin/config-changes/{change_id}/cancel", {}).status_code
-        == 200
+    assert_problem(
+        send(owner.client, "POST", f"/admin/config-changes/{change_id}/cancel", {}),
+        403,
+        "not_requester",
     )
+    assert ConfigChangeRequest.objects.get(pk=change_id).status == before
+    response = send(owner.client, "POST", f"/admin/config-changes/{change_id}/reject", {})
+    assert response.status_code == 200
+    assert ConfigChangeRequest.objects.get(pk=change_id).status == "REJECTED"
 
 
 # --- pages ----------------------------------------------------------------------------------

@@ -575,6 +575,8 @@ def test_every_page__390px_phone__nothing_wider_than_the_screen(
     from impact.services import sample_set_replace
     from packs.models import PlaybookLink
     from runtime_config.models import ConfigChangeRequest
+    from tenants.models import PlatformSettings
+    from tenants.services import platform_settings_update, tenant_set_approval_policy
     from webhooks.services import webhook_create
 
     _pending_request(second_admin)
@@ -586,6 +588,13 @@ def test_every_page__390px_phone__nothing_wider_than_the_screen(
         + b"x" * 400
         + b'"}}\n{"exception_type": "POSITION_BREAK", "payload": {}}\n',
     )
+    # Policy requests too: the tenant page's and the settings page's "awaiting approval" lines,
+    # and their rows on the approvals page.
+    tenant_set_approval_policy(
+        principal=second_admin.principal, tenant_id=FINANCE, require_activation_approval=False
+    )
+    PlatformSettings.objects.update_or_create(pk=1, defaults={"require_activation_approval": True})
+    platform_settings_update(principal=second_admin.principal, require_activation_approval=False)
     hook = webhook_create(
         principal=admin.principal, url="https://hooks.example.com/in", events=["config.activated"]
     )
@@ -596,7 +605,7 @@ def test_every_page__390px_phone__nothing_wider_than_the_screen(
         "version": "v3.2",
         "tenant:version": "v1.4",
         "link_id": str(PlaybookLink.objects.first().pk),
-        "id": str(ConfigChangeRequest.objects.first().pk),
+        "id": str(ConfigChangeRequest.objects.exclude(kind="policy").first().pk),
         "webhook_id": str(hook.subscription.pk),
         "delivery_id": "1",
     }
@@ -823,3 +832,35 @@ def test_confirm_page__altered_or_foreign_link__refused_and_nothing_written(
     response = page.goto(href[:-3] + ("AAA" if not href.endswith("AAA") else "BBB"))
     assert response.status == 400
     assert DomainPack.objects.get(version="v4.0").status == "DRAFT"
+
+
+def test_platform_settings__switch_off_waits__second_admin_approves_in_the_browser(
+    open_page, admin, second_admin, console
+):
+    """Four-eyes on the setting itself (issue 15): the first platform ADMIN's "off" is a request
+    (the page says so); the second approves it from the Approvals page."""
+    from tenants.models import PlatformSettings
+
+    PlatformSettings.objects.update_or_create(pk=1, defaults={"require_activation_approval": True})
+    page = open_page(admin)
+    page.click("nav a:text-is('Settings')")
+    page.wait_for_url(re.compile(r"/admin/platform/settings$"))
+    page.select_option("select[name=require_activation_approval]", "false")
+    page.click("main button:text-is('Save')")
+    page.wait_for_selector(".toast-success:has-text('awaits approval')")
+    page.wait_for_selector("main :text('awaiting approval')")
+    shot(page, "platform-settings")
+    assert PlatformSettings.objects.get().require_activation_approval is True
+    page.goto("/admin/config-changes?status=PENDING")
+    assert page.locator("#changes-table a:text-is('Approve')").count() == 0  # own request
+
+    reviewer = open_page(second_admin)
+    reviewer.goto("/admin/config-changes?status=PENDING")
+    row = reviewer.locator("#changes-table tbody tr", has_text="global activation approval")
+    row.locator("[data-dialog-open]:text-is('Approve')").click()
+    reviewer.locator("dialog[open] button[type=submit]").click()
+    reviewer.wait_for_selector(".toast-success:has-text('approved')")
+    assert PlatformSettings.objects.get().require_activation_approval is False
+    reviewer.goto("/admin/platform/settings")
+    assert "Not required" in reviewer.inner_text("main")
+    assert console_failures(page) == [] and console_failures(reviewer) == []

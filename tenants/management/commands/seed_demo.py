@@ -82,17 +82,47 @@ class Command(BaseCommand):
             version=TENANT_VERSION,
             domain_pack_version=DOMAIN_VERSION,
         )
-        outcome = config_activate(
-            principal=principal,
-            tenant_id=TENANT_ID,
-            domain=domain.pack.domain,
-            domain_pack_version=DOMAIN_VERSION,
-            tenant_pack_version=tenant.pack.version,
-            comment="seed_demo",
-        )
-        self.stdout.write(f"activation: {outcome.status}")
+        waiting = self._waiting_request(domain.pack, tenant.pack)
+        if waiting is None:
+            outcome = config_activate(
+                principal=principal,
+                tenant_id=TENANT_ID,
+                domain=domain.pack.domain,
+                domain_pack_version=DOMAIN_VERSION,
+                tenant_pack_version=tenant.pack.version,
+                comment="seed_demo",
+            )
+            self.stdout.write(f"activation: {outcome.status}")
+            waiting = outcome.change_request if outcome.status == "pending" else None
+        if waiting is not None:
+            # Four-eyes applies (the global setting or the tenant's policy): the seed does not
+            # approve its own request. It waits for admin or admin2, like any other.
+            self.stdout.write(
+                f"activation: awaiting approval (change request {waiting.pk}); approve it as "
+                "admin or admin2 at /admin/config-changes, then run seed_demo again to link "
+                f"the {PLAYBOOK} playbook."
+            )
+            return
         if not PlaybookLink.objects.filter(tenant_id=TENANT_ID, playbook_id=PLAYBOOK).exists():
             playbook_link_create(principal=principal, tenant_id=TENANT_ID, playbook_id=PLAYBOOK)
+
+    def _waiting_request(self, domain_pack, tenant_pack):
+        """The seed's activation already waiting for approval: running again must not file
+        another (which would supersede it)."""
+        from runtime_config.models import ChangeRequestStatus, ConfigChangeRequest
+        from runtime_config.services import KIND_ACTIVATE
+
+        return (
+            ConfigChangeRequest.objects.filter(
+                tenant_id=TENANT_ID,
+                kind=KIND_ACTIVATE,
+                status=ChangeRequestStatus.PENDING,
+                domain_pack=domain_pack,
+                tenant_pack=tenant_pack,
+            )
+            .order_by("-requested_at")
+            .first()
+        )
 
     def _print(self, tokens: dict[str, str], base_url: str) -> None:
         self.stdout.write("")
