@@ -27,6 +27,7 @@ from packs.diff import diff_view, entries_from_json
 from runtime_config import selectors, services
 from runtime_config.models import ChangeRequestStatus
 from runtime_config.runtime import get_effective_config, parse_min_revision
+from runtime_config.services.records import policy_text
 
 CHANGES_TABLE = "changes-table"
 _TRUE = {"true", "1", "on", "yes"}
@@ -375,6 +376,7 @@ def change_detail_page(request, id):
     context = {
         "change": change,
         "review": review,
+        "policy_text": policy_text(change.policy) if change.kind == "policy" else "",
         "diff_view": diff_view(entries_from_json(review["diff"] or {})),
         "is_requester": is_requester,
         "can_approve": pending and can_write and not is_requester,

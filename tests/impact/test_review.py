@@ -224,3 +224,38 @@ def test_tenant_page__rollback_dialog__links_to_its_preview(moved, admin, client
     page = client.get("/admin/tenants/TENANT_A", HTTP_ACCEPT="text/html").content.decode()
 
     assert 'href="/admin/tenants/TENANT_A/rollback?to_revision=1"' in page
+
+
+@pytest.fixture
+def global_switch_off(admin, second_admin):
+    """A PENDING request by `admin` to switch the global approval setting off."""
+    from tenants.models import PlatformSettings
+    from tenants.services import platform_settings_update
+
+    PlatformSettings.objects.update_or_create(pk=1, defaults={"require_activation_approval": True})
+    change = platform_settings_update(principal=admin.principal, require_activation_approval=False)
+    return ConfigChangeRequest.objects.get(kind="policy").pk if change else None
+
+
+def test_review_page__global_policy_request__policy_text_and_approve_form(
+    global_switch_off, second_admin, client
+):
+    client.force_login(second_admin.user)
+
+    response = client.get(detail_url(global_switch_off), HTTP_ACCEPT="text/html")
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "global activation approval → not required" in page
+    assert "platform-wide setting" in page and "/admin/tenants/None" not in page
+    assert f'action="{detail_url(global_switch_off)}/approve"' in page
+    assert 'id="review-impact"' not in page
+
+
+def test_review_page__global_policy_request__tenant_admin__404(global_switch_off, owner, client):
+    client.force_login(owner.user)
+
+    response = client.get(detail_url(global_switch_off), HTTP_ACCEPT="text/html")
+
+    assert response.status_code == 404
+    assert ConfigChangeRequest.objects.get().status == "PENDING"
