@@ -114,6 +114,7 @@ PACK_COLUMNS = [
     "created_by",
     "validation_warnings",
 ]
+TENANT_PACK_COLUMNS = [*PACK_COLUMNS, "tenant_id", "validated_against_version"]
 
 
 def _domain_pack_rows(lo: int, hi: int):
@@ -138,11 +139,23 @@ def _tenant_pack_rows(lo: int, hi: int, tenant_lo: int, tenant_hi: int):
         yield _pack_row("BenchDomain001", version_string(vindex), tenant, j)
 
 
+TENANT_COLUMNS = [
+    "tenant_id",
+    "name",
+    "status",
+    "created_at",
+    "created_by",
+    "updated_at",
+    "suspended_by_platform",
+]
+
+
 def _tenant_rows(lo: int, hi: int):
     for i in range(lo, hi):
         created = BASE_TIME + timedelta(seconds=i)
         status = "SUSPENDED" if i % 10 == 9 else "ACTIVE"
-        yield (tenant_id(i), f"Bench tenant {i}", status, created, "bench", created)
+        suspended = status == "SUSPENDED"
+        yield (tenant_id(i), f"Bench tenant {i}", status, created, "bench", created, suspended)
 
 
 AUDIT_ACTIONS = ["pack.imported", "config.activated", "pack.status_changed", "tenant.created"]
@@ -216,7 +229,7 @@ def generate(database_url: str, scale_from: int, scale_to: int) -> dict[str, Any
         counts["tenants"] = _copy(
             conn,
             "tenants",
-            ["tenant_id", "name", "status", "created_at", "created_by", "updated_at"],
+            TENANT_COLUMNS,
             _tenant_rows(t_lo, t_hi),
         )
         counts["domain_packs"] = _copy(
@@ -228,12 +241,15 @@ def generate(database_url: str, scale_from: int, scale_to: int) -> dict[str, Any
         counts["tenant_packs"] = _copy(
             conn,
             "tenant_packs",
-            [*PACK_COLUMNS, "tenant_id"],
-            _tenant_pack_rows(
-                UNIT["tenant_packs"] * scale_from,
-                UNIT["tenant_packs"] * scale_to,
-                max(1, t_lo),
-                t_hi,
+            TENANT_PACK_COLUMNS,
+            (
+                (*row, "")
+                for row in _tenant_pack_rows(
+                    UNIT["tenant_packs"] * scale_from,
+                    UNIT["tenant_packs"] * scale_to,
+                    max(1, t_lo),
+                    t_hi,
+                )
             ),
         )
         why_not = audit_table_ready(conn)
