@@ -102,7 +102,13 @@ def schemathesis(
     started = time.monotonic()
     try:
         done = subprocess.run(
-            command, capture_output=True, text=True, timeout=600, cwd=ROOT, check=False
+            command,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            cwd=ROOT,
+            check=False,
+            env={**os.environ, "SCHEMATHESIS_HOOKS": "bench.fuzz_hooks"},
         )
         output, code = done.stdout + done.stderr, done.returncode
     except subprocess.TimeoutExpired as exc:

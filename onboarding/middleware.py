@@ -6,6 +6,7 @@ from typing import Any
 from django.conf import settings
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http.multipartparser import MultiPartParserError
 from django.template.loader import render_to_string
 from django.utils.html import escape
 
@@ -185,7 +186,18 @@ def unstorable_input(request: HttpRequest) -> dict[str, Any] | None:
     bad = _unstorable_fields(request.GET)
     if bad:
         return _fields_problem("invalid_filter", "A query parameter", bad)
-    bad = _unstorable_fields(_form_fields(request))
+    try:
+        fields = _form_fields(request)
+    except MultiPartParserError:
+        # Django would answer its own HTML 400 and log a traceback; the contract is problem+json.
+        return problem(
+            400,
+            "malformed_body",
+            "Malformed request body",
+            "The multipart body cannot be parsed (missing or invalid boundary).",
+            [{"code": "malformed_body", "path": "", "message": "Unparseable multipart body."}],
+        )
+    bad = _unstorable_fields(fields)
     if bad:
         return _fields_problem("invalid_string", "A form field", bad)
     return None

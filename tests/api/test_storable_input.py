@@ -236,3 +236,31 @@ def test_session_cookie__nul__treated_as_no_session(world, door):
     else:
         assert response.status_code == 302
         assert response["Location"].startswith("/login")
+
+
+@pytest.mark.parametrize("content_type", ["multipart/form-data", "multipart/form-data; boundary="])
+def test_import__multipart_without_boundary__400_malformed_body(world, admin, content_type):
+    before = state()
+
+    response = admin.client.generic(
+        "POST", "/admin/packs/domain/import", b"--x\r\n", content_type=content_type
+    )
+
+    assert_problem(response, 400, "malformed_body")
+    assert state() == before
+
+
+def test_page__multipart_without_boundary__400_error_page(world, session):
+    before = state()
+
+    response = session.generic(
+        "POST",
+        "/admin/packs/domain/import",
+        b"--x\r\n",
+        content_type="multipart/form-data",
+        HTTP_ACCEPT="text/html",
+    )
+
+    assert response.status_code == 400
+    assert b"malformed_body" in response.content
+    assert state() == before

@@ -412,3 +412,21 @@ def test_canonical_fast_path__any_value__same_bytes_as_canonical_json(value):
 
 def test_reference_files__present():
     assert (REFERENCE / "domain_capital_markets.json").exists()
+
+
+@pytest.mark.parametrize("name", [":", " Leading", "a/b", "x" * 201, "ünïcode"])
+def test_validate_domain_pack__domain_name_import_refuses__invalid_value(finance_domain, name):
+    # Validation must say what import will: a name the import's domain rule refuses is invalid
+    # here too (found by the content fuzz: ':' validated, then import answered invalid_domain).
+    finance_domain["domainName"] = name
+
+    report = validate_domain_pack(finance_domain)
+
+    assert report["valid"] is False
+    assert "/domainName" in {error["path"] for error in report["errors"]}
+
+
+def test_validate_domain_pack__dotted_domain_name__valid(finance_domain):
+    finance_domain["domainName"] = "Capital.Markets_Trading-2"
+
+    assert validate_domain_pack(finance_domain)["valid"] is True
