@@ -10,6 +10,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from audit.models import AuditEvent
+from impact.models import TenantSampleSet
 from packs.models import DomainPack, PlaybookLink, TenantPack
 from runtime_config.models import ActivationHistory, TenantActiveConfig
 from tests.conftest import REFERENCE, make_tenant
@@ -39,6 +41,7 @@ def state() -> dict:
         ),
         "history": ActivationHistory.objects.count(),
         "links": sorted(PlaybookLink.objects.values_list("tenant_id", "playbook_id")),
+        "samples": sorted(TenantSampleSet.objects.values_list("tenant_id", "count", "checksum")),
     }
 
 
@@ -139,9 +142,12 @@ def test_seed_demo__twice__same_state():
     first = state()
     assert first["active"] == [("TENANT_FINANCE_001", "v3.2", "v1.4", 1)]
     assert first["links"] == [("TENANT_FINANCE_001", "SETTLEMENT_FAIL")]
+    assert [row[:2] for row in first["samples"]] == [("TENANT_FINANCE_001", 8)]
     assert "admin-demo-password" in out
+    audit_rows = AuditEvent.objects.count()
     assert run("seed_demo")[0] == 0
     assert state() == first
+    assert AuditEvent.objects.count() == audit_rows
 
 
 def _manage(env: dict, *args: str) -> str:

@@ -16,6 +16,7 @@ TENANT_ID = "TENANT_FINANCE_001"
 DOMAIN_VERSION = "v3.2"
 TENANT_VERSION = "v1.4"
 PLAYBOOK = "SETTLEMENT_FAIL"
+SAMPLES = "samples_finance.jsonl"
 USERS = (
     ("admin", "admin-demo-password", Role.ADMIN),
     ("admin2", "admin2-demo-password", Role.ADMIN),
@@ -31,7 +32,7 @@ class Command(BaseCommand):
     help = (
         f"Seed the demo: users admin, admin2 (platform ADMINs) and viewer (platform VIEWER); "
         f"tenant {TENANT_ID}; domain pack CapitalMarketsTrading {DOMAIN_VERSION} and tenant pack "
-        f"{TENANT_VERSION} imported and activated; the {PLAYBOOK} playbook linked. Idempotent. "
+        f"{TENANT_VERSION} imported and activated; the {PLAYBOOK} playbook linked; a sample set of the tenant's exceptions. Idempotent. "
         "Prints the logins and API tokens."
     )
 
@@ -105,6 +106,20 @@ class Command(BaseCommand):
             return
         if not PlaybookLink.objects.filter(tenant_id=TENANT_ID, playbook_id=PLAYBOOK).exists():
             playbook_link_create(principal=principal, tenant_id=TENANT_ID, playbook_id=PLAYBOOK)
+        self._samples(principal)
+
+    def _samples(self, principal: Principal) -> None:
+        """Real-looking exceptions of the tenant, so that a dry run or a review shows what a change
+        does to them (decision impact). Kept when the tenant already has a set of its own."""
+        from impact.models import TenantSampleSet
+        from impact.services import sample_set_replace
+
+        if not TenantSampleSet.objects.filter(tenant_id=TENANT_ID).exists():
+            sample_set_replace(
+                principal=principal,
+                tenant_id=TENANT_ID,
+                data=(DEMO_DIR / SAMPLES).read_bytes(),
+            )
 
     def _waiting_request(self, domain_pack, tenant_pack):
         """The seed's activation already waiting for approval: running again must not file
