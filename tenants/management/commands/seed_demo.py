@@ -32,9 +32,8 @@ class Command(BaseCommand):
     help = (
         f"Seed the demo: users admin, admin2 (platform ADMINs) and viewer (platform VIEWER); "
         f"tenant {TENANT_ID}; domain pack CapitalMarketsTrading {DOMAIN_VERSION} and tenant pack "
-        f"{TENANT_VERSION} imported and activated; the {PLAYBOOK} playbook linked; a sample set of the tenant's "
-        "exceptions. Idempotent. "
-        "Prints the logins and API tokens."
+        f"{TENANT_VERSION} imported and activated; the {PLAYBOOK} playbook linked; a sample set "
+        "of the tenant's exceptions. Idempotent. Prints the logins and API tokens."
     )
 
     def add_arguments(self, parser):
