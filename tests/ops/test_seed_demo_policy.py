@@ -41,6 +41,7 @@ def test_seed_demo__approval_applies__logins_printed_one_pending_request_idempot
     first, requests = state(), _requests()
     assert requests == [("PENDING", "activate", "seed_demo", TENANT)]
     assert TenantActiveConfig.objects.count() == 0
+    assert [row[:2] for row in first["samples"]] == [(TENANT, 8)]  # impact for the reviewer
 
     code, out = run("seed_demo")
     assert code == 0, out

@@ -83,6 +83,7 @@ class Command(BaseCommand):
             version=TENANT_VERSION,
             domain_pack_version=DOMAIN_VERSION,
         )
+        self._samples(principal)
         waiting = self._waiting_request(domain.pack, tenant.pack)
         if waiting is None:
             outcome = config_activate(
@@ -106,7 +107,6 @@ class Command(BaseCommand):
             return
         if not PlaybookLink.objects.filter(tenant_id=TENANT_ID, playbook_id=PLAYBOOK).exists():
             playbook_link_create(principal=principal, tenant_id=TENANT_ID, playbook_id=PLAYBOOK)
-        self._samples(principal)
 
     def _samples(self, principal: Principal) -> None:
         """Real-looking exceptions of the tenant, so that a dry run or a review shows what a change
