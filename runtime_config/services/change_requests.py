@@ -13,11 +13,10 @@ from onboarding.errors import Conflict, Forbidden, NotFound, ServiceError, findi
 from onboarding.events import DomainEvent, send_event
 from runtime_config import signals
 from runtime_config.models import ChangeRequestStatus, ConfigChangeRequest, TenantActiveConfig
-from runtime_config.services.apply import apply_target, lock_config, locked_target
-from runtime_config.services.compatibility import deprecated_findings
+from runtime_config.services.apply import apply_target, lock_config
 from runtime_config.services.pending import end_stale, supersede_pending
 from runtime_config.services.records import change_request_snapshot, pair_text
-from runtime_config.services.scheduling import problem_reason, schedule
+from runtime_config.services.scheduling import problem_reason, request_row_create, schedule
 from runtime_config.services.targets import KIND_POLICY, Target
 from tenants.access import require_platform_admin, tenant_for_write
 from tenants.identity import same_identity
@@ -64,24 +63,23 @@ def change_request_create(
         # rows' lock orders this request against a concurrent deprecation (which refuses while
         # a request names the pack, packs.services.pack_set_status).
         Tenant.objects.select_for_update(no_key=True).get(pk=tenant.pk)
-        deprecated = deprecated_findings(locked_target(target))
-        if deprecated:
-            raise Conflict(
-                "A deprecated pack version cannot be activated.",
-                code="pack_deprecated",
-                errors=deprecated,
-            )
-        supersede_pending(tenant_id=tenant.tenant_id, kind=kind, actor=principal.username)
-        change_request = ConfigChangeRequest.objects.create(
+        # Locks the pack rows before the older request is superseded, as before: a deprecated
+        # pack refuses the new request and leaves the older one PENDING.
+        change_request = request_row_create(
+            principal=principal,
             tenant=tenant,
-            domain=target.domain,
-            domain_pack=target.domain_pack,
-            tenant_pack=target.tenant_pack,
+            target=target,
             base_revision=base_revision,
+            comment=comment,
             kind=kind,
-            requested_by=principal.username,
-            comment=comment or "",
             apply_at=apply_at,
+            status=ChangeRequestStatus.PENDING,
+        )
+        supersede_pending(
+            tenant_id=tenant.tenant_id,
+            kind=kind,
+            actor=principal.username,
+            keep=change_request.pk,
         )
         send_event(
             signals.config_activation_requested,

@@ -5,6 +5,8 @@ request to change who approves, nor the reverse). The caller holds the tenant ro
 platform settings row's, for the global scope), so two concurrent requests cannot both stay
 PENDING."""
 
+from typing import Any
+
 from onboarding.events import DomainEvent, send_event
 from runtime_config import signals
 from runtime_config.models import ChangeRequestStatus, ConfigChangeRequest
@@ -14,9 +16,14 @@ from runtime_config.services.targets import KIND_POLICY
 SUPERSEDED = "superseded"
 
 
-def supersede_pending(*, tenant_id: str | None, kind: str, actor: str) -> list[ConfigChangeRequest]:
-    older = ConfigChangeRequest.objects.select_for_update(of=("self",)).filter(
-        status=ChangeRequestStatus.PENDING
+def supersede_pending(
+    *, tenant_id: str | None, kind: str, actor: str, keep: Any = None
+) -> list[ConfigChangeRequest]:
+    """End STALE `superseded` every PENDING request of the scope but `keep` (the new one)."""
+    older = (
+        ConfigChangeRequest.objects.select_for_update(of=("self",))
+        .filter(status=ChangeRequestStatus.PENDING)
+        .exclude(pk=keep)
     )
     older = older.filter(tenant_id=tenant_id) if tenant_id else older.filter(tenant__isnull=True)
     older = (

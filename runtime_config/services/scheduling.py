@@ -85,28 +85,53 @@ def change_request_schedule(
 ) -> ConfigChangeRequest:
     """A checked change that needs no approval, waiting for `apply_at`."""
     with transaction.atomic():
-        # Ordered against a concurrent deprecation of its packs (pack_pending_approval).
-        deprecated = deprecated_findings(locked_target(target))
-        if deprecated:
-            raise Conflict(
-                "A deprecated pack version cannot be activated.",
-                code="pack_deprecated",
-                errors=deprecated,
-            )
-        change_request = ConfigChangeRequest.objects.create(
+        change_request = request_row_create(
+            principal=principal,
             tenant=tenant,
-            domain=target.domain,
-            domain_pack=target.domain_pack,
-            tenant_pack=target.tenant_pack,
+            target=target,
             base_revision=base_revision,
+            comment=comment,
             kind=kind,
-            requested_by=principal.username,
-            comment=comment or "",
             apply_at=apply_at,
             status=ChangeRequestStatus.SCHEDULED,
         )
         schedule(change_request, actor=principal.username)
     return change_request
+
+
+def request_row_create(
+    *,
+    principal: Principal,
+    tenant: Tenant,
+    target: Target,
+    base_revision: int,
+    comment: str,
+    kind: str,
+    apply_at: datetime | None,
+    status: str,
+) -> ConfigChangeRequest:
+    """The row of a pack change request, inside the caller's transaction. Its pack rows are
+    locked first, so that it is ordered against a concurrent deprecation of them (which refuses
+    while a request names the pack: pack_pending_approval)."""
+    deprecated = deprecated_findings(locked_target(target))
+    if deprecated:
+        raise Conflict(
+            "A deprecated pack version cannot be activated.",
+            code="pack_deprecated",
+            errors=deprecated,
+        )
+    return ConfigChangeRequest.objects.create(
+        tenant=tenant,
+        domain=target.domain,
+        domain_pack=target.domain_pack,
+        tenant_pack=target.tenant_pack,
+        base_revision=base_revision,
+        kind=kind,
+        requested_by=principal.username,
+        comment=comment or "",
+        apply_at=apply_at,
+        status=status,
+    )
 
 
 def schedule(change_request: ConfigChangeRequest, *, actor: str) -> None:
