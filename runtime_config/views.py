@@ -325,6 +325,11 @@ def change_list_page(request):
         default_sort="-requested_at",
         empty="No change requests match these filters.",
     )
+    # The rows' actions are the review services' rules (change_request_actions), not the
+    # template's: a page offers exactly what would succeed.
+    table.page.object_list = list(table.page.object_list)
+    for row in table.page.object_list:
+        row.actions = services.change_request_actions(principal=principal, change_request=row)
     pending = selectors.change_request_list(principal=principal, status="PENDING").count()
     return render_page(
         request,
@@ -365,25 +370,19 @@ def _review(request, change_id, action: str):
 def change_detail_page(request, id):
     """The review page of a change request: the request, its effective-config diff and its
     decision impact, with the approve and reject forms (DESIGN §14)."""
-    from tenants.identity import same_identity
-
     principal = request.principal
     change = selectors.change_request_get(principal=principal, change_request_id=id)
     review = services.change_request_review(change)
-    pending = change.status == ChangeRequestStatus.PENDING
-    is_requester = same_identity(change.requested_by, principal.username)
-    can_write = principal.can_write_tenant(change.tenant_id)
+    actions = services.change_request_actions(principal=principal, change_request=change)
     context = {
         "change": change,
         "review": review,
         "policy_text": policy_text(change.policy) if change.kind == "policy" else "",
         "diff_view": diff_view(entries_from_json(review["diff"] or {})),
-        "is_requester": is_requester,
-        "can_approve": pending and can_write and not is_requester,
-        "can_reject": pending and can_write and not is_requester,
-        # DESIGN §14: only the requester cancels; nobody rejects their own request.
-        "can_cancel": is_requester
-        and change.status in (ChangeRequestStatus.PENDING, ChangeRequestStatus.SCHEDULED),
+        "is_requester": actions.is_requester,
+        "can_approve": actions.approve,
+        "can_reject": actions.reject,
+        "can_cancel": actions.cancel,
     }
     return TemplateResponse(request, "runtime/change_detail.html", context)
 

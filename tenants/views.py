@@ -227,12 +227,14 @@ def _recent_events(principal, tenant_id: str) -> list:
 
 def _pending_requests(principal, tenant_id: str) -> list:
     from runtime_config.selectors import change_request_list
+    from runtime_config.services import change_request_actions
     from runtime_config.services.records import pair_text
 
     requests = change_request_list(principal=principal, tenant_id=tenant_id)
     rows = list(requests.filter(status__in=("PENDING", "SCHEDULED")))
     for row in rows:
         row.text = pair_text(row)
+        row.actions = change_request_actions(principal=principal, change_request=row)
     return rows
 
 

@@ -23,6 +23,7 @@ from runtime_config.services.activation import config_activate, request_change
 from runtime_config.services.apply import apply_target, lock_config
 from runtime_config.services.change_requests import (
     activation_requires_approval,
+    change_request_actions,
     change_request_approve,
     change_request_cancel,
     change_request_create,
@@ -68,6 +69,7 @@ __all__ = [
     "activation_requires_approval",
     "apply_target",
     "blocking_problems",
+    "change_request_actions",
     "change_request_apply_scheduled",
     "change_request_approve",
     "change_request_cancel",

@@ -2,6 +2,7 @@
 and the change request's life — created PENDING, then approved (applied, or STALE when the
 configuration moved meanwhile), rejected or cancelled."""
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -59,12 +60,10 @@ def change_request_create(
     """Record a checked change that waits for approval (callers check it first, see
     activation.request_change). With `apply_at`, approval schedules it instead of applying it."""
     with transaction.atomic():
-        # The tenant row's lock makes "one PENDING per tenant" hold under concurrency; the pack
-        # rows' lock orders this request against a concurrent deprecation (which refuses while
-        # a request names the pack, packs.services.pack_set_status).
+        # The tenant row's lock makes "one PENDING per tenant" hold under concurrency; the row
+        # helper locks the pack rows, ordering this request against a concurrent deprecation
+        # (which refuses while a request names the pack, packs.services.pack_set_status).
         Tenant.objects.select_for_update(no_key=True).get(pk=tenant.pk)
-        # Locks the pack rows before the older request is superseded, as before: a deprecated
-        # pack refuses the new request and leaves the older one PENDING.
         change_request = request_row_create(
             principal=principal,
             tenant=tenant,
@@ -317,16 +316,7 @@ def change_request_reject(
                 "The requester cannot reject their own change request; cancel it instead.",
                 code="self_rejection",
             )
-        with transaction.atomic():
-            change_request = _lock_pending(change_request.pk, also=(ChangeRequestStatus.SCHEDULED,))
-            _close(change_request, ChangeRequestStatus.REJECTED, principal, comment)
-            _send_review_event(
-                signals.change_request_rejected,
-                "change_request.rejected",
-                change_request,
-                principal,
-            )
-    return change_request
+        return _end_open(change_request, ChangeRequestStatus.REJECTED, principal, comment)
 
 
 def change_request_cancel(
@@ -344,17 +334,51 @@ def change_request_cancel(
                 "Only the requester may cancel a change request; an ADMIN may reject it.",
                 code="not_requester",
             )
-        with transaction.atomic():
-            # A scheduled activation can be cancelled until the worker applies it.
-            change_request = _lock_pending(change_request.pk, also=(ChangeRequestStatus.SCHEDULED,))
-            _close(change_request, ChangeRequestStatus.CANCELLED, principal, comment)
-            _send_review_event(
-                signals.change_request_cancelled,
-                "change_request.cancelled",
-                change_request,
-                principal,
-            )
+        return _end_open(change_request, ChangeRequestStatus.CANCELLED, principal, comment)
+
+
+_END_EVENTS = {
+    ChangeRequestStatus.REJECTED: (signals.change_request_rejected, "change_request.rejected"),
+    ChangeRequestStatus.CANCELLED: (signals.change_request_cancelled, "change_request.cancelled"),
+}
+
+
+def _end_open(
+    change_request: ConfigChangeRequest, status: str, principal: Principal, comment: str
+) -> ConfigChangeRequest:
+    """Reject or cancel a request that is still open: PENDING, or SCHEDULED until the worker
+    applies it."""
+    signal, action = _END_EVENTS[status]
+    with transaction.atomic():
+        change_request = _lock_pending(change_request.pk, also=(ChangeRequestStatus.SCHEDULED,))
+        _close(change_request, status, principal, comment)
+        _send_review_event(signal, action, change_request, principal)
     return change_request
+
+
+@dataclass(frozen=True)
+class ReviewActions:
+    is_requester: bool
+    approve: bool
+    reject: bool
+    cancel: bool
+
+
+def change_request_actions(
+    *, principal: Principal, change_request: ConfigChangeRequest
+) -> ReviewActions:
+    """What `principal` may do with the request now: the rules the review services enforce, so
+    that a page offers exactly the actions that would succeed."""
+    requester = same_identity(change_request.requested_by, principal.username)
+    reviewer = _may_review(principal, change_request) and not requester
+    pending = change_request.status == ChangeRequestStatus.PENDING
+    still_open = pending or change_request.status == ChangeRequestStatus.SCHEDULED
+    return ReviewActions(
+        is_requester=requester,
+        approve=reviewer and pending,
+        reject=reviewer and still_open,
+        cancel=requester and still_open,
+    )
 
 
 def _change_request_visible(principal: Principal, change_request_id: Any) -> ConfigChangeRequest:

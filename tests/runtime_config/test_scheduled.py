@@ -399,3 +399,37 @@ def test_pages__viewer__no_cancel_button_for_a_scheduled_change(admin, viewer, p
     change_id = _schedule(admin).json()["change_request"]["id"]
     html = browser(viewer).get("/admin/config-changes", **HTML).content.decode()
     assert "SCHEDULED" in html and f"/admin/config-changes/{change_id}/cancel" not in html
+
+
+def test_scheduled__other_admin__page_offers_reject_not_cancel_and_reject_ends_it(
+    admin, second_admin, packs
+):
+    from django.test import Client
+
+    change_id = _schedule(admin).json()["change_request"]["id"]
+    browser = Client()
+    browser.force_login(second_admin.user)
+
+    page = browser.get("/admin/config-changes", HTTP_ACCEPT="text/html").content.decode()
+
+    assert f"/admin/config-changes/{change_id}/reject" in page
+    assert f"/admin/config-changes/{change_id}/cancel" not in page
+    response = send(second_admin.client, "POST", f"/admin/config-changes/{change_id}/reject", {})
+    assert response.status_code == 200
+    assert response.json()["change_request"]["status"] == "REJECTED"
+    _due(change_id)
+    assert change_request_apply_scheduled(change_request_id=change_id) == "skipped"
+    assert _active_version() == "v1.4"
+
+
+def test_scheduled__requester__page_offers_cancel_not_reject(admin, packs):
+    from django.test import Client
+
+    change_id = _schedule(admin).json()["change_request"]["id"]
+    browser = Client()
+    browser.force_login(admin.user)
+
+    page = browser.get("/admin/config-changes", HTTP_ACCEPT="text/html").content.decode()
+
+    assert f"/admin/config-changes/{change_id}/cancel" in page
+    assert f"/admin/config-changes/{change_id}/reject" not in page
