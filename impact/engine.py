@@ -17,12 +17,14 @@ counted in `errors` and shown as `{"error": code}`, never raised. The run stops 
 IMPACT_TIME_BUDGET_MS with `partial: true`: a dry run answers whatever the samples cost.
 """
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from time import monotonic
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 
 from impact.models import TenantSampleSet
 from onboarding.errors import ServiceError
@@ -228,11 +230,49 @@ def evaluate_impact(
 
 
 def decision_impact(*, tenant_id: str, before: Pair, after: Pair) -> dict[str, Any]:
-    """The impact of moving `tenant_id` from the `before` pair to the `after` pair."""
+    """The impact of moving `tenant_id` from the `before` pair to the `after` pair.
+
+    A result depends only on the two pairs (immutable rows) and the tenant's sample set, so a
+    complete one is cached under exactly those: a review page that any reader of the tenant may
+    reload would otherwise cost up to IMPACT_TIME_BUDGET_MS of CPU per request."""
+    key = _cache_key(tenant_id, before, after)
+    cached = _cache_get(key)
+    if cached is not None:
+        return cached
     samples = samples_for(tenant_id, [after, before])
     result = evaluate_impact(
         compile_pair(tenant_id, before), compile_pair(tenant_id, after), samples
     )
     tenant_count = sum(1 for sample in samples if sample.source.startswith("tenant samples"))
     result["sources"] = {"packs": len(samples) - tenant_count, "tenant": tenant_count}
+    if not result["partial"]:
+        _cache_set(key, result)
     return result
+
+
+CACHE_SECONDS = 3600
+
+
+def _cache_key(tenant_id: str, before: Pair, after: Pair) -> str:
+    sample_set = TenantSampleSet.objects.filter(tenant_id=tenant_id).values_list("checksum").first()
+    packs = [
+        (pack.pk, pack.version, pack.checksum) if pack is not None else None
+        for pack in (*before, *after)
+    ]
+    parts = [tenant_id, packs, sample_set, settings.IMPACT_MAX_CHANGES]
+    return "impact:v1:" + hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+def _cache_get(key: str) -> dict[str, Any] | None:
+    # The cache only saves work: an unreachable one must never fail a review or a dry run.
+    try:
+        return cache.get(key)
+    except Exception:
+        return None
+
+
+def _cache_set(key: str, result: dict[str, Any]) -> None:
+    try:
+        cache.set(key, result, CACHE_SECONDS)
+    except Exception:
+        return

@@ -163,3 +163,35 @@ def test_evaluate_impact__unguarded_rule_first__pack_order_kept(pair, finance_do
             assert expected["severity"] == got == "LOW"
         else:
             assert shown is None  # the unguarded rule does not match: nothing changes
+
+
+def test_decision_impact__same_inputs_twice__second_answer_from_the_cache(
+    pair, changed_pair, monkeypatch
+):
+    import impact.engine as engine
+
+    first = decision_impact(tenant_id="TENANT_A", before=pair, after=changed_pair)
+    calls = []
+    monkeypatch.setattr(engine, "evaluate_impact", lambda *args: calls.append(args))
+
+    again = decision_impact(tenant_id="TENANT_A", before=pair, after=changed_pair)
+
+    assert again == first and calls == []
+
+
+def test_decision_impact__sample_set_replaced__not_answered_from_the_cache(
+    pair, changed_pair, owner
+):
+    from impact.services import sample_set_replace
+
+    before = decision_impact(tenant_id="TENANT_A", before=pair, after=changed_pair)
+    sample_set_replace(
+        principal=owner.principal,
+        tenant_id="TENANT_A",
+        data=b'{"exception_type": "CASH_BREAK", "payload": {}}\n',
+    )
+
+    after = decision_impact(tenant_id="TENANT_A", before=pair, after=changed_pair)
+
+    assert before["sources"]["tenant"] == 0
+    assert after["sources"]["tenant"] == 1 and after["changed"] == before["changed"] + 1
