@@ -330,6 +330,7 @@ def change_list_page(request):
     table.page.object_list = list(table.page.object_list)
     for row in table.page.object_list:
         row.actions = services.change_request_actions(principal=principal, change_request=row)
+        row.policy_text = policy_text(row.policy) if row.kind == "policy" else ""
     pending = selectors.change_request_list(principal=principal, status="PENDING").count()
     return render_page(
         request,
