@@ -14,8 +14,10 @@ from tenants.identity import check_username, existing_identity, username_taken
 from tenants.models import TENANT_ID_PATTERN, PlatformSettings, Tenant, TenantStatus
 from tenants.policy import (
     approval_applies,
+    global_approval_required,
     platform_settings_apply,
     platform_settings_row,
+    share_platform_settings,
     tenant_policy_apply,
     tenant_snapshot,
 )
@@ -52,6 +54,28 @@ def _check_name(name: str) -> str:
     return name
 
 
+def _refuse_born_without_approval(require_activation_approval: bool | None) -> None:
+    """While the global setting requires approval, a tenant created with approval off would be
+    a weakening that no second ADMIN reviewed: create it, then request the change (PATCH, 202).
+    The setting is held FOR SHARE so that switching it on cannot cross this decision."""
+    if require_activation_approval is not False:
+        return
+    share_platform_settings()
+    if global_approval_required():
+        raise Conflict(
+            "Activation approval is required platform-wide: a tenant cannot be created with it "
+            "switched off. Create the tenant, then request the change (a second ADMIN approves).",
+            code="approval_change_needs_review",
+            errors=[
+                finding(
+                    "approval_change_needs_review",
+                    "/require_activation_approval",
+                    "Switching approval off needs a second ADMIN's review.",
+                )
+            ],
+        )
+
+
 def tenant_create(
     *,
     principal: Principal,
@@ -64,6 +88,7 @@ def tenant_create(
     name = _check_name(name)
     try:
         with transaction.atomic():
+            _refuse_born_without_approval(require_activation_approval)
             existing = _same_tenant_id(tenant_id)
             if existing is not None:
                 raise _tenant_exists(tenant_id, existing)

@@ -135,3 +135,35 @@ def test_tenant_patch__session_with_csrf_token__200(admin, tenant_a):
     response = send(client, "PATCH", url, {"name": "Via session"}, HTTP_X_CSRFTOKEN=token)
     assert response.status_code == 200, response.content
     assert Tenant.objects.get(tenant_id="TENANT_A").name == "Via session"
+
+
+def test_tenant_create__approval_off_while_required_globally__409_nothing_written(admin):
+    from audit.models import AuditEvent
+    from tenants.models import PlatformSettings
+
+    PlatformSettings.objects.update_or_create(pk=1, defaults={"require_activation_approval": True})
+    audit_rows = AuditEvent.objects.count()
+
+    response = send(
+        admin.client,
+        "POST",
+        reverse("tenant-list"),
+        {"tenant_id": "ACME_1", "name": "Acme", "require_activation_approval": False},
+    )
+
+    body = assert_problem(response, 409, "approval_change_needs_review")
+    assert body["errors"][0]["path"] == "/require_activation_approval"
+    assert not Tenant.objects.filter(tenant_id="ACME_1").exists()
+    assert AuditEvent.objects.count() == audit_rows
+
+
+def test_tenant_create__approval_off_while_not_required_globally__201(admin):
+    response = send(
+        admin.client,
+        "POST",
+        reverse("tenant-list"),
+        {"tenant_id": "ACME_1", "name": "Acme", "require_activation_approval": False},
+    )
+
+    assert response.status_code == 201
+    assert response.json()["require_activation_approval"] is False

@@ -713,3 +713,19 @@ def test_audit__event_id_not_an_integer__404_not_500(admin, demo_packs, event, h
     assert response.status_code == 404, response.content[:300]
     if headers is HTMX:
         assert response.json()["code"] == "audit_event_not_found"
+
+
+def test_tenant_create__approval_off_while_required_globally__inline_409(admin, db):
+    from tenants.models import PlatformSettings
+
+    PlatformSettings.objects.update_or_create(pk=1, defaults={"require_activation_approval": True})
+
+    response = browser(admin).post(
+        "/admin/tenants",
+        {"tenant_id": "T_NEW", "name": "X", "require_activation_approval": "false"},
+        **HTMX,
+    )
+
+    assert response.status_code == 409
+    assert "second ADMIN" in html(response)
+    assert not Tenant.objects.exists()
