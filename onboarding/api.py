@@ -10,10 +10,8 @@ from rest_framework.views import APIView
 
 from onboarding.errors import InvalidInput
 from onboarding.inputs import parse_int
-from onboarding.principal import principal_for_request
+from onboarding.principal import Principal, principal_for_request, require_any_role
 from onboarding.problems import PROBLEM_CONTENT_TYPE, validation_errors
-from tenants.access import require_any_role
-from tenants.principals import Principal
 
 
 class StrictSerializer(serializers.Serializer):

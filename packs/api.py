@@ -25,12 +25,12 @@ from onboarding.api import (
     valid_input,
 )
 from onboarding.errors import InvalidInput, NotFound, ServiceError, finding
+from onboarding.principal import Principal
 from packs import selectors, services
 from packs.diff import json_diff
 from packs.models import DomainPack, PackStatus, TenantPack
 from packs.versions import MAX_VERSION_LENGTH, parse_version
 from runtime_config.selectors import active_tenants_by_pack
-from tenants.principals import Principal
 
 PACK_TYPES = ("domain", "tenant")
 

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from onboarding.errors import InvalidInput, finding
+from onboarding.principal import Principal, require_any_role
 from packs import content as pack_content
 from packs.models import DomainPack, PackStatus, PlaybookLink, TenantPack
-from tenants.access import require_any_role, tenant_for_read
-from tenants.principals import Principal
+from tenants.access import tenant_for_read
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,10 @@ from functools import lru_cache
 from django.db.models import QuerySet
 
 from onboarding.errors import NotFound, finding
+from onboarding.principal import Principal, require_any_role
 from packs.models import DomainPack, TenantPack
 from packs.versions import parse_version, version_key
-from tenants.access import require_any_role, tenant_for_read
-from tenants.principals import Principal
+from tenants.access import tenant_for_read
 
 LIST_FIELDS_EXCLUDED = ("content_json",)
 

@@ -24,20 +24,15 @@ from onboarding.errors import (
     finding,
 )
 from onboarding.events import DomainEvent, send_event
+from onboarding.intake import check_json_value
+from onboarding.principal import Principal, require_any_role, require_platform_admin
 from packs import signals
 from packs.canonical import canonical_json, checksum
-from packs.intake import check_json_value
 from packs.models import ALLOWED_TRANSITIONS, DomainPack, PackStatus, TenantPack
 from packs.selectors import domain_pack_content, domain_pack_get, tenant_pack_get
 from packs.versions import next_version, parse_version, version_key
-from tenants.access import (
-    require_any_role,
-    require_platform_admin,
-    tenant_for_read,
-    tenant_for_write,
-)
+from tenants.access import tenant_for_read, tenant_for_write
 from tenants.models import Tenant
-from tenants.principals import Principal
 
 
 def version_exists(label: str, version: str) -> Conflict:

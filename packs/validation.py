@@ -4,8 +4,8 @@ self-tests and secret detection, as one report
     {valid, pack_type, checksum, errors[], warnings[], summary{...}, checked_against}
 
 with findings `{code, path, message, hint?}` ordered by path. Content is expected to have passed
-the strict intake (packs.intake); every check reads it defensively, so a wrongly shaped pack gets
-findings, never an exception.
+the strict intake (onboarding.intake); every check reads it defensively, so a wrongly shaped pack
+gets findings, never an exception.
 
 Every step costs time linear in the size of the pack, whatever its shape (issue 13): a report
 lists at most MAX_FINDINGS errors and as many warnings (a last `too_many_findings` finding then
@@ -19,9 +19,9 @@ import re
 from typing import Any
 
 from onboarding.errors import finding
-
-from .canonical import canonical_json
-from .cel import (
+from onboarding.intake import pointer_token, shorten
+from packs.canonical import canonical_json
+from packs.cel import (
     Activation,
     Budget,
     CelError,
@@ -29,10 +29,9 @@ from .cel import (
     compile_conditions,
     condition_matches,
 )
-from .content import exception_type_names, playbook_id, step_tool_refs_detailed, tool_names
-from .hints import Hints
-from .intake import pointer_token, shorten
-from .schema_findings import SCHEMA_DIR, SCHEMA_FILES, collect, load_schema, show_value
+from packs.content import exception_type_names, playbook_id, step_tool_refs_detailed, tool_names
+from packs.hints import Hints
+from packs.schema_findings import SCHEMA_DIR, SCHEMA_FILES, collect, load_schema, show_value
 
 __all__ = ["SCHEMA_DIR", "SCHEMA_FILES", "load_schema"]
 

@@ -250,7 +250,7 @@ def tenant_pack_list_page(request, tenant_id: str):
 
 
 def _uploaded_content(request, data) -> dict:
-    from packs.intake import load_json_object
+    from onboarding.intake import load_json_object
 
     upload = request.FILES.get("file")
     if upload is not None and upload.size:
@@ -555,7 +555,7 @@ def pack_schema_page(request, pack_type: str):
     import json
     from pathlib import Path
 
-    from tenants.access import require_any_role
+    from onboarding.principal import require_any_role
 
     require_any_role(request.principal)
     path = Path(__file__).parent / "schemas" / f"{pack_type}_pack.schema.json"

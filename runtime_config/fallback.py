@@ -20,8 +20,8 @@ from typing import Any
 from django.conf import settings
 
 from onboarding.errors import ServiceError
+from onboarding.intake import load_json_object
 from packs.canonical import checksum
-from packs.intake import load_json_object
 
 log = logging.getLogger(__name__)
 SUBFOLDERS = ("", "domain", "tenant")

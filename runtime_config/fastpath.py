@@ -61,9 +61,9 @@ def _lean_match(request):
 
 
 def serve_config(request):
+    from onboarding.principal import require_any_role
     from runtime_config.runtime import MAX_REVISION
     from runtime_config.runtime_api import config_response, principal_for_token
-    from tenants.access import require_any_role
 
     tenant_id, key, min_revision = request.runtime_lean
     request.get_host()  # a Host outside ALLOWED_HOSTS: 400, as CommonMiddleware answers

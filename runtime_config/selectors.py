@@ -2,9 +2,9 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
 from onboarding.errors import NotFound
+from onboarding.principal import Principal, require_any_role
 from runtime_config.models import ActivationHistory, ConfigChangeRequest, TenantActiveConfig
-from tenants.access import require_any_role, tenant_for_read
-from tenants.principals import Principal
+from tenants.access import tenant_for_read
 
 
 def active_config_get(*, principal: Principal, tenant_id: str) -> TenantActiveConfig | None:

@@ -506,7 +506,7 @@ def evaluate_page(request):
 
 
 def _payload(raw: str):
-    from packs.intake import load_json_bytes
+    from onboarding.intake import load_json_bytes
 
     raw = raw.strip() or "{}"
     try:

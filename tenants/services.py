@@ -8,8 +8,9 @@ from django.db import IntegrityError, transaction
 
 from onboarding.errors import Conflict, Forbidden, InvalidInput, finding
 from onboarding.events import DomainEvent, send_event
+from onboarding.principal import Principal, require_platform_admin
 from tenants import signals
-from tenants.access import require_platform_admin, tenant_for_write
+from tenants.access import tenant_for_write
 from tenants.identity import check_username, existing_identity, username_taken
 from tenants.models import TENANT_ID_PATTERN, PlatformSettings, Tenant, TenantStatus
 from tenants.policy import (
@@ -21,7 +22,6 @@ from tenants.policy import (
     tenant_policy_apply,
     tenant_snapshot,
 )
-from tenants.principals import Principal
 
 _TENANT_ID_RE = re.compile(TENANT_ID_PATTERN)
 

@@ -1,8 +1,14 @@
 from django.apps import AppConfig
 
+from onboarding import worker
+
 
 class WebhooksConfig(AppConfig):
     name = "webhooks"
 
     def ready(self) -> None:
-        from webhooks import receivers  # noqa: F401  (the outbox receivers, next to audit's)
+        # AppConfig.ready: the outbox receivers (next to audit's) and the services import models.
+        from webhooks import receivers, services  # noqa: F401
+
+        worker.register_queue("webhooks", concurrent=True)
+        worker.register_recovery_step(services.outbox_recover)

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db import transaction
 
+from onboarding.principal import Principal
 from runtime_config.models import TenantActiveConfig
 from runtime_config.services.apply import apply_target, lock_config
 from runtime_config.services.change_requests import (
@@ -25,7 +26,6 @@ from runtime_config.services.targets import (
 )
 from tenants.access import tenant_for_write
 from tenants.models import Tenant
-from tenants.principals import Principal
 
 
 def config_activate(

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from onboarding.errors import Conflict, Forbidden, NotFound, ServiceError, finding
 from onboarding.events import DomainEvent, send_event
+from onboarding.principal import Principal, require_platform_admin
 from runtime_config import signals
 from runtime_config.models import ChangeRequestStatus, ConfigChangeRequest, TenantActiveConfig
 from runtime_config.services.apply import apply_target, lock_config
@@ -19,7 +20,7 @@ from runtime_config.services.pending import end_stale, supersede_pending
 from runtime_config.services.records import change_request_snapshot, pair_text
 from runtime_config.services.scheduling import problem_reason, request_row_create, schedule
 from runtime_config.services.targets import KIND_POLICY, Target
-from tenants.access import require_platform_admin, tenant_for_write
+from tenants.access import tenant_for_write
 from tenants.identity import same_identity
 from tenants.models import Tenant
 from tenants.policy import (
@@ -29,7 +30,6 @@ from tenants.policy import (
     share_platform_settings,
     tenant_policy_apply,
 )
-from tenants.principals import Principal
 
 # Problems that end a request STALE at approval: the pair it names can no longer be applied as
 # requested. Not these: reactivating the tenant, or restoring the tampered row from a backup,

@@ -2,6 +2,7 @@
 activation, so it is checked, approved and audited alike."""
 
 from onboarding.errors import Conflict, InvalidInput, finding
+from onboarding.principal import Principal
 from runtime_config.models import ActivationHistory
 from runtime_config.services.activation import request_change
 from runtime_config.services.targets import (
@@ -11,7 +12,6 @@ from runtime_config.services.targets import (
     current_config,
 )
 from tenants.access import tenant_for_write
-from tenants.principals import Principal
 
 
 def config_rollback(

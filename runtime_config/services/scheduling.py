@@ -19,6 +19,7 @@ from django_tasks import task
 
 from onboarding.errors import Conflict, Forbidden, InvalidInput, ServiceError, finding
 from onboarding.events import DomainEvent, send_event
+from onboarding.principal import Principal
 from runtime_config import signals
 from runtime_config.models import ChangeRequestStatus, ConfigChangeRequest
 from runtime_config.services.apply import apply_target, lock_config, locked_target
@@ -27,7 +28,6 @@ from runtime_config.services.records import change_request_snapshot, pair_text
 from runtime_config.services.targets import Target
 from tenants.models import Tenant
 from tenants.policy import approval_applies, share_platform_settings
-from tenants.principals import Principal
 
 MAX_AHEAD = timedelta(days=90)
 # A request still SCHEDULED this long after `apply_at` lost its task (a worker died while running

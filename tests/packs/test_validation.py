@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from onboarding.intake import IntakeError, load_json_object
 from packs.canonical import canonical_json, checksum
-from packs.intake import IntakeError, load_json_object
 from packs.validation import (
     SCHEMA_DIR,
     _canonical_or_none,

@@ -12,7 +12,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from onboarding.errors import ServiceError
-from packs.intake import load_json_object
+from onboarding.intake import load_json_object
+from onboarding.principal import Principal
 from packs.management.commands.export_packs import MANIFEST
 from packs.services import (
     DUPLICATE_CONTENT,
@@ -22,7 +23,6 @@ from packs.services import (
     tenant_pack_import,
 )
 from packs.versions import parse_version
-from tenants.principals import Principal
 from tenants.services import tenant_create
 
 

@@ -6,9 +6,9 @@ from django.core.management.base import BaseCommand
 from django.db import DatabaseError
 
 from onboarding.errors import ServiceError
-from packs.intake import load_json_object
+from onboarding.intake import load_json_object
+from onboarding.principal import Principal
 from packs.validation import PackValidationService, validate_domain_pack, validate_tenant_pack
-from tenants.principals import Principal
 
 EXIT_VALID, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
 

@@ -6,9 +6,9 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 
 from onboarding.errors import ServiceError
+from onboarding.principal import Principal
 from runtime_config import services
 from runtime_config.api import active_config_data, change_request_data
-from tenants.principals import Principal
 
 EXIT_PENDING = 3
 

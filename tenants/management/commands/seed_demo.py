@@ -7,8 +7,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
+from onboarding.principal import Principal
 from tenants.models import Role, RoleBinding, Tenant
-from tenants.principals import Principal
 from tenants.services import user_ensure
 
 DEMO_DIR = Path(__file__).resolve().parents[3] / "packs" / "demo"

@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from onboarding.errors import PayloadTooLarge
+from onboarding.intake import IntakeError, check_json_value, load_json_bytes, load_json_object
 from onboarding.parsers import StrictJSONParser
-from packs.intake import IntakeError, check_json_value, load_json_bytes, load_json_object
 
 
 def intake_error(data: bytes, **limits) -> IntakeError:
