@@ -3,6 +3,7 @@ sender's transaction. A receiver error propagates to the sender (signals are sen
 not `send_robust`), so a change whose audit row cannot be written rolls back."""
 
 from audit.services import audit_append
+from governance import signals as governance_signals
 from impact import signals as impact_signals
 from packs import signals as pack_signals
 from runtime_config import signals as config_signals
@@ -20,15 +21,15 @@ AUDITED_SIGNALS = {
     "packs.playbook_linked": pack_signals.playbook_linked,
     "packs.playbook_unlinked": pack_signals.playbook_unlinked,
     "runtime_config.config_activated": config_signals.config_activated,
-    "runtime_config.config_activation_requested": config_signals.config_activation_requested,
-    "runtime_config.change_request_approved": config_signals.change_request_approved,
-    "runtime_config.change_request_rejected": config_signals.change_request_rejected,
-    "runtime_config.change_request_cancelled": config_signals.change_request_cancelled,
-    "runtime_config.change_request_stale": config_signals.change_request_stale,
-    "runtime_config.change_request_scheduled": config_signals.change_request_scheduled,
-    "runtime_config.change_request_applied": config_signals.change_request_applied,
+    "governance.config_activation_requested": governance_signals.config_activation_requested,
+    "governance.change_request_approved": governance_signals.change_request_approved,
+    "governance.change_request_rejected": governance_signals.change_request_rejected,
+    "governance.change_request_cancelled": governance_signals.change_request_cancelled,
+    "governance.change_request_stale": governance_signals.change_request_stale,
+    "governance.change_request_scheduled": governance_signals.change_request_scheduled,
+    "governance.change_request_applied": governance_signals.change_request_applied,
     "impact.sample_set_replaced": impact_signals.sample_set_replaced,
-    "runtime_config.change_request_review_refused": config_signals.change_request_review_refused,
+    "governance.change_request_review_refused": governance_signals.change_request_review_refused,
     "webhooks.webhook_created": webhook_signals.webhook_created,
     "webhooks.webhook_updated": webhook_signals.webhook_updated,
     "webhooks.webhook_deleted": webhook_signals.webhook_deleted,

@@ -81,6 +81,15 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer, never a string or a boolean coerced into one."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class TenantIdField(StrictCharField):
     """A tenant id in a body. Empty is not an id (400 `invalid_tenant_id`, not `blank`); any
     other string goes to the service, where one that names no tenant is a 404, like a path."""

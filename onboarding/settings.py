@@ -54,12 +54,15 @@ INSTALLED_APPS = [
     "django_htmx",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # The project's apps in their layers, lowest first (docs/architecture.md): signal receivers
+    # connect in this order.
     "tenants",
     "packs",
     "runtime_config",
+    "impact",
+    "governance",
     "audit",
     "webhooks",
-    "impact",
     "django_tasks",
     "django_tasks_db",
 ]

@@ -34,6 +34,7 @@ urlpatterns = [
     path("", include("packs.urls")),
     path("", include("packs.playbook_urls")),
     path("", include("runtime_config.urls")),
+    path("", include("governance.urls")),
     path("", include("audit.urls")),
     path("", include("webhooks.urls")),
     path("", include("impact.urls")),

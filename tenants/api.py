@@ -6,6 +6,8 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
+from governance import services as governance_services
+from governance.api import ChangeRequestResultOutput, change_request_data
 from onboarding.api import (
     Pagination,
     RoleApiView,
@@ -18,12 +20,7 @@ from onboarding.api import (
     problems,
     valid_input,
 )
-from runtime_config.api import (
-    ActiveConfigOutput,
-    ChangeRequestResultOutput,
-    active_config_data,
-    change_request_data,
-)
+from runtime_config.api import ActiveConfigOutput, active_config_data
 from runtime_config.selectors import active_config_get
 from tenants import selectors, services
 from tenants.models import Tenant, TenantStatus
@@ -40,10 +37,6 @@ class TenantCreateInput(StrictSerializer):
 class TenantUpdateInput(StrictSerializer):
     name = StrictCharField(max_length=200, required=False)
     require_activation_approval = StrictBooleanField(required=False, allow_null=True)
-
-
-class PlatformSettingsInput(StrictSerializer):
-    require_activation_approval = StrictBooleanField(required=False)
 
 
 class TenantStatusInput(StrictSerializer):
@@ -72,23 +65,6 @@ class TenantDetailOutput(TenantOutput):
 
 
 TenantPageOutput = page_output("TenantPageOutput", TenantOutput)
-
-
-class PlatformSettingsOutput(serializers.Serializer):
-    require_activation_approval = serializers.BooleanField(
-        help_text="Whether activations of tenants that follow the global setting wait for a "
-        "second ADMIN."
-    )
-    updated_at = serializers.DateTimeField(allow_null=True)
-    updated_by = serializers.CharField(allow_blank=True)
-
-
-def platform_settings_data(row) -> dict:
-    return {
-        "require_activation_approval": row.require_activation_approval,
-        "updated_at": row.updated_at,
-        "updated_by": row.updated_by,
-    }
 
 
 def tenant_data(tenant: Tenant) -> dict:
@@ -172,7 +148,9 @@ class TenantDetailView(RoleApiView):
     )
     def patch(self, request, tenant_id: str):
         data = valid_input(TenantUpdateInput, request.data)
-        change = services.tenant_update(principal=self.principal, tenant_id=tenant_id, **data)
+        change = governance_services.tenant_update(
+            principal=self.principal, tenant_id=tenant_id, **data
+        )
         if change.change_request is not None:
             return Response(
                 {"change_request": change_request_data(change.change_request)}, status=202
@@ -190,36 +168,3 @@ class TenantStatusView(RoleApiView):
         data = valid_input(TenantStatusInput, request.data)
         tenant = services.tenant_set_status(principal=self.principal, tenant_id=tenant_id, **data)
         return Response(tenant_detail_data(self.principal, tenant))
-
-
-class PlatformSettingsView(RoleApiView):
-    @extend_schema(
-        operation_id="platform_settings_retrieve",
-        responses={200: PlatformSettingsOutput, **problems(401, 403)},
-        description="The platform settings row (platform ADMIN). Every process, command and "
-        "worker reads it; PACK_ACTIVATION_REQUIRES_APPROVAL only seeds it.",
-    )
-    def get(self, request):
-        row = selectors.platform_settings_get(principal=self.principal)
-        return Response(platform_settings_data(row))
-
-    @extend_schema(
-        operation_id="platform_settings_update",
-        request=PlatformSettingsInput,
-        responses={
-            200: PlatformSettingsOutput,
-            202: ChangeRequestResultOutput,
-            **problems(400, 401, 403),
-        },
-        description="Switching `require_activation_approval` on applies at once; switching it "
-        "off answers 202 with a PENDING change request (`kind: policy`, no tenant) that another "
-        "platform ADMIN approves.",
-    )
-    def patch(self, request):
-        data = valid_input(PlatformSettingsInput, request.data)
-        change = services.platform_settings_update(principal=self.principal, **data)
-        if change.change_request is not None:
-            return Response(
-                {"change_request": change_request_data(change.change_request)}, status=202
-            )
-        return Response(platform_settings_data(change.settings))

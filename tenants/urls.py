@@ -5,11 +5,6 @@ from tenants import api, views
 
 urlpatterns = [
     path(
-        "admin/platform/settings",
-        two_doors(api=api.PlatformSettingsView.as_view(), page=views.platform_settings_page),
-        name="platform-settings",
-    ),
-    path(
         "admin/tenants",
         two_doors(api=api.TenantListView.as_view(), page=views.tenant_list_page),
         name="tenant-list",

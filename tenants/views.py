@@ -5,7 +5,8 @@ REST clients keep the JSON of the API view on the same path."""
 
 from django.template.response import TemplateResponse
 
-from onboarding.errors import InvalidInput, ServiceError, finding
+from governance import services as governance_services
+from onboarding.errors import InvalidInput, ServiceError
 from onboarding.ui import (
     Column,
     Filter,
@@ -165,7 +166,7 @@ def tenant_detail_page(request, tenant_id: str):
                 code="invalid_request",
             )
         value = _policy_value(data.get("require_activation_approval"))
-        change = services.tenant_set_approval_policy(
+        change = governance_services.tenant_set_approval_policy(
             principal=principal, tenant_id=tenant_id, require_activation_approval=value
         )
         tenant = change.tenant
@@ -226,9 +227,8 @@ def _recent_events(principal, tenant_id: str) -> list:
 
 
 def _pending_requests(principal, tenant_id: str) -> list:
-    from runtime_config.selectors import change_request_list
-    from runtime_config.services import change_request_actions
-    from runtime_config.services.records import pair_text
+    from governance.selectors import change_request_list
+    from governance.services import change_request_actions, pair_text
 
     requests = change_request_list(principal=principal, tenant_id=tenant_id)
     rows = list(requests.filter(status__in=("PENDING", "SCHEDULED")))
@@ -239,7 +239,7 @@ def _pending_requests(principal, tenant_id: str) -> list:
 
 
 def _requires_approval(tenant) -> bool:
-    from runtime_config.services import activation_requires_approval
+    from governance.services import activation_requires_approval
 
     return activation_requires_approval(tenant)
 
@@ -263,48 +263,3 @@ def tenant_status_page(request, tenant_id: str):
     if not back.startswith("/admin/"):
         back = "/admin/tenants"
     return done(request, back, f"Tenant {tenant.tenant_id} {verb}.")
-
-
-@page_view
-def platform_settings_page(request):
-    """The global settings (platform ADMIN): switching approval off waits for another one."""
-    from runtime_config.selectors import change_request_list
-    from runtime_config.services.records import pair_text
-
-    principal = request.principal
-    if wants_write(request):
-        data = form_data(request)
-        raw = (data.get("require_activation_approval") or "").strip().lower()
-        if raw not in ("true", "false"):
-            raise InvalidInput(
-                "require_activation_approval must be true or false.",
-                code="wrong_type",
-                errors=[
-                    finding("wrong_type", "/require_activation_approval", "Expected true or false.")
-                ],
-            )
-        change = services.platform_settings_update(
-            principal=principal, require_activation_approval=raw == "true"
-        )
-        if change.change_request is not None:
-            message = (
-                "Switching global activation approval off awaits approval by another platform "
-                "ADMIN."
-            )
-        else:
-            word = "required" if change.settings.require_activation_approval else "not required"
-            message = f"Global activation approval: {word}."
-        return done(request, "/admin/platform/settings", message)
-    row = selectors.platform_settings_get(principal=principal)
-    pending = list(
-        change_request_list(principal=principal)
-        .filter(kind="policy", tenant__isnull=True, status="PENDING")
-        .order_by("-requested_at")
-    )
-    for change_request in pending:
-        change_request.text = pair_text(change_request)
-    return TemplateResponse(
-        request,
-        "tenants/platform_settings.html",
-        {"settings_row": row, "pending": pending},
-    )

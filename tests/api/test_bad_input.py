@@ -9,10 +9,10 @@ import pytest
 from django.test import override_settings
 from django.urls import reverse
 
+from governance.services import config_activate
 from packs.models import TenantPack
 from packs.services import playbook_link_create
 from runtime_config.models import ConfigChangeRequest
-from runtime_config.services import config_activate
 from tenants.principals import Principal
 from tests.api.conftest import (
     FINANCE,

@@ -21,11 +21,11 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.views import APIView
 
 from audit.models import AuditEvent
+from governance.services import config_activate
 from impact.models import TenantSampleSet
 from packs.models import PlaybookLink
 from packs.services import playbook_link_create
 from runtime_config.models import ConfigChangeRequest
-from runtime_config.services import config_activate
 from tenants.principals import Principal
 from tests.api.conftest import (
     FINANCE,

@@ -10,7 +10,7 @@ from onboarding.errors import ServiceError
 from tests.conftest import make_tenant
 
 packs_services = pytest.importorskip("packs.services")
-config_services = pytest.importorskip("runtime_config.services")
+config_services = pytest.importorskip("governance.services")
 
 FINANCE = "TENANT_FINANCE_001"
 

@@ -3,9 +3,9 @@ and running it twice gives the same state; with four-eyes on, it files one reque
 
 import pytest
 
+from governance.services import change_request_approve
 from packs.models import PlaybookLink
 from runtime_config.models import ConfigChangeRequest, TenantActiveConfig
-from runtime_config.services import change_request_approve
 from tenants.models import PlatformSettings, Tenant
 from tenants.principals import Principal
 from tests.ops.test_commands import run, state

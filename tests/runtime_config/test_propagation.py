@@ -75,7 +75,7 @@ def test_suspension__other_process__refuses_within_2s(child_env, finance_domain,
 def test_activation_services__other_process__seen_within_2s(
     child_env, finance_domain, finance_tenant
 ):
-    services = pytest.importorskip("runtime_config.services")
+    services = pytest.importorskip("governance.services")
     make_finance_tenant()
     store_domain(finance_domain, "v3.2")
     store_domain(finance_domain, "v3.3")

@@ -11,8 +11,8 @@ from django.conf import settings as django_settings
 from django.db import connection
 
 from audit.models import AuditEvent
+from governance.services import activation_requires_approval
 from runtime_config.models import ConfigChangeRequest, TenantActiveConfig
-from runtime_config.services import activation_requires_approval
 from tenants.models import PlatformSettings
 from tests.api.conftest import assert_problem, send
 from tests.ops.test_commands import finance_folder, run  # noqa: F401 (fixture)

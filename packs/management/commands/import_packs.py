@@ -291,7 +291,7 @@ class Command(BaseCommand):
         item.checked_against = against.get("version", "")
 
     def _activate(self, item: Item, principal) -> None:
-        from runtime_config.services import config_activate
+        from governance.services import config_activate
 
         outcome = config_activate(
             principal=principal,

@@ -64,9 +64,9 @@ class Command(BaseCommand):
         return tokens
 
     def _flow(self, principal: Principal) -> None:
+        from governance.services import config_activate
         from packs.models import PlaybookLink
         from packs.services import domain_pack_import, playbook_link_create, tenant_pack_import
-        from runtime_config.services import config_activate
         from tenants.services import tenant_create
 
         if not Tenant.objects.filter(tenant_id=TENANT_ID).exists():

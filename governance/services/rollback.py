@@ -1,10 +1,10 @@
 """Rollback (DESIGN §8): re-activate the pair of an earlier revision through the same route as an
 activation, so it is checked, approved and audited alike."""
 
+from governance.services.activation import request_change
 from onboarding.errors import Conflict, InvalidInput, finding
 from onboarding.principal import Principal
 from runtime_config.models import ActivationHistory
-from runtime_config.services.activation import request_change
 from runtime_config.services.targets import (
     KIND_ROLLBACK,
     ActivationOutcome,

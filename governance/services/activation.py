@@ -7,16 +7,14 @@ from typing import Any
 
 from django.db import transaction
 
+from governance.services.change_requests import change_request_create
+from governance.services.policy import activation_requires_approval
+from governance.services.previews import activation_preview
+from governance.services.scheduling import change_request_schedule, parse_apply_at
 from onboarding.principal import Principal
 from runtime_config.models import TenantActiveConfig
 from runtime_config.services.apply import apply_target, lock_config
-from runtime_config.services.change_requests import (
-    activation_requires_approval,
-    change_request_create,
-)
 from runtime_config.services.compatibility import blocking_problems
-from runtime_config.services.previews import activation_preview
-from runtime_config.services.scheduling import change_request_schedule, parse_apply_at
 from runtime_config.services.targets import (
     KIND_ACTIVATE,
     ActivationOutcome,

@@ -6,12 +6,12 @@ from django.core.cache import cache
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from governance.services import config_activate
 from packs.models import DomainPack, PackStatus, PlaybookLink, TenantPack
 from packs.services import pack_set_status
 from runtime_config import signals
 from runtime_config.cache import GENERATION_KEY
 from runtime_config.models import ActivationHistory, TenantActiveConfig
-from runtime_config.services import config_activate
 from tenants.models import TenantStatus
 from tests.runtime_config.activation_helpers import (
     ACTIVATE_URL,

@@ -9,18 +9,18 @@ import pytest
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from onboarding.worker import drain
-from packs.models import PackStatus
-from runtime_config.models import ChangeRequestStatus, ConfigChangeRequest, TenantActiveConfig
-from runtime_config.services import (
+from governance.services import (
     change_request_apply_scheduled,
     change_request_approve,
     config_activate,
     parse_apply_at,
     scheduled_recover,
+    tenant_set_approval_policy,
 )
+from onboarding.worker import drain
+from packs.models import PackStatus
+from runtime_config.models import ChangeRequestStatus, ConfigChangeRequest, TenantActiveConfig
 from tenants.models import RoleBinding
-from tenants.services import tenant_set_approval_policy
 from tests.api.conftest import assert_problem, send
 from tests.runtime_config.activation_helpers import SETUP, domain_pack, tenant_pack
 

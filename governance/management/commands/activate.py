@@ -5,10 +5,11 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
+from governance import services
+from governance.api import change_request_data
 from onboarding.errors import ServiceError
 from onboarding.principal import Principal
-from runtime_config import services
-from runtime_config.api import active_config_data, change_request_data
+from runtime_config.api import active_config_data
 
 EXIT_PENDING = 3
 

@@ -6,13 +6,12 @@ pack; concurrent requests for one tenant leave exactly one PENDING."""
 import pytest
 
 from audit.models import AuditEvent
+from governance.services import change_request_approve, config_activate, tenant_set_approval_policy
 from packs.models import PackStatus, TenantPack
 from packs.services import pack_set_status
 from runtime_config.models import ChangeRequestStatus, ConfigChangeRequest
-from runtime_config.services import change_request_approve, config_activate
 from tenants.models import PlatformSettings, Tenant
 from tenants.principals import Principal
-from tenants.services import tenant_set_approval_policy
 from tests.runtime_config.activation_helpers import domain_pack, tenant_pack
 from tests.runtime_config.test_concurrency import run_in_threads
 
@@ -180,7 +179,7 @@ def test_approve_vs_new_request__never_applied_and_superseded(versions, round_):
 @pytest.mark.parametrize("round_", range(3))
 def test_global_switched_on_vs_activations__no_direct_activation_after_it(versions, round_):
     """The tenant follows the global setting: activations hold it FOR SHARE while deciding."""
-    from tenants.services import platform_settings_update
+    from governance.services import platform_settings_update
 
     PlatformSettings.objects.update_or_create(pk=1, defaults={"require_activation_approval": False})
 
@@ -202,7 +201,7 @@ def test_global_switched_on_vs_activations__no_direct_activation_after_it(versio
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("round_", range(3))
 def test_global_switch_off_approved_vs_activations__direct_ones_only_after_it(versions, round_):
-    from tenants.services import platform_settings_update
+    from governance.services import platform_settings_update
 
     PlatformSettings.objects.update_or_create(pk=1, defaults={"require_activation_approval": True})
     weakening = platform_settings_update(

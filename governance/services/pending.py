@@ -7,10 +7,10 @@ PENDING."""
 
 from typing import Any
 
+from governance import signals
+from governance.services.records import change_request_snapshot, pair_text
 from onboarding.events import DomainEvent, send_event
-from runtime_config import signals
 from runtime_config.models import ChangeRequestStatus, ConfigChangeRequest
-from runtime_config.services.records import change_request_snapshot, pair_text
 from runtime_config.services.targets import KIND_POLICY
 
 SUPERSEDED = "superseded"

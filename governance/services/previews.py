@@ -3,6 +3,7 @@ configuration the runtime serves, and every problem and warning — nothing is w
 
 from typing import Any
 
+from governance.services.policy import activation_requires_approval
 from impact.engine import decision_impact
 from onboarding.errors import ServiceError
 from packs.diff import json_diff
@@ -10,7 +11,6 @@ from packs.models import DomainPack, TenantPack
 from packs.validation import validate_tenant_pack
 from runtime_config.models import ActivationHistory, ConfigChangeRequest, TenantActiveConfig
 from runtime_config.runtime import merge_effective_config
-from runtime_config.services.change_requests import activation_requires_approval
 from runtime_config.services.compatibility import link_findings
 from runtime_config.services.targets import (
     KIND_ACTIVATE,

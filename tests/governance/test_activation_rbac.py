@@ -3,8 +3,8 @@ endpoint for every kind of principal is in the one matrix, tests/api/test_rbac_m
 
 import pytest
 
+from governance.services import config_activate
 from runtime_config.models import ConfigChangeRequest, TenantActiveConfig
-from runtime_config.services import config_activate
 from tests.runtime_config.activation_helpers import (
     ACTIVATE_URL,
     SETUP,

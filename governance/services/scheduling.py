@@ -17,14 +17,14 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django_tasks import task
 
+from governance import signals
+from governance.services.records import change_request_snapshot, pair_text
 from onboarding.errors import Conflict, Forbidden, InvalidInput, ServiceError, finding
 from onboarding.events import DomainEvent, send_event
 from onboarding.principal import Principal
-from runtime_config import signals
 from runtime_config.models import ChangeRequestStatus, ConfigChangeRequest
 from runtime_config.services.apply import apply_target, lock_config, locked_target
 from runtime_config.services.compatibility import deprecated_findings
-from runtime_config.services.records import change_request_snapshot, pair_text
 from runtime_config.services.targets import Target
 from tenants.models import Tenant
 from tenants.policy import approval_applies, share_platform_settings

@@ -1,11 +1,11 @@
 import pytest
 
+from governance import signals as governance_signals
+from governance.services import activation_requires_approval, tenant_set_approval_policy
 from packs.models import PackStatus, TenantPack
 from runtime_config import signals
 from runtime_config.models import ActivationHistory, ConfigChangeRequest, TenantActiveConfig
-from runtime_config.services import activation_requires_approval
 from tenants.models import Tenant
-from tenants.services import tenant_set_approval_policy
 from tests.runtime_config.activation_helpers import (
     ACTIVATE_URL,
     SETUP,
@@ -82,7 +82,9 @@ def test_activate__approval_off__applies_immediately(admin, packs):
 
 
 def test_activate__global_approval__202_pending_and_config_untouched(admin, packs, approval_on):
-    with Recorder(signals.config_activation_requested, signals.config_activated) as recorder:
+    with Recorder(
+        governance_signals.config_activation_requested, signals.config_activated
+    ) as recorder:
         response = request_activation(admin, comment="please")
     assert response.status_code == 202, response.content
     change = response.json()["change_request"]
@@ -140,7 +142,7 @@ def test_approve__second_admin__applies_with_change_request_on_history(
     admin, second_admin, packs, approval_on
 ):
     change_id = pending(admin)
-    with Recorder(signals.change_request_approved, signals.config_activated) as recorder:
+    with Recorder(governance_signals.change_request_approved, signals.config_activated) as recorder:
         response = second_admin.client.post(
             review_url("approve", change_id), {"comment": "ok"}, format="json"
         )
@@ -201,7 +203,7 @@ def test_approve__revision_moved__stale_committed_and_409(
     # request through the API would supersede the first one instead).
     Tenant.objects.filter(pk="TENANT_A").update(require_activation_approval=False)
     assert request_activation(owner, tenant_pack_version="v1.5").status_code == 200
-    with Recorder(signals.change_request_stale, signals.config_activated) as recorder:
+    with Recorder(governance_signals.change_request_stale, signals.config_activated) as recorder:
         response = second_admin.client.post(review_url("approve", first), {}, format="json")
     body = assert_problem(response, 409, "stale_change_request")
     assert body["errors"]
@@ -280,7 +282,7 @@ def test_approve__unknown_field__400(admin, second_admin, packs, approval_on):
 
 def test_reject__tenant_admin__rejected_nothing_applied(admin, owner, packs, approval_on):
     change_id = pending(admin)
-    with Recorder(signals.change_request_rejected) as recorder:
+    with Recorder(governance_signals.change_request_rejected) as recorder:
         response = owner.client.post(
             review_url("reject", change_id), {"comment": "not now"}, format="json"
         )
@@ -295,7 +297,7 @@ def test_reject__tenant_admin__rejected_nothing_applied(admin, owner, packs, app
 
 def test_cancel__requester__cancelled(owner, packs, approval_on):
     change_id = pending(owner)
-    with Recorder(signals.change_request_cancelled) as recorder:
+    with Recorder(governance_signals.change_request_cancelled) as recorder:
         response = owner.client.post(review_url("cancel", change_id), {}, format="json")
     assert response.status_code == 200
     assert response.json()["change_request"]["status"] == "CANCELLED"

@@ -354,7 +354,7 @@ def test_scheduled_without_approval__approval_on_before_due__stale_approval_requ
 
     from django.utils import timezone
 
-    from runtime_config.services import change_request_apply_scheduled
+    from governance.services import change_request_apply_scheduled
 
     apply_at = (timezone.now() + timedelta(hours=1)).isoformat()
     change_id = activate(admin, apply_at=apply_at).json()["change_request"]["id"]

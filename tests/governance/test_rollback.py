@@ -1,8 +1,8 @@
 import pytest
 
+from governance.services import config_rollback
 from packs.models import PackStatus, TenantPack
 from runtime_config.models import ActivationHistory, ConfigChangeRequest, TenantActiveConfig
-from runtime_config.services import config_rollback
 from tests.runtime_config.activation_helpers import (
     ACTIVATE_URL,
     assert_problem,
