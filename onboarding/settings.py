@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "governance",
     "audit",
     "webhooks",
+    "console",
     "django_tasks",
     "django_tasks_db",
 ]
@@ -86,7 +87,7 @@ MIDDLEWARE = [
     "onboarding.middleware.SecurityHeadersMiddleware",
 ]
 
-ROOT_URLCONF = "onboarding.urls"
+ROOT_URLCONF = "console.urls"
 WSGI_APPLICATION = "onboarding.wsgi.application"
 APPEND_SLASH = False
 

@@ -1,4 +1,4 @@
-"""Runtime health for /healthz (merged in by onboarding.views.healthz). Per process: each worker
+"""Runtime health for /healthz (merged in by console.views.healthz). Per process: each worker
 reports what it has seen itself."""
 
 import threading

@@ -1,12 +1,27 @@
-"""Pages of tenants (DESIGN §11): the list with its create form, and the tenant detail page.
+"""Pages that compose several apps (DESIGN §11): the tenant list (each row with its active
+configuration) with its create form, the tenant detail page (packs, the active configuration, its
+history, requests waiting for review, the approval policy, recent audit events), the tenant's
+status form, and /healthz (the database and the runtime).
 
-Each is the page side of a `two_doors` path in tenants/urls.py: browsers and htmx get these,
+Each page is the page side of a `two_doors` path in console/urls.py: browsers and htmx get these,
 REST clients keep the JSON of the API view on the same path."""
 
+import logging
+
+from django.db import connection
+from django.http import JsonResponse
 from django.template.response import TemplateResponse
 
-from governance import services as governance_services
+from audit.selectors import audit_event_list
+from governance.selectors import change_request_list
+from governance.services import (
+    activation_requires_approval,
+    change_request_actions,
+    pair_text,
+    tenant_set_approval_policy,
+)
 from onboarding.errors import InvalidInput, ServiceError
+from onboarding.problems import problem, problem_response
 from onboarding.ui import (
     Column,
     Filter,
@@ -19,9 +34,13 @@ from onboarding.ui import (
     wants_write,
 )
 from packs.models import PackStatus
+from packs.selectors import domain_pack_list, tenant_pack_list
+from runtime_config.health import runtime_health
+from runtime_config.selectors import activation_history_list, active_config_get
 from tenants import selectors, services
 from tenants.models import TenantStatus
 
+log = logging.getLogger(__name__)
 TABLE_ID = "tenants-table"
 _POLICY_CHOICES = [
     ("", "Follow the global setting"),
@@ -166,7 +185,7 @@ def tenant_detail_page(request, tenant_id: str):
                 code="invalid_request",
             )
         value = _policy_value(data.get("require_activation_approval"))
-        change = governance_services.tenant_set_approval_policy(
+        change = tenant_set_approval_policy(
             principal=principal, tenant_id=tenant_id, require_activation_approval=value
         )
         tenant = change.tenant
@@ -188,9 +207,6 @@ def tenant_detail_page(request, tenant_id: str):
 
 
 def tenant_detail_context(request, tenant) -> dict:
-    from packs.selectors import domain_pack_list, tenant_pack_list
-    from runtime_config.selectors import activation_history_list, active_config_get
-
     principal = request.principal
     pending = _pending_requests(principal, tenant.tenant_id)
     active = active_config_get(principal=principal, tenant_id=tenant.tenant_id)
@@ -219,17 +235,10 @@ def tenant_detail_context(request, tenant) -> dict:
 
 
 def _recent_events(principal, tenant_id: str) -> list:
-    try:
-        from audit.selectors import audit_event_list
-    except ImportError:
-        return []
     return list(audit_event_list(principal=principal, tenant_id=tenant_id)[:10])
 
 
 def _pending_requests(principal, tenant_id: str) -> list:
-    from governance.selectors import change_request_list
-    from governance.services import change_request_actions, pair_text
-
     requests = change_request_list(principal=principal, tenant_id=tenant_id)
     rows = list(requests.filter(status__in=("PENDING", "SCHEDULED")))
     for row in rows:
@@ -239,8 +248,6 @@ def _pending_requests(principal, tenant_id: str) -> list:
 
 
 def _requires_approval(tenant) -> bool:
-    from governance.services import activation_requires_approval
-
     return activation_requires_approval(tenant)
 
 
@@ -263,3 +270,25 @@ def tenant_status_page(request, tenant_id: str):
     if not back.startswith("/admin/"):
         back = "/admin/tenants"
     return done(request, back, f"Tenant {tenant.tenant_id} {verb}.")
+
+
+def healthz(request):
+    if request.method not in ("GET", "HEAD"):
+        response = problem_response(
+            problem(405, "method_not_allowed", "Method not allowed", "Use GET.")
+        )
+        response["Allow"] = "GET, HEAD"
+        return response
+    body = {"status": "ok", "database": "ok"}
+    status = 200
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception:
+        log.exception("health check: database unreachable")
+        body.update(status="error", database="error")
+        status = 503
+    body.update(runtime_health())
+    if body.get("runtime") not in (None, "ok") and status == 200:
+        body["status"] = "degraded"
+    return JsonResponse(body, status=status)

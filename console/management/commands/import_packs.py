@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
+from governance.services import config_activate
 from onboarding.errors import ServiceError
 from onboarding.intake import load_json_object
 from onboarding.principal import Principal
@@ -23,6 +24,7 @@ from packs.services import (
     tenant_pack_import,
 )
 from packs.versions import parse_version
+from tenants.models import Tenant
 from tenants.services import tenant_create
 
 
@@ -177,8 +179,6 @@ class Command(BaseCommand):
             raise CommandError(f"{rejected} pack(s) rejected", returncode=1)
 
     def _create_tenants(self, items: list[Item], principal) -> None:
-        from tenants.models import Tenant
-
         wanted = {item.owner for item in items if item.kind == "tenant" and item.owner}
         existing = set(Tenant.objects.filter(tenant_id__in=wanted).values_list("pk", flat=True))
         for tenant_id in sorted(wanted - existing):
@@ -291,8 +291,6 @@ class Command(BaseCommand):
         item.checked_against = against.get("version", "")
 
     def _activate(self, item: Item, principal) -> None:
-        from governance.services import config_activate
-
         outcome = config_activate(
             principal=principal,
             tenant_id=item.owner,

@@ -7,9 +7,16 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
+from governance.services import config_activate
+from impact.models import TenantSampleSet
+from impact.services import sample_set_replace
 from onboarding.principal import Principal
+from packs.models import PlaybookLink
+from packs.services import domain_pack_import, playbook_link_create, tenant_pack_import
+from runtime_config.models import ChangeRequestStatus, ConfigChangeRequest
+from runtime_config.services import KIND_ACTIVATE
 from tenants.models import Role, RoleBinding, Tenant
-from tenants.services import user_ensure
+from tenants.services import tenant_create, user_ensure
 
 DEMO_DIR = Path(__file__).resolve().parents[3] / "packs" / "demo"
 TENANT_ID = "TENANT_FINANCE_001"
@@ -64,11 +71,6 @@ class Command(BaseCommand):
         return tokens
 
     def _flow(self, principal: Principal) -> None:
-        from governance.services import config_activate
-        from packs.models import PlaybookLink
-        from packs.services import domain_pack_import, playbook_link_create, tenant_pack_import
-        from tenants.services import tenant_create
-
         if not Tenant.objects.filter(tenant_id=TENANT_ID).exists():
             tenant_create(principal=principal, tenant_id=TENANT_ID, name="Finance Demo Tenant")
         domain = domain_pack_import(
@@ -111,9 +113,6 @@ class Command(BaseCommand):
     def _samples(self, principal: Principal) -> None:
         """Real-looking exceptions of the tenant, so that a dry run or a review shows what a change
         does to them (decision impact). Kept when the tenant already has a set of its own."""
-        from impact.models import TenantSampleSet
-        from impact.services import sample_set_replace
-
         if not TenantSampleSet.objects.filter(tenant_id=TENANT_ID).exists():
             sample_set_replace(
                 principal=principal,
@@ -124,9 +123,6 @@ class Command(BaseCommand):
     def _waiting_request(self, domain_pack, tenant_pack):
         """The seed's activation already waiting for approval: running again must not file
         another (which would supersede it)."""
-        from runtime_config.models import ChangeRequestStatus, ConfigChangeRequest
-        from runtime_config.services import KIND_ACTIVATE
-
         return (
             ConfigChangeRequest.objects.filter(
                 tenant_id=TENANT_ID,
