@@ -1,6 +1,9 @@
 """One receiver for every domain signal: each event becomes one audit row, written in the
 sender's transaction. A receiver error propagates to the sender (signals are sent with `send`,
-not `send_robust`), so a change whose audit row cannot be written rolls back."""
+not `send_robust`), so a change whose audit row cannot be written rolls back.
+
+The apps below audit are listed here; an app above it (webhooks) hands its own signals to
+`audit_signals` from its AppConfig.ready."""
 
 from audit.services import audit_append
 from governance import signals as governance_signals
@@ -8,7 +11,6 @@ from impact import signals as impact_signals
 from packs import signals as pack_signals
 from runtime_config import signals as config_signals
 from tenants import signals as tenant_signals
-from webhooks import signals as webhook_signals
 
 AUDITED_SIGNALS = {
     "tenants.tenant_created": tenant_signals.tenant_created,
@@ -30,10 +32,6 @@ AUDITED_SIGNALS = {
     "governance.change_request_applied": governance_signals.change_request_applied,
     "impact.sample_set_replaced": impact_signals.sample_set_replaced,
     "governance.change_request_review_refused": governance_signals.change_request_review_refused,
-    "webhooks.webhook_created": webhook_signals.webhook_created,
-    "webhooks.webhook_updated": webhook_signals.webhook_updated,
-    "webhooks.webhook_deleted": webhook_signals.webhook_deleted,
-    "webhooks.webhook_redelivered": webhook_signals.webhook_redelivered,
 }
 
 
@@ -41,5 +39,11 @@ def record_event(sender, event=None, **kwargs) -> None:
     audit_append(event)
 
 
-for _name, _signal in AUDITED_SIGNALS.items():
-    _signal.connect(record_event, dispatch_uid=f"audit.{_name}", weak=False)
+def audit_signals(signals: dict) -> None:
+    """Record every event of `signals` ({dispatch name: Signal}) from now on."""
+    for name, signal in signals.items():
+        AUDITED_SIGNALS[name] = signal
+        signal.connect(record_event, dispatch_uid=f"audit.{name}", weak=False)
+
+
+audit_signals(dict(AUDITED_SIGNALS))

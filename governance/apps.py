@@ -7,8 +7,9 @@ class GovernanceConfig(AppConfig):
     name = "governance"
 
     def ready(self) -> None:
-        # AppConfig.ready: the services import models, which exist only now.
-        from governance import services
+        # AppConfig.ready: both modules import models, which exist only now.
+        from governance import receivers, services
 
+        receivers.connect()
         worker.register_queue("activations")
         worker.register_recovery_step(services.scheduled_recover)

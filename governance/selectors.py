@@ -5,7 +5,7 @@ from django.db.models import QuerySet
 
 from onboarding.errors import NotFound
 from onboarding.principal import Principal, require_any_role
-from runtime_config.models import ConfigChangeRequest
+from runtime_config.models import ChangeRequestStatus, ConfigChangeRequest
 
 
 def change_request_get(*, principal: Principal, change_request_id) -> ConfigChangeRequest:
@@ -42,3 +42,17 @@ def change_request_list(
     if status:
         queryset = queryset.filter(status=status)
     return queryset.order_by("-requested_at", "-pk")
+
+
+def open_requests_naming(pack) -> list[tuple]:
+    """(id, tenant id, status) of the requests still PENDING or SCHEDULED that name `pack` (a
+    DomainPack or TenantPack row), oldest first. Unscoped: the caller decides what to show."""
+    field = "tenant_pack" if pack.pack_type == "tenant" else "domain_pack"
+    return list(
+        ConfigChangeRequest.objects.filter(
+            **{field: pack},
+            status__in=(ChangeRequestStatus.PENDING, ChangeRequestStatus.SCHEDULED),
+        )
+        .order_by("requested_at")
+        .values_list("pk", "tenant_id", "status")
+    )

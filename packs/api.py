@@ -26,11 +26,12 @@ from onboarding.api import (
 )
 from onboarding.errors import InvalidInput, NotFound, ServiceError, finding
 from onboarding.principal import Principal
-from packs import selectors, services
+from onboarding.problems import problem_for_exception
+from packs import hooks, selectors, services
 from packs.diff import json_diff
 from packs.models import DomainPack, PackStatus, TenantPack
+from packs.validation import load_schema
 from packs.versions import MAX_VERSION_LENGTH, parse_version
-from runtime_config.selectors import active_tenants_by_pack
 
 PACK_TYPES = ("domain", "tenant")
 
@@ -187,8 +188,9 @@ def pack_data(pack: DomainPack | TenantPack, active_for: list[str]) -> dict[str,
 def active_for_map(principal: Principal, packs: list) -> dict[int, list[str]]:
     if not packs:
         return {}
-    field = "domain_pack_id" if isinstance(packs[0], DomainPack) else "tenant_pack_id"
-    return active_tenants_by_pack(principal=principal, field=field, pack_ids=[p.pk for p in packs])
+    return hooks.tenants_running(
+        principal=principal, pack_type=packs[0].pack_type, pack_ids=[p.pk for p in packs]
+    )
 
 
 def pack_rows(principal: Principal, packs: list) -> list[dict[str, Any]]:
@@ -273,8 +275,6 @@ def _import_input(view, serializer_class, pack_type: str) -> dict[str, Any]:
 
 
 def _as_service_error(exc: serializers.ValidationError) -> ServiceError:
-    from onboarding.problems import problem_for_exception
-
     body, _headers = problem_for_exception(exc)
     return InvalidInput(body["detail"], code=body["code"], errors=body.get("errors") or [])
 
@@ -486,8 +486,6 @@ def _diff(old, new) -> dict[str, Any]:
 
 
 def _schema(pack_type: str) -> dict[str, Any] | None:
-    from packs.validation import load_schema
-
     try:
         return load_schema(pack_type)
     except (KeyError, FileNotFoundError):

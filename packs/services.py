@@ -26,10 +26,17 @@ from onboarding.errors import (
 from onboarding.events import DomainEvent, send_event
 from onboarding.intake import check_json_value
 from onboarding.principal import Principal, require_any_role, require_platform_admin
-from packs import signals
+from packs import hooks, playbooks, signals
 from packs.canonical import canonical_json, checksum
-from packs.models import ALLOWED_TRANSITIONS, DomainPack, PackStatus, TenantPack
-from packs.selectors import domain_pack_content, domain_pack_get, tenant_pack_get
+from packs.models import ALLOWED_TRANSITIONS, DomainPack, PackStatus, PlaybookLink, TenantPack
+from packs.selectors import (
+    domain_pack_content,
+    domain_pack_get,
+    domain_pack_resolve,
+    playbook_link_get,
+    tenant_pack_get,
+)
+from packs.validation import validate_domain_pack, validate_tenant_pack
 from packs.versions import next_version, parse_version, version_key
 from tenants.access import tenant_for_read, tenant_for_write
 from tenants.models import Tenant
@@ -140,15 +147,11 @@ def pack_set_status(
                 code="invalid_transition",
                 errors=[finding("invalid_transition", "/status", f"{before} → {status}")],
             )
-        if status == PackStatus.DEPRECATED:
-            _refuse_if_in_use(pack)
-            _refuse_if_pending(pack)
+        # The apps above may refuse (a pack in use, one a waiting request names): packs.hooks.
+        hooks.pack_status_changing.send(sender=type(pack), pack=pack, before=before, after=status)
         pack.status = status
         pack.save(update_fields=["status"])
         send_pack_status_changed(principal=principal, pack=pack, before=before)
-        from runtime_config.cache import bump_generation_on_commit
-
-        bump_generation_on_commit()
     return pack
 
 
@@ -200,58 +203,6 @@ def _pack_for_write(principal, pack_type, version, domain, tenant_id):
         pack = tenant_pack_get(principal=principal, tenant_id=tenant_id or "", version=version)
         return TenantPack.objects.select_for_update().get(pk=pack.pk)
     raise InvalidInput(f"Unknown pack type {pack_type!r}.", code="invalid_pack_type")
-
-
-def _refuse_if_in_use(pack: DomainPack | TenantPack) -> None:
-    from runtime_config.models import TenantActiveConfig
-
-    field = "domain_pack" if isinstance(pack, DomainPack) else "tenant_pack"
-    tenants = sorted(
-        TenantActiveConfig.objects.filter(**{field: pack}).values_list("tenant_id", flat=True)
-    )
-    if tenants:
-        raise Conflict(
-            f"{pack_label(pack)} is active for {', '.join(tenants)}; "
-            "activate another version first.",
-            code="pack_in_use",
-            errors=[
-                finding("pack_in_use", "/status", f"Active for tenant {tenant_id}.")
-                for tenant_id in tenants
-            ],
-            extra={"tenants": tenants},
-        )
-
-
-def _refuse_if_pending(pack: DomainPack | TenantPack) -> None:
-    """A request waiting for approval (or for its time) would otherwise stay PENDING naming a
-    pack that can no longer be activated. The pack row is locked (FOR UPDATE), and a request is
-    created under a lock of the same row, so the two cannot cross."""
-    from runtime_config.models import ChangeRequestStatus, ConfigChangeRequest
-
-    field = "domain_pack" if isinstance(pack, DomainPack) else "tenant_pack"
-    waiting = list(
-        ConfigChangeRequest.objects.filter(
-            **{field: pack},
-            status__in=(ChangeRequestStatus.PENDING, ChangeRequestStatus.SCHEDULED),
-        )
-        .order_by("requested_at")
-        .values_list("pk", "tenant_id", "status")
-    )
-    if waiting:
-        raise Conflict(
-            f"{pack_label(pack)} is named by {len(waiting)} change request(s) awaiting approval "
-            "or their scheduled time; reject or cancel them first.",
-            code="pack_pending_approval",
-            errors=[
-                finding(
-                    "pack_pending_approval",
-                    "/status",
-                    f"Change request {pk} ({status}) for tenant {tenant_id}.",
-                )
-                for pk, tenant_id, status in waiting
-            ],
-            extra={"change_requests": [str(pk) for pk, _, _ in waiting]},
-        )
 
 
 # --- import and validation (DESIGN §6, §7) ---
@@ -635,8 +586,6 @@ def domain_pack_import(
 
 
 def _domain_pack_import(*, principal, content, version, domain) -> ImportResult:
-    from packs.validation import validate_domain_pack
-
     _check_content(content)
     version = _agreed_version(version, content)
     named = content.get("domainName")
@@ -711,8 +660,6 @@ def _agreed_version(requested: str | None, content: dict[str, Any]) -> str | Non
 def _resolve_domain_pack(
     *, principal: Principal, content: dict[str, Any], tenant_id: str | None, version: str | None
 ) -> DomainPack | None:
-    from packs.selectors import domain_pack_resolve
-
     domain = content.get("domainName")
     if not isinstance(domain, str) or not domain:
         return None
@@ -737,8 +684,6 @@ def _resolve_domain_pack(
 def _validate_tenant(
     *, principal: Principal, content: dict[str, Any], tenant_id: str | None, version: str | None
 ) -> dict[str, Any]:
-    from packs.validation import validate_tenant_pack
-
     if version is not None:
         parse_version(version, "/domain_pack_version")
     against = _resolve_domain_pack(
@@ -851,7 +796,6 @@ def pack_validate(
     domain_pack_version: str | None = None,
 ) -> dict[str, Any]:
     """The validation report of a document, valid or not; nothing is written."""
-    from packs.validation import validate_domain_pack
 
     require_any_role(principal)
     if tenant_id is not None:
@@ -892,15 +836,11 @@ def playbook_link_create(
 ):
     """Link a playbook to a tenant and domain, following the tenant's active domain pack version
     or pinned to `domain_pack_version`. An incompatible playbook is refused with every reason."""
-    from packs import playbooks
-    from packs.models import PlaybookLink
-    from runtime_config.models import TenantActiveConfig
-
     with transaction.atomic():
         tenant = tenant_for_write(principal=principal, tenant_id=tenant_id)
         # Lock what activation locks (DESIGN §8), in its order: the active-config row, else the
         # tenant row. A concurrent activation then checks this link, or this waits for it.
-        active = TenantActiveConfig.objects.select_for_update().filter(tenant=tenant).first()
+        active = hooks.active_config(tenant_id=tenant.tenant_id, lock=True)
         if active is None:
             tenant_for_write(principal=principal, tenant_id=tenant_id, lock=True)
         domain = domain or (active.domain if active is not None else None)
@@ -948,14 +888,14 @@ def playbook_link_create(
 
 
 def playbook_link_delete(*, principal: Principal, link_id: int) -> None:
-    from packs.playbooks import pair_for_tenant
-    from packs.selectors import playbook_link_get
-
     with transaction.atomic():
         link = playbook_link_get(principal=principal, link_id=link_id, lock=True)
         tenant_for_write(principal=principal, tenant_id=link.tenant_id)
         pinned = link.domain_pack
-        base = pinned or pair_for_tenant(tenant_id=link.tenant_id, domain=link.domain).domain_pack
+        base = (
+            pinned
+            or playbooks.pair_for_tenant(tenant_id=link.tenant_id, domain=link.domain).domain_pack
+        )
         event_link = _LinkSnapshot(link.pk, link.tenant_id, link.domain, link.playbook_id, pinned)
         link.delete()
         _send_link_event(
@@ -973,8 +913,6 @@ class _LinkSnapshot:
 
 
 def _send_link_event(signal, action, principal, link, domain_pack, playbook) -> None:
-    from packs.models import PlaybookLink
-
     pinned = link.domain_pack.version if link.domain_pack is not None else None
     details: dict[str, Any] = {
         "link_id": link.pk,

@@ -11,6 +11,8 @@ from django.template.response import TemplateResponse
 
 from onboarding.confirm import Confirmation
 from onboarding.errors import InvalidInput, NotFound, ServiceError, finding
+from onboarding.intake import load_json_object
+from onboarding.principal import require_any_role
 from onboarding.ui import (
     Column,
     Filter,
@@ -23,9 +25,11 @@ from onboarding.ui import (
     render_page,
     wants_write,
 )
-from packs import selectors, services
+from packs import hooks, selectors, services
+from packs.diff import diff_entries, diff_view
 from packs.models import ALLOWED_TRANSITIONS, DomainPack, PackStatus
-from runtime_config.selectors import active_tenants_by_pack
+from packs.playbooks import playbook_registry
+from tenants.selectors import tenant_get, tenant_list
 
 PACKS_TABLE = "packs-table"
 PLAYBOOKS_TABLE = "playbooks-table"
@@ -151,8 +155,6 @@ def _domains(principal) -> list[str]:
 
 
 def _visible_tenants(principal) -> list:
-    from tenants.selectors import tenant_list
-
     return list(tenant_list(principal=principal)[:500])
 
 
@@ -170,10 +172,10 @@ def _pack_columns(first: Column) -> list[Column]:
     ]
 
 
-def _decorate(table: Table, field: str, principal, back: str) -> Table:
+def _decorate(table: Table, pack_type: str, principal, back: str) -> Table:
     rows = list(table.page.object_list)
-    running = active_tenants_by_pack(
-        principal=principal, field=field, pack_ids=[row.pk for row in rows]
+    running = hooks.tenants_running(
+        principal=principal, pack_type=pack_type, pack_ids=[row.pk for row in rows]
     )
     for row in rows:
         row.running_for = running.get(row.pk, [])
@@ -199,7 +201,7 @@ def _domain_table(request, principal, filters) -> Table:
         empty="No domain packs match these filters. Import one with the panel above.",
         refresh_on="packs-changed",
     )
-    return _decorate(table, "domain_pack_id", principal, _back(table))
+    return _decorate(table, "domain", principal, _back(table))
 
 
 def _tenant_table(request, principal, filters) -> Table:
@@ -225,7 +227,7 @@ def _tenant_table(request, principal, filters) -> Table:
         empty="No tenant packs match these filters. Import one with the panel above.",
         refresh_on="packs-changed",
     )
-    return _decorate(table, "tenant_pack_id", principal, _back(table))
+    return _decorate(table, "tenant", principal, _back(table))
 
 
 def _back(table: Table) -> str:
@@ -240,8 +242,6 @@ def domain_pack_list_page(request):
 
 @page_view
 def tenant_pack_list_page(request, tenant_id: str):
-    from tenants.selectors import tenant_get
-
     tenant_get(principal=request.principal, tenant_id=tenant_id)
     return packs_page(request, tab="tenant", tenant_id=tenant_id)
 
@@ -250,8 +250,6 @@ def tenant_pack_list_page(request, tenant_id: str):
 
 
 def _uploaded_content(request, data) -> dict:
-    from onboarding.intake import load_json_object
-
     upload = request.FILES.get("file")
     if upload is not None and upload.size:
         raw = upload.read()
@@ -410,9 +408,9 @@ def pack_url(pack) -> str:
 
 def _detail(request, pack, versions, diff_base: str):
     principal = request.principal
-    running = active_tenants_by_pack(
+    running = hooks.tenants_running(
         principal=principal,
-        field="domain_pack_id" if isinstance(pack, DomainPack) else "tenant_pack_id",
+        pack_type=pack.pack_type,
         pack_ids=[v.pk for v in versions] or [pack.pk],
     )
     for version in versions:
@@ -482,8 +480,6 @@ def tenant_pack_status_page(request, tenant_id: str, version: str):
 
 
 def _diff(request, *, versions, get, title: str, base: str, back: str):
-    from packs.diff import diff_entries, diff_view
-
     old_version = request.GET.get("from", "").strip()
     new_version = request.GET.get("to", "").strip()
     mode = "side" if request.GET.get("view") == "side" else "table"
@@ -555,8 +551,6 @@ def pack_schema_page(request, pack_type: str):
     import json
     from pathlib import Path
 
-    from onboarding.principal import require_any_role
-
     require_any_role(request.principal)
     path = Path(__file__).parent / "schemas" / f"{pack_type}_pack.schema.json"
     if pack_type not in ("domain", "tenant") or not path.is_file():
@@ -572,8 +566,6 @@ def pack_schema_page(request, pack_type: str):
 
 @page_view
 def playbook_list_page(request):
-    from packs.playbooks import playbook_registry
-
     principal = request.principal
     tenants = _visible_tenants(principal)
     filters = filters_from(

@@ -160,6 +160,7 @@ def tenant_set_status(
             status == TenantStatus.SUSPENDED and principal.is_platform_admin
         )
         tenant.save(update_fields=["status", "suspended_by_platform", "updated_at"])
+        # Its receivers record it (audit) and publish it to every serving process (runtime_config).
         send_event(
             signals.tenant_status_changed,
             Tenant,
@@ -179,15 +180,7 @@ def tenant_set_status(
                 },
             ),
         )
-        _on_commit_bump_runtime(tenant_id)
     return tenant
-
-
-def _on_commit_bump_runtime(tenant_id: str) -> None:
-    # Suspension must reach every runtime process; imported late to keep apps decoupled.
-    from runtime_config.cache import publish_tenant_change
-
-    publish_tenant_change(tenant_id)
 
 
 def tenant_rename(*, principal: Principal, tenant: Tenant, name: str) -> Tenant:
