@@ -4,14 +4,16 @@ layers"), connected in RuntimeConfigConfig.ready:
 - packs' hooks: a tenant's active configuration, the tenants running each pack, and the veto
   on deprecating a pack a tenant runs (409 `pack_in_use`);
 - domain signals whose change alters what the runtime serves: a pack's status set by hand, and a
-  tenant's suspension or reactivation, reach every serving process after the commit."""
+  tenant's suspension or reactivation, reach every serving process after the commit;
+- and, inside the app, the push listener's reload of a dropped tenant (runtime.load_and_cache:
+  push sits below runtime and does not import it)."""
 
 from onboarding.errors import Conflict, finding
 from packs import hooks as pack_hooks
 from packs import signals as pack_signals
 from packs.models import DomainPack, PackStatus, TenantPack
 from packs.services import pack_label
-from runtime_config.cache import bump_generation_on_commit, publish_tenant_change
+from runtime_config import push, runtime
 from runtime_config.models import TenantActiveConfig
 from runtime_config.selectors import active_tenants_by_pack
 from tenants import signals as tenant_signals
@@ -59,15 +61,16 @@ def pack_status_changed(sender, event=None, **kwargs) -> None:
     # An activation that promotes its DRAFT packs (`cause` names it) publishes its own tenant's
     # change (services/apply.py); a status set by hand may matter to any tenant.
     if "cause" not in event.details:
-        bump_generation_on_commit()
+        push.bump_generation_on_commit()
 
 
 def tenant_status_changed(sender, event=None, **kwargs) -> None:
     # Suspension and reactivation must reach every serving process.
-    publish_tenant_change(event.tenant_id)
+    push.publish_tenant_change(event.tenant_id)
 
 
 def connect() -> None:
+    push.reload_dropped_with(runtime.load_and_cache)
     pack_hooks.active_config.answer(active_config)
     pack_hooks.tenants_running.answer(tenants_running)
     for model in (DomainPack, TenantPack):

@@ -1,7 +1,8 @@
 from django.db.models import QuerySet
 
 from onboarding.principal import Principal
-from runtime_config.models import ActivationHistory, TenantActiveConfig
+from runtime_config.convergence import SILENCE, pair_checksum
+from runtime_config.models import ActivationHistory, ServedConfig, TenantActiveConfig
 from tenants.access import tenant_for_read
 
 
@@ -68,9 +69,6 @@ def convergence_get(*, principal: Principal, tenant_id: str) -> dict:
     one: `{revision, checksum, converged, processes: [...]}` (DESIGN §14). `converged` is true when
     every listed process serves the active revision and pair (vacuously, when none serves it)."""
     from django.utils import timezone
-
-    from runtime_config.convergence import SILENCE, pair_checksum
-    from runtime_config.models import ServedConfig
 
     tenant_for_read(principal=principal, tenant_id=tenant_id)
     active = (

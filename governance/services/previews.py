@@ -9,8 +9,8 @@ from onboarding.errors import ServiceError
 from packs.diff import json_diff
 from packs.models import DomainPack, TenantPack
 from packs.validation import validate_tenant_pack
+from runtime_config.effective import merge_effective_config
 from runtime_config.models import ActivationHistory, ConfigChangeRequest, TenantActiveConfig
-from runtime_config.runtime import merge_effective_config
 from runtime_config.services.compatibility import link_findings
 from runtime_config.services.targets import (
     KIND_ACTIVATE,
