@@ -288,7 +288,7 @@ def validate_document(shape: Shape, data: bytes) -> dict[str, Any]:
     """What a validate request does with the bytes: strict intake, the content checks of the
     import service, validation (a tenant pack against its domain pack)."""
     from onboarding.intake import load_json_object
-    from packs.services import _check_content
+    from packs.services.imports import _check_content
     from packs.validation import validate_domain_pack, validate_tenant_pack
 
     content = load_json_object(data)
