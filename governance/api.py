@@ -1,5 +1,6 @@
 """REST operations on change requests (DESIGN §6, §8, §14): activation and rollback (applied,
-previewed, pending approval or scheduled), the approvals list, review, approve, reject, cancel."""
+previewed, pending approval or scheduled), the approvals list, review, approve, reject, cancel,
+and the platform settings (switching approval off is a change request)."""
 
 from typing import Any
 
