@@ -205,7 +205,7 @@ def run(database_url: str, token: str, *, log=print) -> list[dict]:
             "/admin/tenants?status=ACTIVE",
             "",
             None,
-        )
+        ),
     ]
     if tenant:
         targets += [
