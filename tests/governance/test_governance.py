@@ -112,7 +112,11 @@ def test_policy_request__outsider__404_and_no_audit_row(admin, outsider, packs, 
     ).json()["change_request"]["id"]
     before = AuditEvent.objects.count()
     for verb in ("approve", "reject", "cancel"):
-        assert_problem(send(outsider.client, "POST", review_url(verb, change_id), {}), 404)
+        assert_problem(
+            send(outsider.client, "POST", review_url(verb, change_id), {}),
+            404,
+            "change_request_not_found",
+        )
     assert AuditEvent.objects.count() == before
     assert ConfigChangeRequest.objects.get(pk=change_id).status == "PENDING"
 

@@ -104,7 +104,7 @@ def test_activate__bad_apply_at__400_with_code_and_nothing_written(admin, packs,
 
 def test_activate__apply_at_not_a_string__400(admin, packs):
     response = send(admin.client, "POST", ACTIVATE, {"tenant_id": "TENANT_A", "apply_at": 5})
-    assert_problem(response, 400)
+    assert_problem(response, 400, "wrong_type")
 
 
 def test_parse_apply_at__offsets__normalised_instant():
@@ -342,7 +342,9 @@ def test_cancel__scheduled_by_someone_else__refused_tenant_admin_may_reject(
     change_id = _schedule(admin).json()["change_request"]["id"]
     before = ConfigChangeRequest.objects.get(pk=change_id).status
     assert_problem(
-        send(member.client, "POST", f"/admin/config-changes/{change_id}/cancel", {}), 403
+        send(member.client, "POST", f"/admin/config-changes/{change_id}/cancel", {}),
+        403,
+        "admin_required",
     )
     assert_problem(
         send(owner.client, "POST", f"/admin/config-changes/{change_id}/cancel", {}),
