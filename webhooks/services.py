@@ -24,6 +24,7 @@ from standardwebhooks.webhooks import Webhook
 from audit.services import jsonable
 from onboarding.errors import Conflict, InvalidInput, NotFound, finding
 from onboarding.events import DomainEvent, send_event
+from onboarding.redaction import redact
 from tenants.access import require_platform_admin, tenant_for_write
 from tenants.principals import Principal
 from webhooks import signals, signing_secrets, targets, transport
@@ -232,7 +233,8 @@ def outbox_record(event: DomainEvent) -> WebhookEvent | None:
     ]
     if not wanted:
         return None
-    details = jsonable(dict(event.details or {}))
+    # Receivers get the same redacted details as the audit trail (onboarding.redaction).
+    details = redact(jsonable(dict(event.details or {})))
     size = len(json.dumps(details, separators=(",", ":")))
     now = timezone.now()
     with transaction.atomic(savepoint=False):
