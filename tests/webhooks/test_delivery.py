@@ -25,7 +25,13 @@ from tenants.services import tenant_create, tenant_set_approval_policy, tenant_s
 from tests.webhooks.conftest import SETUP, deliver, subscribe
 from tests.webhooks.receiver import Answer, Receiver
 from webhooks.events import EVENT_TYPES, event_type_for
-from webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEvent
+from webhooks.models import (
+    DeliveryStatus,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEvent,
+    WebhookSubscription,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 FINANCE = "TENANT_FINANCE_001"
@@ -335,3 +341,24 @@ def test_webhook_deactivated_before_sending__delivery_cancelled(receiver, fast_r
     deliver(lambda: WebhookDelivery.objects.exclude(status="PENDING").exists())
     assert WebhookDelivery.objects.get().status == DeliveryStatus.CANCELLED
     assert receiver.requests == []
+
+
+@pytest.mark.parametrize("host", ["localhost.", "foo.localhost.", "localhost.localdomain."])
+def test_stored_url_names_this_machine__refused_at_delivery__nothing_sent(
+    host, fast_retries, settings
+):
+    """A subscription saved before the name rule (or around it) is refused at every send."""
+    settings.WEBHOOK_ALLOW_PRIVATE = False
+    settings.WEBHOOK_MAX_ATTEMPTS = 1
+    with Receiver() as receiver:
+        port = receiver.server.server_address[1]
+        created = subscribe("https://hooks.example.com/in")
+        WebhookSubscription.objects.filter(pk=created.subscription.pk).update(
+            url=f"http://{host}:{port}/hooks"
+        )
+        tenant_create(principal=SETUP, tenant_id=FINANCE, name="Finance")
+        tenant_set_status(principal=SETUP, tenant_id=FINANCE, status="SUSPENDED")
+        deliver(lambda: WebhookDelivery.objects.filter(status="FAILED").exists())
+        assert receiver.requests == []
+    attempt = WebhookAttempt.objects.get()
+    assert attempt.status_code is None and "names this machine" in attempt.error

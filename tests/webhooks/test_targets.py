@@ -82,6 +82,19 @@ def test_check_url__public_http_urls__accepted(url, settings):
         ("http://localhost:8000/", "webhook_url_forbidden"),
         ("http://LOCALHOST/", "webhook_url_forbidden"),
         ("http://api.localhost/", "webhook_url_forbidden"),
+        # Fully qualified (trailing dot) and /etc/hosts forms of this machine (issue 25, #5).
+        ("http://localhost./", "webhook_url_forbidden"),
+        ("http://foo.localhost./", "webhook_url_forbidden"),
+        ("http://localhost.localdomain./", "webhook_url_forbidden"),
+        ("http://localhost.localdomain/", "webhook_url_forbidden"),
+        ("http://LocalHost.LocalDomain.:8080/x", "webhook_url_forbidden"),
+        ("http://a.b.localhost/", "webhook_url_forbidden"),
+        ("http://ip6-localhost/", "webhook_url_forbidden"),
+        ("http://localhost6.localdomain6/", "webhook_url_forbidden"),
+        ("http://localhost../", "invalid_webhook_url"),
+        ("http://[fec0::1]/", "webhook_url_forbidden"),
+        ("http://[fd12:3456::1]/", "webhook_url_forbidden"),
+        ("http://198.18.0.1/", "webhook_url_forbidden"),
     ],
 )
 def test_check_url__bad_or_internal_url__refused_with_code(url, code, settings):
@@ -90,6 +103,29 @@ def test_check_url__bad_or_internal_url__refused_with_code(url, code, settings):
         check_url(url)
     assert caught.value.code == code
     assert caught.value.errors[0]["path"] == "/url"
+
+
+@pytest.mark.parametrize(
+    ("url", "word"),
+    [
+        ("http://[fec0::1]/", "site-local"),
+        ("http://[fec0::ffff:1]:8080/", "site-local"),
+        ("http://[fc00::1]/", "unique-local"),
+        ("http://[fd12:3456::1]/", "unique-local"),
+        ("http://100.64.0.1/", "carrier-grade NAT"),
+        ("http://[2001:db8::1]/", "documentation"),
+        ("http://10.0.0.1/", "private"),
+        ("http://[::1]/", "loopback"),
+        ("http://[::ffff:169.254.169.254]/", "link-local"),
+    ],
+)
+def test_check_url__refused_address__named_for_what_it_is_never_public(url, word, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE = False
+    with pytest.raises(InvalidInput) as caught:
+        check_url(url)
+    message = caught.value.errors[0]["message"]
+    assert word in message and "public" not in message, message
+    assert "public" not in caught.value.detail
 
 
 @pytest.mark.parametrize("value", [None, 5, ["https://a.example"], b"https://a.example"])
