@@ -4,7 +4,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from onboarding.env import ConfigError, env_bool, env_float, env_int, env_list, env_str
+from onboarding.env import ConfigError, env_bool, env_float, env_int, env_list, env_rate, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -143,6 +143,18 @@ else:
             "LOCATION": "onboarding_cache",
         }
     }
+
+# Rate limits (onboarding.ratelimit): per principal and per client, counted in the cache above.
+# Each scope's limit is `<count>/<period>` from RATE_LIMIT_<SCOPE>.
+RATE_LIMITS = {
+    # Redelivery re-sends an event to a receiver: a burst of them floods it (issue 25).
+    "webhook_redeliver": env_rate("RATE_LIMIT_WEBHOOK_REDELIVER", "10/m"),
+}
+# The request META key holding the client's address: REMOTE_ADDR, or behind a proxy the header
+# it sets (e.g. HTTP_X_REAL_IP; with HTTP_X_FORWARDED_FOR the last hop counts).
+RATE_LIMIT_CLIENT_META = env_str("RATE_LIMIT_CLIENT_META", "REMOTE_ADDR")
+# When the cache cannot be reached: let calls through (and log) rather than refuse them all.
+RATE_LIMIT_FAIL_OPEN = env_bool("RATE_LIMIT_FAIL_OPEN", True)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
