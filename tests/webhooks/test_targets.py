@@ -296,6 +296,7 @@ def test_send__receiver_drips_its_answer__cut_at_the_deadline(settings):
     settings.WEBHOOK_ALLOW_PRIVATE = True
     settings.WEBHOOK_CONNECT_TIMEOUT = 0.3
     settings.WEBHOOK_READ_TIMEOUT = 0.5
+    settings.WEBHOOK_ATTEMPT_TIMEOUT = 0.8
     stop = threading.Event()
 
     from http.server import BaseHTTPRequestHandler
@@ -330,6 +331,90 @@ def test_send__receiver_drips_its_answer__cut_at_the_deadline(settings):
         stop.set()
         server.shutdown()
         server.server_close()
+
+
+class DripServer:
+    """A raw TCP receiver: reads the request, sends `head`, then one byte of `drip` every
+    `interval` seconds until the client goes away (or `stop`)."""
+
+    def __init__(self, head: bytes, drip: bytes = b"x", interval: float = 0.2):
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.head, self.drip, self.interval = head, drip, interval
+        self.stop = threading.Event()
+        self.closed_by_client = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    @property
+    def port(self) -> int:
+        return self.listener.getsockname()[1]
+
+    def _serve(self) -> None:
+        conn, _ = self.listener.accept()
+        with conn:
+            conn.recv(65536)
+            try:
+                conn.sendall(self.head)
+                while not self.stop.wait(self.interval):
+                    conn.sendall(self.drip)
+            except OSError:
+                self.closed_by_client.set()
+
+    def close(self) -> None:
+        self.stop.set()
+        self.listener.close()
+
+
+def test_send__receiver_drips_its_status_headers__attempt_cut_at_the_deadline(settings):
+    """Issue 25: `HTTP/1.1 200 OK\\r\\nX-Drip: ` then a byte every 2 s held an attempt for 200 s:
+    each byte arrives within the read timeout, so only a deadline on the whole attempt ends it."""
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+    settings.WEBHOOK_READ_TIMEOUT = 5.0  # never reached: a byte comes every 0.2 s
+    server = DripServer(b"HTTP/1.1 200 OK\r\nX-Drip: ")
+    try:
+        result = transport.post(
+            check_url(f"http://127.0.0.1:{server.port}/"), b"{}", {}, deadline=1.0
+        )
+        assert result.status_code is None and not result.succeeded, result
+        assert result.error.startswith("deadline"), result.error
+        # Cut at the deadline, not at a read timeout (5 s) or never; generous for a busy machine.
+        assert 1000 <= result.duration_ms < 5000, result.duration_ms
+        assert server.closed_by_client.wait(10)  # the connection really was cut
+    finally:
+        server.close()
+
+
+def test_send__receiver_never_answers__attempt_cut_at_the_deadline(settings):
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+    settings.WEBHOOK_READ_TIMEOUT = 30.0
+    server = DripServer(b"", drip=b"", interval=0.2)
+    try:
+        result = transport.post(
+            check_url(f"http://127.0.0.1:{server.port}/"), b"{}", {}, deadline=0.5
+        )
+        assert result.status_code is None and result.error.startswith("deadline"), result
+        assert result.duration_ms < 5000
+    finally:
+        server.close()
+
+
+def test_deadline__socket_registered_after_expiry__shut_at_once():
+    left, right = socket.socketpair()
+    with left, right:
+        limit = transport.Deadline(0.01)
+        assert _wait_true(lambda: limit.expired)
+        limit.watch(left)
+        assert left.recv(1) == b""  # shut down: end of stream, no wait
+
+
+def _wait_true(condition, timeout: float = 10.0) -> bool:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.01)
+    return False
 
 
 def test_resolver_pool__is_bounded():
