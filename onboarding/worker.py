@@ -8,6 +8,8 @@ runs several of its loops in threads:
 - `activations`: one loop for scheduled activations, so a slow webhook receiver can never delay
   a change due at a set time;
 - `webhooks`: WORKER_CONCURRENCY loops for webhook deliveries (network-bound);
+- `webhooks_slow`: WEBHOOK_SLOW_LANE_CONCURRENCY loops for endpoints that time out or answer
+  slowly, so that they never hold the loops of the others (webhooks.services.breaker);
 - recovery: every WORKER_RECOVERY_INTERVAL, hands work whose worker died (a lease that ran out)
   to a live one.
 
@@ -62,15 +64,14 @@ class Runner:
     concurrency: int
     interval: float
     recovery_interval: float
-    queues: tuple[str, ...] = ("activations", "webhooks")
+    queues: tuple[str, ...] = ("activations", "webhooks", "webhooks_slow")
     _stop: threading.Event = field(default_factory=threading.Event)
     _loops: list = field(default_factory=list)
     _threads: list[threading.Thread] = field(default_factory=list)
 
     def start(self) -> None:
         for queue in self.queues:
-            count = self.concurrency if queue == "webhooks" else 1
-            for index in range(count):
+            for index in range(self._loops_of(queue)):
                 loop = task_loop(queue, worker_name(queue, index), interval=self.interval)
                 self._loops.append(loop)
                 self._spawn(f"{queue}-{index}", lambda loop=loop: self._run_loop(loop))
@@ -81,6 +82,11 @@ class Runner:
             self.concurrency,
             self.interval,
         )
+
+    def _loops_of(self, queue: str) -> int:
+        if queue == "webhooks":
+            return self.concurrency
+        return settings.WEBHOOK_SLOW_LANE_CONCURRENCY if queue == "webhooks_slow" else 1
 
     def _spawn(self, name: str, target: Callable[[], None]) -> None:
         thread = threading.Thread(target=self._closing(target), name=name, daemon=True)
@@ -156,7 +162,9 @@ def run(*, concurrency: int | None = None, interval: float | None = None) -> Non
     logger.info("worker stopped")
 
 
-def drain(*, queues: tuple[str, ...] = ("activations", "webhooks"), rounds: int = 1) -> None:
+def drain(
+    *, queues: tuple[str, ...] = ("activations", "webhooks", "webhooks_slow"), rounds: int = 1
+) -> None:
     """Run every task that is due now, in this thread, then return (tests and benchmarks)."""
     for _ in range(rounds):
         for queue in queues:

@@ -162,7 +162,7 @@ def test_worker_killed_mid_delivery__restarted__nothing_lost_the_interrupted_one
 
     assert not DBTaskResult.objects.filter(status="RUNNING").exists()
     lost = DBTaskResult.objects.filter(status="FAILED")
-    assert [task.exception_class_path for task in lost] == ["webhooks.services.WorkerLost"]
+    assert [task.exception_class_path for task in lost] == ["webhooks.services.recovery.WorkerLost"]
 
 
 def test_sigterm__worker_finishes_and_exits_cleanly(workers):
