@@ -120,6 +120,16 @@ def _webhook(w):
     return {"webhook_id": w["webhook_id"]}
 
 
+def _paused_webhook(w) -> dict:
+    """The world's webhook, paused by its circuit breaker (before the request), and no body."""
+    from django.utils import timezone
+
+    WebhookSubscription.objects.filter(pk=w["webhook_id"]).update(
+        paused_at=timezone.now(), paused_until=timezone.now(), failure_streak=5
+    )
+    return {}
+
+
 def _hook_body(tenant_id: str | None):
     def body(w):
         hook = {"url": "https://hooks.example.com/in", "events": ["config.activated"]}
@@ -270,6 +280,7 @@ TABLE: list[Row] = [
         lambda w: {"webhook_id": w["webhook_id"], "delivery_id": w["delivery_id"]},
         body=lambda w: {},
     ),
+    Row("webhook-resume", "POST", WRITE_TENANT, _webhook, body=lambda w: _paused_webhook(w)),
     # runtime
     Row("runtime-config", "GET", READ_TENANT, _tenant),
     Row(
