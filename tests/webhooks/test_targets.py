@@ -325,8 +325,9 @@ def test_send__receiver_drips_its_answer__cut_at_the_deadline(settings):
         port = server.server_address[1]
         result = transport.post(check_url(f"http://127.0.0.1:{port}/"), b"{}", {})
         assert result.status_code == 200
-        assert result.duration_ms < 2000, result.duration_ms
-        assert 0 < len(result.excerpt) < 20
+        # Cut at the deadline (0.8 s), not at the end of a body that never ends.
+        assert result.duration_ms < 5000, result.duration_ms
+        assert 0 < len(result.excerpt) < 100
     finally:
         stop.set()
         server.shutdown()
