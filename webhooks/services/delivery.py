@@ -22,6 +22,7 @@ from django.utils import timezone
 from django_tasks import TaskContext, task
 
 from onboarding.errors import InvalidInput
+from onboarding.redaction import redact_url
 from webhooks import signing_secrets, targets, transport
 from webhooks.messages import event_body, signature_headers
 from webhooks.models import (
@@ -202,7 +203,7 @@ def _record(
             delivery.subscription_id,
             delivery.pk,
             number,
-            delivery.subscription.url,
+            redact_url(delivery.subscription.url),
             result.error or f"HTTP {result.status_code}",
         )
     with transaction.atomic():

@@ -3,6 +3,7 @@ no live worker will make are handed over, and waiting deliveries that have room 
 Safe from many workers at once: each hand-over is a conditional update only one of them wins,
 and waking happens under the tenant's lock."""
 
+import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -15,6 +16,8 @@ from webhooks.models import DeliveryStatus, Waiting, WebhookAttempt, WebhookDeli
 from webhooks.services import slots
 from webhooks.services.delivery import enqueue, wake_scope
 
+logger = logging.getLogger("webhooks.recovery")
+
 
 class WorkerLost(Exception):
     """Recorded on a task whose worker died while running it."""
@@ -24,7 +27,7 @@ def outbox_recover(*, now: datetime | None = None) -> int:
     """Hand over the deliveries whose lease ran out (the worker died mid-attempt: the attempt
     can never outlive its lease, WEBHOOK_ATTEMPT_TIMEOUT being under half of it) or whose task
     is gone, then wake waiting deliveries that have room (a breaker's cool-down ended, a wake-up
-    was lost). Returns how many deliveries it moved."""
+    was lost: routine, logged at INFO). Returns how many deliveries it handed over."""
     now = now or timezone.now()
     lease = timedelta(seconds=settings.WEBHOOK_LEASE_SECONDS)
     live_task = DBTaskResult.objects.filter(pk=OuterRef("task_id")).filter(
@@ -37,8 +40,9 @@ def outbox_recover(*, now: datetime | None = None) -> int:
         .values_list("pk", "lease_until", "task_id")[:500]
     )
     moved = sum(_hand_over(pk, lease_until, task_id, now) for pk, lease_until, task_id in stranded)
-    for tenant_id in slots.scopes_waiting(now):
-        moved += wake_scope(tenant_id)
+    woken = sum(wake_scope(tenant_id) for tenant_id in slots.scopes_waiting(now))
+    if woken:
+        logger.info("woke %d waiting webhook deliveries", woken)
     return moved
 
 

@@ -24,7 +24,7 @@ from webhooks.services.common import (
     send_webhook_event,
     webhook_snapshot,
 )
-from webhooks.services.delivery import wake
+from webhooks.services.delivery import wake, wake_scope
 
 
 @dataclass(frozen=True)
@@ -100,6 +100,10 @@ def webhook_update(
             subscription.paused_at = subscription.paused_until = None
             subscription.pause_reason = ""
             fields += ["failure_streak", "slow", "paused_at", "paused_until", "pause_reason"]
+            # Deliveries held by the old URL's pause go out; after the commit, for the locks
+            # are taken tenant first, then the row, everywhere else.
+            tenant_id = subscription.tenant_id
+            transaction.on_commit(lambda: wake_scope(tenant_id))
         subscription.save(update_fields=fields)
         if changes.get("active") is False:
             _cancel_pending(subscription)
