@@ -278,6 +278,9 @@ if WEBHOOK_LEASE_SECONDS <= 2 * WEBHOOK_ATTEMPT_TIMEOUT:
 # WORKER_CONCURRENCY, so that one tenant's hanging receivers leave loops to the others.
 WEBHOOK_ENDPOINT_MAX_IN_FLIGHT = env_int("WEBHOOK_ENDPOINT_MAX_IN_FLIGHT", 1, minimum=1)
 WEBHOOK_TENANT_MAX_IN_FLIGHT = env_int("WEBHOOK_TENANT_MAX_IN_FLIGHT", 2, minimum=1)
+# A task whose endpoint answered goes on with that endpoint's next waiting deliveries for at most
+# this long (0: one delivery per task), then gives its loop back to the queue.
+WEBHOOK_CHAIN_SECONDS = env_float("WEBHOOK_CHAIN_SECONDS", 5.0, minimum=0.0)
 # An attempt at least this long (or one that timed out or could not connect) moves its endpoint
 # to the slow lane; a success quicker than this moves it back.
 WEBHOOK_SLOW_SECONDS = env_float("WEBHOOK_SLOW_SECONDS", 2.0, minimum=0.01)

@@ -238,3 +238,24 @@ def test_slow_endpoint__moves_to_the_slow_lane__back_after_a_quick_success(
     assert DBTaskResult.objects.get(pk=retry.task_id).queue_name == "webhooks_slow"
     deliver(lambda: WebhookDelivery.objects.get().status == "DELIVERED")
     assert not WebhookSubscription.objects.get(pk=hook.pk).slow
+
+
+def test_chain__answering_endpoint__one_task_delivers_its_waiting_deliveries_in_order(
+    receiver, fast_retries
+):
+    subscribe(receiver.url)
+    events("T1", 4)
+    deliver(lambda: not WebhookDelivery.objects.exclude(status="DELIVERED").exists())
+    (task,) = DBTaskResult.objects.filter(queue_name="webhooks")
+    assert task.return_value == "4 delivered, 0 failed"
+    ids = [r.headers["webhook-id"] for r in receiver.requests]
+    assert ids == [d.event_id for d in WebhookDelivery.objects.order_by("id")]
+    assert set(WebhookDelivery.objects.values_list("attempt_count", flat=True)) == {1}
+
+
+def test_chain__off__one_task_per_delivery(receiver, fast_retries, settings):
+    settings.WEBHOOK_CHAIN_SECONDS = 0
+    subscribe(receiver.url)
+    events("T1", 3)
+    deliver(lambda: not WebhookDelivery.objects.exclude(status="DELIVERED").exists())
+    assert DBTaskResult.objects.filter(queue_name="webhooks").count() == 3

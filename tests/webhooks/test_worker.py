@@ -38,6 +38,8 @@ def worker_env():
         WEBHOOK_LEASE_SECONDS="5",
         WEBHOOK_RETRY_BASE_SECONDS="0.1",
         WORKER_RECOVERY_INTERVAL="0.5",
+        # One delivery per task: every delivery is claimed anew, by whichever worker is free.
+        WEBHOOK_CHAIN_SECONDS="0",
         LOG_LEVEL="WARNING",
     )
     return env

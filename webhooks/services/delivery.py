@@ -13,6 +13,7 @@ and stops. Endpoints that time out or answer slowly are served by the slow lane'
 
 import logging
 import random
+import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -127,15 +128,24 @@ def wake_scope(tenant_id: str | None) -> int:
 
 
 def delivery_attempt(*, delivery_id: int, worker_id: str, task_id=None) -> str:
-    """One attempt of one delivery, by the task `task_id` (None: whichever). Returns what
-    happened (the task's result)."""
+    """One attempt of one delivery, by the task `task_id` (None: whichever), then, while the
+    endpoint answers and for at most WEBHOOK_CHAIN_SECONDS, attempts of its next waiting
+    deliveries: the slot passes straight on, with no task to queue and claim in between; then
+    the loop goes back to the queue. Returns what happened (the task's result)."""
     claimed = _claim(delivery_id, worker_id, task_id)
     if isinstance(claimed, str):
         return claimed
-    started = timezone.now()
-    result = _send_once(claimed, started)
-    _record(claimed, worker_id, started, result)
-    return "delivered" if result.succeeded else "failed"
+    chain_until = time.monotonic() + settings.WEBHOOK_CHAIN_SECONDS
+    outcomes: list[str] = []
+    while claimed is not None:
+        started = timezone.now()
+        result = _send_once(claimed, started)
+        chain = result.succeeded and time.monotonic() < chain_until
+        outcomes.append("delivered" if result.succeeded else "failed")
+        claimed = _record(claimed, worker_id, started, result, chain=chain)
+    if len(outcomes) == 1:
+        return outcomes[0]
+    return f"{outcomes.count('delivered')} delivered, {outcomes.count('failed')} failed"
 
 
 def _claim(delivery_id: int, worker_id: str, task_id) -> WebhookDelivery | str:
@@ -194,8 +204,16 @@ def _send_once(delivery: WebhookDelivery, at: datetime) -> transport.SendResult:
 
 
 def _record(
-    delivery: WebhookDelivery, worker_id: str, started: datetime, result: transport.SendResult
-) -> None:
+    delivery: WebhookDelivery,
+    worker_id: str,
+    started: datetime,
+    result: transport.SendResult,
+    *,
+    chain: bool = False,
+) -> WebhookDelivery | None:
+    """Record the attempt, end the delivery or schedule its retry, move the breaker, and pass the
+    freed slot on: to the endpoint's next waiting delivery, leased to this worker and returned
+    (when `chain`), else to the tenant's oldest waiting delivery (a task)."""
     number = delivery.attempt_count
     if not result.succeeded:
         logger.info(
@@ -221,8 +239,47 @@ def _record(
         else:
             slow = subscription.slow if subscription is not None else False
             _schedule_retry(delivery, worker_id, number, slow=slow, **fields)
-        if subscription is not None:
+        if subscription is None:
+            return None
+        following = _next_of_endpoint(subscription, worker_id, now) if chain else None
+        if (
+            following is None
+            and slots.waiting_due(now).filter(slots.scope_of(subscription.tenant_id)).exists()
+        ):
             wake(subscription.tenant_id, now)
+        return following
+
+
+def _next_of_endpoint(
+    subscription: WebhookSubscription, worker_id: str, now: datetime
+) -> WebhookDelivery | None:
+    """Under the tenant's lock: the endpoint's oldest waiting delivery, leased to this worker,
+    when the endpoint and the tenant have room for it."""
+    if subscription.paused_at is not None or not subscription.active:
+        return None
+    if slots.blocked_by(subscription, now):
+        return None
+    following = (
+        slots.waiting_due(now)
+        .filter(subscription_id=subscription.pk)
+        .order_by("next_attempt_at", "id")
+        .first()
+    )
+    if following is None:
+        return None
+    lease = timedelta(seconds=settings.WEBHOOK_LEASE_SECONDS)
+    taken = WebhookDelivery.objects.filter(
+        pk=following.pk, status=DeliveryStatus.PENDING, task_id=following.task_id
+    ).update(
+        waiting=Waiting.NO,
+        task_id=None,
+        lease_until=now + lease,
+        leased_by=worker_id,
+        attempt_count=F("attempt_count") + 1,
+    )
+    if not taken:
+        return None
+    return WebhookDelivery.objects.select_related("event", "subscription").get(pk=following.pk)
 
 
 def _save_attempt(delivery, number: int, worker_id: str, started, result) -> None:
