@@ -5,4 +5,4 @@ class AuditConfig(AppConfig):
     name = "audit"
 
     def ready(self) -> None:
-        from audit import receivers  # noqa: F401  (connects the domain-signal receivers)
+        from audit import receivers  # noqa: F401  AppConfig.ready: connects the receivers

@@ -1,13 +1,16 @@
 """One receiver for every domain signal: each event becomes one audit row, written in the
 sender's transaction. A receiver error propagates to the sender (signals are sent with `send`,
-not `send_robust`), so a change whose audit row cannot be written rolls back."""
+not `send_robust`), so a change whose audit row cannot be written rolls back.
+
+The apps below audit are listed here; an app above it (webhooks) hands its own signals to
+`audit_signals` from its AppConfig.ready."""
 
 from audit.services import audit_append
+from governance import signals as governance_signals
 from impact import signals as impact_signals
 from packs import signals as pack_signals
 from runtime_config import signals as config_signals
 from tenants import signals as tenant_signals
-from webhooks import signals as webhook_signals
 
 AUDITED_SIGNALS = {
     "tenants.tenant_created": tenant_signals.tenant_created,
@@ -20,19 +23,15 @@ AUDITED_SIGNALS = {
     "packs.playbook_linked": pack_signals.playbook_linked,
     "packs.playbook_unlinked": pack_signals.playbook_unlinked,
     "runtime_config.config_activated": config_signals.config_activated,
-    "runtime_config.config_activation_requested": config_signals.config_activation_requested,
-    "runtime_config.change_request_approved": config_signals.change_request_approved,
-    "runtime_config.change_request_rejected": config_signals.change_request_rejected,
-    "runtime_config.change_request_cancelled": config_signals.change_request_cancelled,
-    "runtime_config.change_request_stale": config_signals.change_request_stale,
-    "runtime_config.change_request_scheduled": config_signals.change_request_scheduled,
-    "runtime_config.change_request_applied": config_signals.change_request_applied,
+    "governance.config_activation_requested": governance_signals.config_activation_requested,
+    "governance.change_request_approved": governance_signals.change_request_approved,
+    "governance.change_request_rejected": governance_signals.change_request_rejected,
+    "governance.change_request_cancelled": governance_signals.change_request_cancelled,
+    "governance.change_request_stale": governance_signals.change_request_stale,
+    "governance.change_request_scheduled": governance_signals.change_request_scheduled,
+    "governance.change_request_applied": governance_signals.change_request_applied,
     "impact.sample_set_replaced": impact_signals.sample_set_replaced,
-    "runtime_config.change_request_review_refused": config_signals.change_request_review_refused,
-    "webhooks.webhook_created": webhook_signals.webhook_created,
-    "webhooks.webhook_updated": webhook_signals.webhook_updated,
-    "webhooks.webhook_deleted": webhook_signals.webhook_deleted,
-    "webhooks.webhook_redelivered": webhook_signals.webhook_redelivered,
+    "governance.change_request_review_refused": governance_signals.change_request_review_refused,
 }
 
 
@@ -40,5 +39,11 @@ def record_event(sender, event=None, **kwargs) -> None:
     audit_append(event)
 
 
-for _name, _signal in AUDITED_SIGNALS.items():
-    _signal.connect(record_event, dispatch_uid=f"audit.{_name}", weak=False)
+def audit_signals(signals: dict) -> None:
+    """Record every event of `signals` ({dispatch name: Signal}) from now on."""
+    for name, signal in signals.items():
+        AUDITED_SIGNALS[name] = signal
+        signal.connect(record_event, dispatch_uid=f"audit.{name}", weak=False)
+
+
+audit_signals(dict(AUDITED_SIGNALS))

@@ -7,6 +7,7 @@ from audit.selectors import audit_event_list, parse_audit_filters
 from onboarding.errors import NotFound
 from onboarding.inputs import as_int
 from onboarding.ui import Column, Filter, Table, filters_from, is_htmx, page_view, render_page
+from tenants.selectors import tenant_list
 
 AUDIT_TABLE = "audit-table"
 ACTIONS = (
@@ -40,8 +41,6 @@ OBJECT_TYPES = (
 @page_view
 def audit_list_page(request):
     principal = request.principal
-    from tenants.selectors import tenant_list
-
     tenants = [(t.tenant_id, t.tenant_id) for t in tenant_list(principal=principal)[:500]]
     filters = filters_from(
         request,

@@ -287,8 +287,8 @@ def document(name: str, size: int = DEFAULT_SIZE) -> tuple[Shape, bytes]:
 def validate_document(shape: Shape, data: bytes) -> dict[str, Any]:
     """What a validate request does with the bytes: strict intake, the content checks of the
     import service, validation (a tenant pack against its domain pack)."""
-    from packs.intake import load_json_object
-    from packs.services import _check_content
+    from onboarding.intake import load_json_object
+    from packs.services.imports import _check_content
     from packs.validation import validate_domain_pack, validate_tenant_pack
 
     content = load_json_object(data)

@@ -33,7 +33,7 @@ def _configs(*, payload_rules: bool = False):
     """The reference pair and a proposed one: one domain rule and one tenant override changed.
     `payload_rules`: first, for every exception type, a rule on the payload's amount whose
     threshold differs between the two, so that no condition result can be shared."""
-    from runtime_config.runtime import PackSource, build_effective_config
+    from runtime_config.effective import PackSource, build_effective_config
 
     domain = _reference("domain_capital_markets.json")
     tenant = _reference("tenant_finance_001.json")
@@ -100,7 +100,7 @@ def _generated_configs():
     """validation's generated pack (2,000 exception types, 4,000 rules) and the same with every
     payload threshold raised."""
     from bench.bench_validation import generated_pack
-    from runtime_config.runtime import PackSource, build_effective_config
+    from runtime_config.effective import PackSource, build_effective_config
 
     before = generated_pack()
     after = copy.deepcopy(before)

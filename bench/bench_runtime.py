@@ -85,8 +85,8 @@ def _reference(name: str) -> dict:
 def _prepare() -> tuple[str, list[str]]:
     """A tenant of its own with the reference finance packs (domain renamed so reruns and other
     benchmarks' data never collide), two domain versions, the first one active."""
+    from governance.services import config_activate
     from packs.services import domain_pack_create, tenant_pack_create
-    from runtime_config.services import config_activate
     from tenants.principals import Principal
     from tenants.services import tenant_create
 
@@ -191,7 +191,7 @@ def _activate_timed(principal, tenant_id: str, version: str) -> tuple[float, flo
     """(wall-clock time right after the commit, seconds the activation call took)."""
     from django.db import transaction
 
-    from runtime_config.services import config_activate
+    from governance.services import config_activate
 
     committed: list[float] = []
     started = time.perf_counter()

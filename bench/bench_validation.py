@@ -114,7 +114,7 @@ def _p95(samples: list[float]) -> float:
 
 
 def validate_bytes(data: bytes) -> dict[str, Any]:
-    from packs.intake import load_json_object
+    from onboarding.intake import load_json_object
     from packs.validation import validate_domain_pack
 
     return validate_domain_pack(load_json_object(data))

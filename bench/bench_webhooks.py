@@ -252,8 +252,8 @@ def bench_latency(receiver: Receiver, principal) -> dict:
     import urllib3
     from django.conf import settings
 
+    from governance.services import config_activate
     from packs.services import domain_pack_import, tenant_pack_import
-    from runtime_config.services import config_activate
 
     _clear_outbox()
     receiver.reset()

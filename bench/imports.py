@@ -106,8 +106,8 @@ def _via_command(dirs: list[Path]) -> tuple[float, str, int]:
 
 def _via_services(dirs: list[Path]) -> tuple[float, str, int]:
     from onboarding.errors import ServiceError
+    from onboarding.intake import load_json_object
     from packs import services
-    from packs.intake import load_json_object
     from tenants.principals import Principal
 
     principal = Principal.system("bench")

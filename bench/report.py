@@ -151,14 +151,14 @@ RUNTIME_DESIGN = """\
   skips the session, CSRF, messages, htmx, two-door and DRF layers and runs only
   `RUNTIME_MIDDLEWARE` (request id, `SecurityMiddleware`, `X-Frame-Options`, CSP). The principal
   of a token and the configuration are both cached in the process, so a hit costs no database
-  query; `/healthz` (the full stack plus `SELECT 1`) runs at about 0.4x the baseline for
-  comparison.
+  query; `GET /healthz` (the full stack plus `SELECT 1`) is measured beside it for
+  comparison (its row above).
 - **Propagation**: from the commit of an activation (noted by an on-commit callback registered
   before the activation's own) to the first `get_effective_config` in a second process that
   returns the new revision; PostgreSQL `NOTIFY` and Redis pub/sub with the poll still at 1 s,
   and the SQLite poll alone. The listener thread of the receiving process drops and reloads the
-  tenant; serving processes call `gc.freeze()` when they start it, without which a full
-  collection (~100 ms) was the whole p99.
+  tenant; serving processes call `gc.freeze()` when they start it, so that a full collection
+  does not walk the objects every process holds from start-up.
 - **Revocation**: from the commit of a token's deletion until two other gunicorn processes
   (one worker each, both having answered with that token, poll interval 30 s) answer 401.
 """

@@ -51,7 +51,7 @@ def seed(tenant_ids: list[str]) -> dict:
             versions[tenant_id] = imported.pack.version
             steps.append(f"tenant pack {tenant_id} {imported.pack.version}")
         try:
-            from runtime_config.services import config_activate
+            from governance.services import config_activate
         except ImportError:
             config_activate = None
         if config_activate:

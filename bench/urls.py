@@ -15,7 +15,7 @@ class NoopView(APIView):
 
 urlpatterns = [
     path("bench/noop", NoopView.as_view(), name="bench-noop"),
-    path("", include("onboarding.urls")),
+    path("", include("console.urls")),
 ]
 
 handler400 = "onboarding.views.bad_request"

@@ -30,8 +30,13 @@ from impact.models import TenantSampleSet
 from onboarding.errors import ServiceError
 from packs.cel import Activation
 from packs.models import DomainPack, TenantPack
+from runtime_config.effective import (
+    EffectiveConfig,
+    PackSource,
+    SeverityRule,
+    build_effective_config,
+)
 from runtime_config.evaluator import decide
-from runtime_config.runtime import EffectiveConfig, PackSource, SeverityRule, build_effective_config
 
 Pair = tuple[DomainPack | None, TenantPack | None]
 

@@ -1,6 +1,6 @@
 """A tenant's sample set as uploaded: JSON Lines, one `{exception_type, payload}` object a line.
 
-Each line goes through the strict intake (`packs.intake.load_json_bytes`) like every other JSON
+Each line goes through the strict intake (`onboarding.intake.load_json_bytes`) like every other JSON
 the service takes, so NUL and lone surrogates, numbers outside 64 bits, NaN, duplicate keys and
 deep nesting are refused with the codes they have everywhere else; a line over
 IMPACT_SAMPLE_MAX_LINE_BYTES is `too_large`. The answer names every bad line (up to
@@ -13,7 +13,7 @@ import orjson
 from django.conf import settings
 
 from onboarding.errors import InvalidInput, ServiceError, finding
-from packs.intake import load_json_bytes
+from onboarding.intake import load_json_bytes
 
 MAX_FINDINGS = 50
 MAX_EXCEPTION_TYPE = 200

@@ -3,8 +3,8 @@
 from typing import Any
 
 from impact.models import TenantSampleSet
+from onboarding.principal import Principal
 from tenants.access import tenant_for_read
-from tenants.principals import Principal
 
 
 def sample_set_get(*, principal: Principal, tenant_id: str) -> dict[str, Any]:

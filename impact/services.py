@@ -7,9 +7,9 @@ from impact import signals
 from impact.models import TenantSampleSet
 from impact.samples import parse_samples
 from onboarding.events import DomainEvent, send_event
+from onboarding.principal import Principal
 from packs.canonical import checksum
 from tenants.access import tenant_for_write
-from tenants.principals import Principal
 
 
 def sample_set_replace(*, principal: Principal, tenant_id: str, data: bytes) -> TenantSampleSet:

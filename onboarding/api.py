@@ -10,10 +10,8 @@ from rest_framework.views import APIView
 
 from onboarding.errors import InvalidInput
 from onboarding.inputs import parse_int
-from onboarding.principal import principal_for_request
+from onboarding.principal import Principal, principal_for_request, require_any_role
 from onboarding.problems import PROBLEM_CONTENT_TYPE, validation_errors
-from tenants.access import require_any_role
-from tenants.principals import Principal
 
 
 class StrictSerializer(serializers.Serializer):
@@ -79,6 +77,15 @@ class StrictCharField(serializers.CharField):
 
     def to_internal_value(self, data):
         if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer, never a string or a boolean coerced into one."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
             self.fail("invalid")
         return super().to_internal_value(data)
 

@@ -1,7 +1,7 @@
 from django.conf import settings
 from rest_framework.parsers import BaseParser
 
-from packs.intake import load_json_bytes
+from onboarding.intake import load_json_bytes
 
 
 class StrictJSONParser(BaseParser):

@@ -54,12 +54,16 @@ INSTALLED_APPS = [
     "django_htmx",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # The project's apps in their layers, lowest first (docs/architecture.md): signal receivers
+    # connect in this order.
     "tenants",
     "packs",
     "runtime_config",
+    "impact",
+    "governance",
     "audit",
     "webhooks",
-    "impact",
+    "console",
     "django_tasks",
     "django_tasks_db",
 ]
@@ -83,7 +87,7 @@ MIDDLEWARE = [
     "onboarding.middleware.SecurityHeadersMiddleware",
 ]
 
-ROOT_URLCONF = "onboarding.urls"
+ROOT_URLCONF = "console.urls"
 WSGI_APPLICATION = "onboarding.wsgi.application"
 APPEND_SLASH = False
 

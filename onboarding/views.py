@@ -1,8 +1,5 @@
-import logging
-
 from django.contrib.auth.views import LogoutView
-from django.db import connection
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.template.response import TemplateResponse
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
@@ -11,7 +8,6 @@ from rest_framework.response import Response
 from onboarding.doors import wants_html
 from onboarding.problems import problem, problem_response
 
-log = logging.getLogger(__name__)
 _logout = LogoutView.as_view()
 
 
@@ -20,33 +16,6 @@ def logout_page(request):
     if request.method == "POST":
         return _logout(request)
     return TemplateResponse(request, "logout.html", {})
-
-
-def healthz(request):
-    if request.method not in ("GET", "HEAD"):
-        response = problem_response(
-            problem(405, "method_not_allowed", "Method not allowed", "Use GET.")
-        )
-        response["Allow"] = "GET, HEAD"
-        return response
-    body = {"status": "ok", "database": "ok"}
-    status = 200
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-    except Exception:
-        log.exception("health check: database unreachable")
-        body.update(status="error", database="error")
-        status = 503
-    try:
-        from runtime_config.health import runtime_health
-
-        body.update(runtime_health())
-        if body.get("runtime") not in (None, "ok") and status == 200:
-            body["status"] = "degraded"
-    except ImportError:
-        pass
-    return JsonResponse(body, status=status)
 
 
 def _error(request, status: int, code: str, title: str, detail: str):

@@ -8,13 +8,14 @@ runs several of its loops in threads:
 - `activations`: one loop for scheduled activations, so a slow webhook receiver can never delay
   a change due at a set time;
 - `webhooks`: WORKER_CONCURRENCY loops for webhook deliveries (network-bound);
-- `webhooks_slow`: WEBHOOK_SLOW_LANE_CONCURRENCY loops for endpoints that time out or answer
-  slowly, so that they never hold the loops of the others (webhooks.services.breaker);
 - recovery: every WORKER_RECOVERY_INTERVAL, hands work whose worker died (a lease that ran out)
   to a live one.
 
 SIGINT/SIGTERM stop the loops after their current task; a second signal exits at once (the
-leases make that safe: the interrupted work is handed over, at least once)."""
+leases make that safe: the interrupted work is handed over, at least once).
+
+The worker knows no app: each app that has tasks registers its queue, and its recovery step if
+it has one, in its AppConfig.ready (`register_queue`, `register_recovery_step`)."""
 
 import logging
 import os
@@ -27,16 +28,29 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import close_old_connections, connections
-from django.utils.module_loading import import_string
 
 logger = logging.getLogger("onboarding.worker")
 
+# queue name -> whether it runs WORKER_CONCURRENCY loops (network-bound work) or one, or the name
+# of the setting holding its number of loops.
+QUEUES: dict[str, bool | str] = {}
 # Periodic recovery steps, each `() -> int` (how many items it handed over).
-RECOVERY_STEPS = (
-    "webhooks.services.outbox_recover",
-    "runtime_config.services.scheduling.scheduled_recover",
-)
+RECOVERY_STEPS: list[Callable[[], int]] = []
 _RESTART_DELAY = 1.0
+
+
+def register_queue(
+    name: str, *, concurrent: bool = False, loops_setting: str | None = None
+) -> None:
+    """A django-tasks queue the worker runs: one loop, WORKER_CONCURRENCY loops, or as many as
+    the setting `loops_setting` says (a lane of its own, e.g. WEBHOOK_SLOW_LANE_CONCURRENCY)."""
+    QUEUES[name] = loops_setting or concurrent
+
+
+def register_recovery_step(step: Callable[[], int]) -> None:
+    """A step run every WORKER_RECOVERY_INTERVAL that hands over work whose worker died."""
+    if step not in RECOVERY_STEPS:
+        RECOVERY_STEPS.append(step)
 
 
 def worker_name(role: str, index: int) -> str:
@@ -64,7 +78,7 @@ class Runner:
     concurrency: int
     interval: float
     recovery_interval: float
-    queues: tuple[str, ...] = ("activations", "webhooks", "webhooks_slow")
+    queues: tuple[str, ...] = field(default_factory=lambda: tuple(QUEUES))
     _stop: threading.Event = field(default_factory=threading.Event)
     _loops: list = field(default_factory=list)
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -77,16 +91,17 @@ class Runner:
                 self._spawn(f"{queue}-{index}", lambda loop=loop: self._run_loop(loop))
         self._spawn("recovery", self._recover_forever)
         logger.info(
-            "worker started: queues %s, %d webhook loop(s), poll %.2f s",
+            "worker started: queues %s, %d loop(s) per concurrent queue, poll %.2f s",
             ",".join(self.queues),
             self.concurrency,
             self.interval,
         )
 
     def _loops_of(self, queue: str) -> int:
-        if queue == "webhooks":
-            return self.concurrency
-        return settings.WEBHOOK_SLOW_LANE_CONCURRENCY if queue == "webhooks_slow" else 1
+        kind = QUEUES.get(queue)
+        if isinstance(kind, str):
+            return getattr(settings, kind)
+        return self.concurrency if kind else 1
 
     def _spawn(self, name: str, target: Callable[[], None]) -> None:
         thread = threading.Thread(target=self._closing(target), name=name, daemon=True)
@@ -116,7 +131,7 @@ class Runner:
                 self._stop.wait(_RESTART_DELAY)
 
     def _recover_forever(self) -> None:
-        steps = [import_string(path) for path in RECOVERY_STEPS]
+        steps = list(RECOVERY_STEPS)
         while not self._stop.wait(self.recovery_interval):
             for step in steps:
                 try:
@@ -162,10 +177,9 @@ def run(*, concurrency: int | None = None, interval: float | None = None) -> Non
     logger.info("worker stopped")
 
 
-def drain(
-    *, queues: tuple[str, ...] = ("activations", "webhooks", "webhooks_slow"), rounds: int = 1
-) -> None:
+def drain(*, queues: tuple[str, ...] | None = None, rounds: int = 1) -> None:
     """Run every task that is due now, in this thread, then return (tests and benchmarks)."""
+    queues = tuple(QUEUES) if queues is None else queues
     for _ in range(rounds):
         for queue in queues:
             task_loop(queue, worker_name(queue, 0), interval=0, batch=True).run()

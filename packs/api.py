@@ -1,5 +1,5 @@
-"""REST operations on domain and tenant packs (DESIGN §6): import, validate, list, get, status,
-diff and the JSON Schemas. Parse, call a service or selector, render."""
+"""REST operations on domain and tenant packs (DESIGN §6): list, get, status, diff and the JSON
+Schemas. Parse, call a service or selector, render. Import and validation are import_api.py's."""
 
 from typing import Any
 
@@ -12,25 +12,22 @@ from rest_framework.response import Response
 
 from onboarding.api import (
     FindingSerializer,
-    JsonObjectField,
     Pagination,
     RoleApiView,
     StrictCharField,
-    StrictChoiceField,
     StrictSerializer,
-    TenantIdField,
     filtered,
     page_output,
     problems,
     valid_input,
 )
-from onboarding.errors import InvalidInput, NotFound, ServiceError, finding
-from packs import selectors, services
+from onboarding.errors import InvalidInput, NotFound, finding
+from onboarding.principal import Principal
+from packs import hooks, selectors, services
 from packs.diff import json_diff
 from packs.models import DomainPack, PackStatus, TenantPack
+from packs.validation import load_schema
 from packs.versions import MAX_VERSION_LENGTH, parse_version
-from runtime_config.selectors import active_tenants_by_pack
-from tenants.principals import Principal
 
 PACK_TYPES = ("domain", "tenant")
 
@@ -61,30 +58,6 @@ def version_param(value: str, path: str) -> str:
     return value
 
 
-class DomainImportInput(StrictSerializer):
-    content = JsonObjectField(help_text="The domain pack document.")
-    version = VersionField(
-        required=False, help_text="e.g. v3.2; default: the content's version, else the next one."
-    )
-    domain = StrictCharField(required=False, help_text="Must equal the content's domainName.")
-
-
-class TenantImportInput(StrictSerializer):
-    tenant_id = TenantIdField()
-    content = JsonObjectField(help_text="The tenant pack document.")
-    version = VersionField(required=False)
-    domain_pack_version = VersionField(
-        required=False, help_text="Validate against this domain pack version (default §7)."
-    )
-
-
-class ValidateInput(StrictSerializer):
-    pack_type = StrictChoiceField(choices=PACK_TYPES)
-    content = JsonObjectField()
-    tenant_id = TenantIdField(required=False)
-    domain_pack_version = VersionField(required=False)
-
-
 class PackStatusInput(StrictSerializer):
     # Any other string, blank or long, is the service's 400 invalid_status (DESIGN §6).
     status = StrictCharField(
@@ -93,16 +66,6 @@ class PackStatusInput(StrictSerializer):
 
 
 # --- output ---
-
-
-class ReportOutput(serializers.Serializer):
-    valid = serializers.BooleanField()
-    pack_type = serializers.ChoiceField(choices=PACK_TYPES)
-    checksum = serializers.CharField()
-    errors = FindingSerializer(many=True)
-    warnings = FindingSerializer(many=True)
-    summary = serializers.DictField()
-    checked_against = serializers.DictField(allow_null=True)
 
 
 class PackOutput(serializers.Serializer):
@@ -124,10 +87,6 @@ class PackOutput(serializers.Serializer):
 
 class PackDetailOutput(PackOutput):
     content_json = serializers.JSONField()
-
-
-class PackImportOutput(PackOutput):
-    validation = ReportOutput()
 
 
 PackPageOutput = page_output("PackPageOutput", PackOutput)
@@ -187,8 +146,9 @@ def pack_data(pack: DomainPack | TenantPack, active_for: list[str]) -> dict[str,
 def active_for_map(principal: Principal, packs: list) -> dict[int, list[str]]:
     if not packs:
         return {}
-    field = "domain_pack_id" if isinstance(packs[0], DomainPack) else "tenant_pack_id"
-    return active_tenants_by_pack(principal=principal, field=field, pack_ids=[p.pk for p in packs])
+    return hooks.tenants_running(
+        principal=principal, pack_type=packs[0].pack_type, pack_ids=[p.pk for p in packs]
+    )
 
 
 def pack_rows(principal: Principal, packs: list) -> list[dict[str, Any]]:
@@ -247,99 +207,6 @@ def _page(view, queryset) -> Response:
         queryset.order_by("-version_key", "domain", "-id"), view.request, view=view
     )
     return paginator.get_paginated_response(pack_rows(view.principal, list(page)))
-
-
-def _import_input(view, serializer_class, pack_type: str) -> dict[str, Any]:
-    """The fields of an import request. A body refused here (unreadable JSON, NaN, a bad
-    field) is a refused import like any other: recorded, then answered."""
-    try:
-        return valid_input(serializer_class, view.request.data)
-    except (ServiceError, serializers.ValidationError) as exc:
-        error = exc if isinstance(exc, ServiceError) else _as_service_error(exc)
-        try:
-            fields = view.request.data
-        except ServiceError:
-            fields = {}
-        fields = fields if isinstance(fields, dict) else {}
-        services.pack_import_refusal_record(
-            principal=view.principal,
-            pack_type=pack_type,
-            error=error,
-            tenant_id=fields.get("tenant_id"),
-            version=fields.get("version"),
-            domain=fields.get("domain"),
-        )
-        raise
-
-
-def _as_service_error(exc: serializers.ValidationError) -> ServiceError:
-    from onboarding.problems import problem_for_exception
-
-    body, _headers = problem_for_exception(exc)
-    return InvalidInput(body["detail"], code=body["code"], errors=body.get("errors") or [])
-
-
-def _import_response(view, result: services.ImportResult) -> Response:
-    body = pack_detail(view.principal, result.pack, validation=result.report)
-    return Response(body, status=201 if result.created else 200)
-
-
-# --- views: import and validate ---
-
-
-class DomainPackImportView(RoleApiView):
-    @extend_schema(
-        operation_id="domain_packs_import",
-        request=DomainImportInput,
-        responses={
-            201: PackImportOutput,
-            200: PackImportOutput,
-            **problems(400, 401, 403, 409, 413),
-        },
-        description="201 new version; 200 the same version with the same checksum exists. "
-        "`version` and the content's `version` must agree when both are given. A new version "
-        "whose checksum equals an existing version's is stored with a `duplicate_content` "
-        "warning naming that version (in `validation.warnings`). 400 pack_invalid (errors of "
-        "the validation report), domain_mismatch, invalid_version, version_mismatch; "
-        "409 version_exists. Every refusal is a `pack.import_rejected` audit row.",
-    )
-    def post(self, request):
-        data = _import_input(self, DomainImportInput, "domain")
-        result = services.domain_pack_import(principal=self.principal, **data)
-        return _import_response(self, result)
-
-
-class TenantPackImportView(RoleApiView):
-    @extend_schema(
-        operation_id="tenant_packs_import",
-        request=TenantImportInput,
-        responses={
-            201: PackImportOutput,
-            200: PackImportOutput,
-            **problems(400, 401, 403, 404, 409, 413),
-        },
-        description="Validated against the domain pack version it would run with (recorded "
-        "on the pack for export). `version` and the content's `version` must agree; identical "
-        "content under a new version carries a `duplicate_content` warning. 400 pack_invalid, "
-        "tenant_mismatch, version_mismatch; 404 unknown tenant; 409 version_exists. Every "
-        "refusal is a `pack.import_rejected` audit row.",
-    )
-    def post(self, request):
-        data = _import_input(self, TenantImportInput, "tenant")
-        result = services.tenant_pack_import(principal=self.principal, **data)
-        return _import_response(self, result)
-
-
-class PackValidateView(RoleApiView):
-    @extend_schema(
-        operation_id="packs_validate",
-        request=ValidateInput,
-        responses={200: ReportOutput, **problems(400, 401, 403, 404, 413)},
-        description="The validation report, valid or not; nothing is stored.",
-    )
-    def post(self, request):
-        data = valid_input(ValidateInput, request.data)
-        return Response(services.pack_validate(principal=self.principal, **data))
 
 
 # --- views: domain packs ---
@@ -486,8 +353,6 @@ def _diff(old, new) -> dict[str, Any]:
 
 
 def _schema(pack_type: str) -> dict[str, Any] | None:
-    from packs.validation import load_schema
-
     try:
         return load_schema(pack_type)
     except (KeyError, FileNotFoundError):

@@ -8,7 +8,7 @@ without an exponent, so an integral float comes back as an integer: 1.0e2 as 100
 SQLite's JSON column keeps the text as written. Canonical JSON therefore writes an integral
 float as the integer its shortest repr denotes, the value both databases give back; a
 non-integral float reads back as the same double on both and is written as it is. Intake
-refuses floats of magnitude 2**63 and more (packs.intake), which jsonb would turn into integers
+refuses floats of magnitude 2**63 and more (onboarding.intake), which jsonb would turn into integers
 no 64-bit reader accepts. tests/packs/test_number_round_trip.py proves the round trip on both
 databases with generated packs.
 """

@@ -1,6 +1,7 @@
 from django.db import models
 
 from onboarding.errors import Conflict
+from packs import canonical
 
 
 class PackStatus(models.TextChoices):
@@ -83,14 +84,12 @@ class PackBase(models.Model):
         super().save(*args, **kwargs)
 
     def _refuse_immutable_changes(self) -> None:
-        from packs.canonical import checksum
-
         loaded = getattr(self, "_loaded", {})
         for name, value in loaded.items():
             # content_json may have been mutated in place: compare it through the checksum.
             if name != "content_json" and getattr(self, name) != value:
                 raise ImmutablePackError(f"Pack field {name!r} is immutable.")
-        if checksum(self.content_json) != loaded.get("checksum", self.checksum):
+        if canonical.checksum(self.content_json) != loaded.get("checksum", self.checksum):
             raise ImmutablePackError("Pack field 'content_json' is immutable.")
 
     def delete(self, *args, **kwargs):
@@ -103,9 +102,7 @@ class PackBase(models.Model):
         than once (before and after taking its locks)."""
         memo = getattr(self, "_intact", None)
         if memo is None or memo[0] is not self.content_json:
-            from packs.canonical import checksum
-
-            memo = (self.content_json, checksum(self.content_json) == self.checksum)
+            memo = (self.content_json, canonical.checksum(self.content_json) == self.checksum)
             self._intact = memo
         return memo[1]
 

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from onboarding.errors import InvalidInput, finding
+from onboarding.principal import Principal, require_any_role
 from packs import content as pack_content
+from packs import hooks
 from packs.models import DomainPack, PackStatus, PlaybookLink, TenantPack
-from tenants.access import require_any_role, tenant_for_read
-from tenants.principals import Principal
+from tenants.access import tenant_for_read
 
 
 @dataclass(frozen=True)
@@ -320,13 +321,7 @@ def pair_for_tenant(*, tenant_id: str, domain: str | None, active=None) -> Pair:
     """The pair a tenant's playbooks are judged under: its active pair for that domain, else the
     domain's newest non-deprecated version with the tenant's newest tenant pack for it."""
     if active is None:
-        from runtime_config.models import TenantActiveConfig
-
-        active = (
-            TenantActiveConfig.objects.filter(tenant_id=tenant_id)
-            .select_related("domain_pack", "tenant_pack")
-            .first()
-        )
+        active = hooks.active_config(tenant_id=tenant_id)
     domain = domain or (active.domain if active is not None else None)
     if not domain:
         domain = (

@@ -23,8 +23,7 @@ from typing import Any, Protocol
 import jsonschema_rs
 
 from onboarding.errors import finding
-
-from .intake import json_type_name, pointer_token, shorten
+from onboarding.intake import json_type_name, pointer_token, shorten
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
 SCHEMA_FILES = {"domain": "domain_pack.schema.json", "tenant": "tenant_pack.schema.json"}

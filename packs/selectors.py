@@ -6,10 +6,11 @@ from functools import lru_cache
 from django.db.models import QuerySet
 
 from onboarding.errors import NotFound, finding
-from packs.models import DomainPack, TenantPack
+from onboarding.principal import Principal, require_any_role
+from packs import hooks
+from packs.models import DomainPack, PlaybookLink, TenantPack
 from packs.versions import parse_version, version_key
-from tenants.access import require_any_role, tenant_for_read
-from tenants.principals import Principal
+from tenants.access import tenant_for_read
 
 LIST_FIELDS_EXCLUDED = ("content_json",)
 
@@ -113,15 +114,8 @@ def domain_pack_resolve(
     if version:
         return domain_pack_get(principal=principal, domain=domain, version=version)
     if tenant_id:
-        from runtime_config.models import TenantActiveConfig
-
-        active = (
-            TenantActiveConfig.objects.filter(tenant_id=tenant_id, domain=domain)
-            .select_related("domain_pack")
-            .defer("domain_pack__content_json")
-            .first()
-        )
-        if active and active.domain_pack:
+        active = hooks.active_config(tenant_id=tenant_id, content=False)
+        if active is not None and active.domain == domain and active.domain_pack:
             return active.domain_pack
     require_any_role(principal)
     return (
@@ -152,7 +146,6 @@ def _content_by_id(pack_id: int, digest: str) -> dict:
 
 def playbook_link_get(*, principal: Principal, link_id: int, lock: bool = False):
     """404 for a link of a tenant the principal may not see: existence is not leaked."""
-    from packs.models import PlaybookLink
 
     queryset = PlaybookLink.objects.select_for_update() if lock else PlaybookLink.objects
     link = queryset.filter(pk=link_id).first()
@@ -162,8 +155,6 @@ def playbook_link_get(*, principal: Principal, link_id: int, lock: bool = False)
 
 
 def playbook_link_list(*, principal: Principal, tenant_id: str, domain: str | None = None):
-    from packs.models import PlaybookLink
-
     tenant_for_read(principal=principal, tenant_id=tenant_id)
     queryset = PlaybookLink.objects.filter(tenant_id=tenant_id).select_related("domain_pack")
     if domain:

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from onboarding.doors import page_only, two_doors
-from packs import api, views
+from packs import api, import_api, import_views, views
 
 # Literal segments (import, diff) come before the patterns they would otherwise match.
 urlpatterns = [
@@ -15,7 +15,7 @@ urlpatterns = [
     ),
     path(
         "admin/packs/validate",
-        two_doors(api=api.PackValidateView.as_view(), page=views.pack_validate_page),
+        two_doors(api=import_api.PackValidateView.as_view(), page=import_views.pack_validate_page),
         name="pack-validate",
     ),
     path(
@@ -25,7 +25,9 @@ urlpatterns = [
     ),
     path(
         "admin/packs/domain/import",
-        two_doors(api=api.DomainPackImportView.as_view(), page=views.domain_pack_import_page),
+        two_doors(
+            api=import_api.DomainPackImportView.as_view(), page=import_views.domain_pack_import_page
+        ),
         name="domain-pack-import",
     ),
     path(
@@ -50,7 +52,9 @@ urlpatterns = [
     ),
     path(
         "admin/packs/tenant/import",
-        two_doors(api=api.TenantPackImportView.as_view(), page=views.tenant_pack_import_page),
+        two_doors(
+            api=import_api.TenantPackImportView.as_view(), page=import_views.tenant_pack_import_page
+        ),
         name="tenant-pack-import",
     ),
     path(

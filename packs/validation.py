@@ -1,11 +1,12 @@
-"""Pack validation (DESIGN §7): the canonical JSON Schemas, cross-references, CEL conditions,
-self-tests and secret detection, as one report
+"""Pack validation (DESIGN §7): the canonical JSON Schemas (packs.schema_findings),
+cross-references, CEL conditions, self-tests (packs.self_tests) and secret detection
+(packs.secret_scan), as one report
 
     {valid, pack_type, checksum, errors[], warnings[], summary{...}, checked_against}
 
 with findings `{code, path, message, hint?}` ordered by path. Content is expected to have passed
-the strict intake (packs.intake); every check reads it defensively, so a wrongly shaped pack gets
-findings, never an exception.
+the strict intake (onboarding.intake); every check reads it defensively, so a wrongly shaped pack
+gets findings, never an exception.
 
 Every step costs time linear in the size of the pack, whatever its shape (issue 13): a report
 lists at most MAX_FINDINGS errors and as many warnings (a last `too_many_findings` finding then
@@ -14,33 +15,25 @@ bounded budget (packs.hints), and the self-tests share one evaluation budget (pa
 """
 
 import hashlib
-import heapq
 import re
 from typing import Any
 
 from onboarding.errors import finding
-
-from .canonical import canonical_json
-from .cel import (
-    Activation,
-    Budget,
+from onboarding.intake import shorten
+from packs.canonical import canonical_json
+from packs.cel import (
     CelError,
-    EvaluationTooCostly,
     compile_conditions,
-    condition_matches,
 )
-from .content import exception_type_names, playbook_id, step_tool_refs_detailed, tool_names
-from .hints import Hints
-from .intake import pointer_token, shorten
-from .schema_findings import SCHEMA_DIR, SCHEMA_FILES, collect, load_schema, show_value
+from packs.content import exception_type_names, step_tool_refs_detailed, tool_names
+from packs.hints import Hints
+from packs.schema_findings import SCHEMA_DIR, SCHEMA_FILES, collect, load_schema
+from packs.secret_scan import check_secrets
+from packs.self_tests import run_self_tests
 
 __all__ = ["SCHEMA_DIR", "SCHEMA_FILES", "load_schema"]
 
-DEFAULT_SEVERITY = "MEDIUM"
 MAX_FINDINGS = 1_000
-# Self-tests of one validation, in packs.cel cost units (about 0.2 µs each, so at most about half
-# a second); a real pack's suite uses well under 1 %.
-SELF_TEST_BUDGET = 2_500_000
 
 # Exception types a condition names: `exceptionType == 'X'`, `'X' == exceptionType`,
 # `exceptionType in ['X', 'Y']`.
@@ -49,13 +42,6 @@ _TYPE_EQ = re.compile(
 )
 _TYPE_IN = re.compile(r"\bexceptionType\s+in\s*\[([^\]]*)\]")
 _QUOTED = re.compile(r"""(['"])(.*?)\1""")
-_SECRET_KEY_WORDS = ("password", "passwd", "secret", "token", "apikey", "privatekey")
-# A cheap pre-scan of the canonical bytes (lower-cased): none of these, no walk needed.
-_SECRET_WORD_BYTES = (b"passw", b"secret", b"token", b"apikey", b"api_key", b"privatekey")
-# Values that point at a secret store rather than holding the secret.
-_SECRET_REFERENCE = re.compile(
-    r"^(?:\$\{[^}]+\}|\$[A-Z_][A-Z0-9_]*|(?:env|vault|secret|kms)://?\S+)$"
-)
 
 
 # ----------------------------------------------------------------------------- public interface
@@ -66,7 +52,7 @@ def validate_domain_pack(content: Any) -> dict[str, Any]:
     collect(content, "domain", report)
     if isinstance(content, dict):
         _check_domain(content, report)
-        _check_secrets(report)
+        check_secrets(report)
     return report.result(summary=domain_summary(content), checked_against=None)
 
 
@@ -87,7 +73,7 @@ def validate_tenant_pack(
                     "domain": domain_pack_content.get("domainName"),
                     "version": domain_pack_content.get("version"),
                 }
-        _check_secrets(report)
+        check_secrets(report)
     return report.result(summary=tenant_summary(content), checked_against=checked_against)
 
 
@@ -218,7 +204,7 @@ def _check_domain(content: dict[str, Any], report: _Report) -> None:
     _check_playbooks(content.get("playbooks"), "/playbooks", types, tools, report)
     if tools is not None:
         _check_tool_lists(content.get("guardrails"), "/guardrails", tools, report, "tools")
-    _run_self_tests(content, compiled, report)
+    run_self_tests(content, compiled, report)
 
 
 def _names_or_none(content: dict[str, Any], key: str, names: Any) -> set[str] | None:
@@ -360,128 +346,6 @@ def _check_tool_lists(
                 )
 
 
-class _RuleIndex:
-    """The compiled rules grouped by the one exception type each can match (when known), so a
-    self-test only evaluates the rules that could apply, still in rule order."""
-
-    def __init__(self, compiled: list[tuple[int, Any, str]]):
-        self.compiled = compiled
-        self.by_type: dict[str, list[int]] = {}
-        self.unguarded: list[int] = []
-        for position, (_, program, _) in enumerate(compiled):
-            guard = program.exception_type
-            if guard is None:
-                self.unguarded.append(position)
-            else:
-                self.by_type.setdefault(guard, []).append(position)
-
-    def evaluate(self, activation: Activation) -> tuple[str, int | None]:
-        """First matching rule's severity and index, else the default and None. Each rule
-        evaluated is charged to the activation's budget."""
-        kind = activation.exception_type
-        guarded = self.by_type.get(kind, []) if isinstance(kind, str) else []
-        for position in heapq.merge(guarded, self.unguarded):
-            index, program, severity = self.compiled[position]
-            if condition_matches(program, activation):
-                return severity, index
-        return DEFAULT_SEVERITY, None
-
-
-def _run_self_tests(
-    content: dict[str, Any], compiled: list[tuple[int, Any, str]], report: _Report
-) -> None:
-    cases = content.get("testSuites")
-    if not isinstance(cases, list):
-        return
-    rules = _RuleIndex(compiled)
-    playbooks = {
-        playbook.get("exceptionType"): playbook_id(playbook)
-        for playbook in reversed(content.get("playbooks") or [])
-        if isinstance(playbook, dict) and _hashable(playbook.get("exceptionType"))
-    }
-    budget = Budget(SELF_TEST_BUDGET)
-    for index, case in enumerate(cases):
-        if not isinstance(case, dict):
-            continue
-        given, expected = case.get("input"), case.get("expectedOutput")
-        if not isinstance(given, dict) or not isinstance(expected, dict):
-            continue
-        try:
-            _run_self_test(index, given, expected, rules, playbooks, budget, report)
-        except EvaluationTooCostly:
-            report.warning(
-                "self_test_skipped",
-                f"/testSuites/{index}",
-                f"{_cases_from(index, len(cases))} not run: with their payloads, the conditions "
-                f"would cost more than the {SELF_TEST_BUDGET:,} units a validation may spend on "
-                "self-tests.",
-            )
-            return
-
-
-def _run_self_test(
-    index: int,
-    given: dict[str, Any],
-    expected: dict[str, Any],
-    rules: _RuleIndex,
-    playbooks: dict[Any, str],
-    budget: Budget,
-    report: _Report,
-) -> None:
-    exception_type = given.get("exceptionType")
-    kind = _show_value(exception_type)
-    path = f"/testSuites/{index}"
-    want = expected.get("severity")
-    if want is not None:
-        activation = Activation(exception_type, given.get("rawPayload", {}), budget=budget)
-        got, rule = rules.evaluate(activation)
-        if got != want and not report.skip_warning():
-            source = (
-                f"from /severityRules/{rule}"
-                if rule is not None
-                else "no severity rule matches, so the default applies"
-            )
-            report.warning(
-                "self_test_failed",
-                path,
-                f"Expected severity {_show_value(want)} for {kind}, got {got} ({source}).",
-            )
-    want_playbook = expected.get("playbookId")
-    if want_playbook is not None:
-        got_playbook = playbooks.get(exception_type) if _hashable(exception_type) else None
-        if got_playbook != want_playbook and not report.skip_warning():
-            report.warning(
-                "self_test_failed",
-                path,
-                f"Expected playbook {_show_value(want_playbook)} for {kind}, "
-                f"got {_show_value(got_playbook) if got_playbook else 'none'}.",
-            )
-    want_type = expected.get("exceptionType")
-    if want_type is not None and want_type != exception_type and not report.skip_warning():
-        report.warning(
-            "self_test_failed",
-            path,
-            f"Expected exception type {_show_value(want_type)}, got {kind}.",
-        )
-
-
-def _cases_from(index: int, count: int) -> str:
-    if index == count - 1:
-        return f"Self-test {index} was"
-    return f"Self-tests {index} to {count - 1} were"
-
-
-def _hashable(value: Any) -> bool:
-    return value is None or isinstance(value, (str, int, float, bool))
-
-
-def _show_value(value: Any) -> str:
-    """A value from the pack in a message: strings as written, anything else as short JSON."""
-    if isinstance(value, str):
-        return value if len(value) <= 60 else value[:60] + "…"
-    return show_value(value)
-
-
 # ----------------------------------------------------------------------------- tenant packs
 
 
@@ -541,61 +405,6 @@ def _check_tenant_against_domain(
                 )
             _check_step_tools(playbook, path, tools, report)
     _check_tool_lists(content.get("customGuardrails"), "/customGuardrails", tools, report, where)
-
-
-# ----------------------------------------------------------------------------- secrets
-
-
-def _is_secret_key(key: str) -> bool:
-    folded = key.lower().replace("-", "").replace("_", "")
-    return any(word in folded for word in _SECRET_KEY_WORDS)
-
-
-def _check_secrets(report: _Report) -> None:
-    canonical = report.canonical
-    if canonical is not None:
-        lowered = canonical.lower()
-        if not any(word in lowered for word in _SECRET_WORD_BYTES):
-            return
-    secret_key: dict[Any, bool] = {}  # keys repeat: decide each spelling once
-    # Paths are built only for the findings: each entry links to its parent's.
-    stack: list[tuple[Any, Any]] = [(report.content, None)]
-    while stack:
-        node, where = stack.pop()
-        if type(node) is dict:
-            children = []
-            for key, value in node.items():
-                kind = type(value)
-                if kind is dict or kind is list:
-                    children.append((value, (where, key)))
-                    continue
-                if kind is not str or not value:
-                    continue
-                secret = secret_key.get(key)
-                if secret is None:
-                    secret = secret_key[key] = _is_secret_key(str(key))
-                if secret and not _SECRET_REFERENCE.match(value) and not report.skip_warning():
-                    report.warning(
-                        "plaintext_secret",
-                        _path_of((where, key)),
-                        f"Key {shorten(str(key))} holds what looks like a secret in plain text.",
-                        "Store a reference such as ${SECRET_NAME} or vault://path instead.",
-                    )
-            stack.extend(reversed(children))  # document order: the first found are listed
-        elif type(node) is list:
-            stack.extend(
-                (item, (where, index))
-                for index, item in reversed(list(enumerate(node)))
-                if type(item) is dict or type(item) is list
-            )
-
-
-def _path_of(link: Any) -> str:
-    tokens = []
-    while link is not None:
-        link, token = link
-        tokens.append(pointer_token(str(token)))
-    return "".join("/" + token for token in reversed(tokens))
 
 
 # ----------------------------------------------------------------------------- summaries

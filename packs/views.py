@@ -1,8 +1,9 @@
-"""Pages of packs and playbooks (DESIGN §11): the Domain/Tenant Packs tabs with the import panel,
-pack detail and diff pages, status changes, and the playbook registry.
+"""Pages of packs (DESIGN §11): the Domain/Tenant Packs tabs, pack detail and diff pages, status
+changes and the schemas. The import panel's pages are import_views.py's, the playbook registry's
+playbook_views.py's.
 
-Each is the page side of a `two_doors` path in packs/urls.py or packs/playbook_urls.py (the
-packs page itself is `page_only`); every write calls the same services as the API."""
+Each is the page side of a `two_doors` path in packs/urls.py (the packs page itself is
+`page_only`); every write calls the same services as the API."""
 
 from dataclasses import dataclass
 
@@ -10,7 +11,8 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 
 from onboarding.confirm import Confirmation
-from onboarding.errors import InvalidInput, NotFound, ServiceError, finding
+from onboarding.errors import NotFound
+from onboarding.principal import require_any_role
 from onboarding.ui import (
     Column,
     Filter,
@@ -18,18 +20,16 @@ from onboarding.ui import (
     done,
     filters_from,
     form_data,
-    is_htmx,
     page_view,
     render_page,
     wants_write,
 )
-from packs import selectors, services
+from packs import hooks, selectors, services
+from packs.diff import diff_entries, diff_view
 from packs.models import ALLOWED_TRANSITIONS, DomainPack, PackStatus
-from runtime_config.selectors import active_tenants_by_pack
+from tenants.selectors import tenant_get, tenant_list
 
 PACKS_TABLE = "packs-table"
-PLAYBOOKS_TABLE = "playbooks-table"
-PLAYBOOKS_REGION = "playbooks-region"
 # The lifecycle moves a page offers. DRAFT → ACTIVE is left to the activation itself (a DRAFT
 # version becomes ACTIVE when it first goes live), so the only buttons are these two, worded so
 # that neither reads like "make it live": that is *Activate…*, per tenant.
@@ -97,11 +97,11 @@ def _move_confirmation(pack, to: str, label: str, back: str) -> Confirmation:
 def packs_page(request, *, tab: str = "domain", tenant_id: str | None = None, import_state=None):
     principal = request.principal
     tab = tab if tab in ("domain", "tenant") else "domain"
-    tenants = _visible_tenants(principal)
+    tenants = visible_tenants(principal)
     if tab == "domain":
         filters = filters_from(
             request,
-            Filter("domain", "Domain", options=[(d, d) for d in _domains(principal)]),
+            Filter("domain", "Domain", options=[(d, d) for d in domain_names(principal)]),
             Filter("status", "Status", options=_status_options()),
         )
         table = _domain_table(request, principal, filters)
@@ -146,13 +146,11 @@ def _status_options() -> list[tuple[str, str]]:
     return [(s, s.title()) for s in PackStatus.values]
 
 
-def _domains(principal) -> list[str]:
+def domain_names(principal) -> list[str]:
     return selectors.domain_names(principal=principal)
 
 
-def _visible_tenants(principal) -> list:
-    from tenants.selectors import tenant_list
-
+def visible_tenants(principal) -> list:
     return list(tenant_list(principal=principal)[:500])
 
 
@@ -170,10 +168,10 @@ def _pack_columns(first: Column) -> list[Column]:
     ]
 
 
-def _decorate(table: Table, field: str, principal, back: str) -> Table:
+def _decorate(table: Table, pack_type: str, principal, back: str) -> Table:
     rows = list(table.page.object_list)
-    running = active_tenants_by_pack(
-        principal=principal, field=field, pack_ids=[row.pk for row in rows]
+    running = hooks.tenants_running(
+        principal=principal, pack_type=pack_type, pack_ids=[row.pk for row in rows]
     )
     for row in rows:
         row.running_for = running.get(row.pk, [])
@@ -199,7 +197,7 @@ def _domain_table(request, principal, filters) -> Table:
         empty="No domain packs match these filters. Import one with the panel above.",
         refresh_on="packs-changed",
     )
-    return _decorate(table, "domain_pack_id", principal, _back(table))
+    return _decorate(table, "domain", principal, _back(table))
 
 
 def _tenant_table(request, principal, filters) -> Table:
@@ -225,7 +223,7 @@ def _tenant_table(request, principal, filters) -> Table:
         empty="No tenant packs match these filters. Import one with the panel above.",
         refresh_on="packs-changed",
     )
-    return _decorate(table, "tenant_pack_id", principal, _back(table))
+    return _decorate(table, "tenant", principal, _back(table))
 
 
 def _back(table: Table) -> str:
@@ -240,163 +238,8 @@ def domain_pack_list_page(request):
 
 @page_view
 def tenant_pack_list_page(request, tenant_id: str):
-    from tenants.selectors import tenant_get
-
     tenant_get(principal=request.principal, tenant_id=tenant_id)
     return packs_page(request, tab="tenant", tenant_id=tenant_id)
-
-
-# --- import and validate -----------------------------------------------------------------------
-
-
-def _uploaded_content(request, data) -> dict:
-    from packs.intake import load_json_object
-
-    upload = request.FILES.get("file")
-    if upload is not None and upload.size:
-        raw = upload.read()
-    else:
-        raw = (data.get("content") or "").strip().encode("utf-8")
-    if not raw:
-        raise InvalidInput(
-            "Choose a JSON file or paste the pack's JSON.",
-            code="content_required",
-            errors=[finding("missing_required", "/content", "No pack content was submitted.")],
-        )
-    return load_json_object(raw)
-
-
-def _refused_upload_recorded(request, data, pack_type: str) -> dict:
-    """The submitted document; an upload refused by the intake is a refused import like any
-    other (recorded by the service, which writes nothing for a caller who may not import)."""
-    try:
-        return _uploaded_content(request, data)
-    except ServiceError as exc:
-        services.pack_import_refusal_record(
-            principal=request.principal,
-            pack_type=pack_type,
-            error=exc,
-            tenant_id=data.get("tenant_id", "").strip() or None,
-            version=data.get("version", "").strip() or None,
-            domain=data.get("domain", "").strip() or None,
-        )
-        raise
-
-
-def _import_answer(request, state: dict, tab: str):
-    if is_htmx(request):
-        response = TemplateResponse(
-            request, "packs/_import_result.html", {"state": state}, status=state["status"]
-        )
-        if state.get("stored"):
-            response["HX-Trigger"] = "packs-changed"
-        return response
-    return packs_page(request, tab=tab, import_state=state)
-
-
-def _failure_state(exc: ServiceError, action: str) -> dict:
-    report = exc.extra.get("validation") if exc.extra else None
-    return {
-        "status": exc.status,
-        "action": action,
-        "ok": False,
-        "detail": exc.detail,
-        "code": exc.code,
-        "errors": (report or {}).get("errors") or exc.errors,
-        "warnings": (report or {}).get("warnings") or [],
-        "report": report,
-    }
-
-
-@page_view
-def domain_pack_import_page(request):
-    if not wants_write(request):
-        return HttpResponseRedirect("/admin/packs?tab=domain")
-    data = form_data(request)
-    try:
-        content = _refused_upload_recorded(request, data, "domain")
-        result = services.domain_pack_import(
-            principal=request.principal,
-            content=content,
-            version=data.get("version", "").strip() or None,
-            domain=data.get("domain", "").strip() or None,
-        )
-    except ServiceError as exc:
-        if exc.status in (401, 403):
-            raise
-        return _import_answer(request, _failure_state(exc, "import"), "domain")
-    return _import_answer(request, _success_state(result, "domain"), "domain")
-
-
-@page_view
-def tenant_pack_import_page(request):
-    if not wants_write(request):
-        return HttpResponseRedirect("/admin/packs?tab=tenant")
-    data = form_data(request)
-    try:
-        content = _refused_upload_recorded(request, data, "tenant")
-        result = services.tenant_pack_import(
-            principal=request.principal,
-            tenant_id=data.get("tenant_id", "").strip(),
-            content=content,
-            version=data.get("version", "").strip() or None,
-            domain_pack_version=data.get("domain_pack_version", "").strip() or None,
-        )
-    except ServiceError as exc:
-        if exc.status in (401, 403):
-            raise
-        return _import_answer(request, _failure_state(exc, "import"), "tenant")
-    return _import_answer(request, _success_state(result, "tenant"), "tenant")
-
-
-def _success_state(result, pack_type: str) -> dict:
-    pack = result.pack
-    warnings = result.report.get("warnings") or []
-    duplicate = next((w for w in warnings if w.get("code") == services.DUPLICATE_CONTENT), None)
-    return {
-        "duplicate": duplicate,
-        "status": 201 if result.created else 200,
-        "action": "import",
-        "ok": True,
-        "stored": True,
-        "created": result.created,
-        "pack": pack,
-        "pack_type": pack_type,
-        "url": pack_url(pack),
-        "errors": result.report.get("errors") or [],
-        "warnings": result.report.get("warnings") or [],
-        "report": result.report,
-    }
-
-
-@page_view
-def pack_validate_page(request):
-    if not wants_write(request):
-        return HttpResponseRedirect("/admin/packs")
-    data = form_data(request)
-    pack_type = data.get("pack_type", "domain")
-    try:
-        content = _uploaded_content(request, data)
-        report = services.pack_validate(
-            principal=request.principal,
-            pack_type=pack_type,
-            content=content,
-            tenant_id=data.get("tenant_id", "").strip() or None,
-            domain_pack_version=data.get("domain_pack_version", "").strip() or None,
-        )
-    except ServiceError as exc:
-        if exc.status in (401, 403):
-            raise
-        return _import_answer(request, _failure_state(exc, "validate"), pack_type)
-    state = {
-        "status": 200,
-        "action": "validate",
-        "ok": bool(report.get("valid")),
-        "errors": report.get("errors") or [],
-        "warnings": report.get("warnings") or [],
-        "report": report,
-    }
-    return _import_answer(request, state, pack_type)
 
 
 # --- detail, diff, status ----------------------------------------------------------------------
@@ -410,9 +253,9 @@ def pack_url(pack) -> str:
 
 def _detail(request, pack, versions, diff_base: str):
     principal = request.principal
-    running = active_tenants_by_pack(
+    running = hooks.tenants_running(
         principal=principal,
-        field="domain_pack_id" if isinstance(pack, DomainPack) else "tenant_pack_id",
+        pack_type=pack.pack_type,
         pack_ids=[v.pk for v in versions] or [pack.pk],
     )
     for version in versions:
@@ -431,7 +274,7 @@ def _detail(request, pack, versions, diff_base: str):
         if isinstance(pack, DomainPack)
         else principal.can_write_tenant(pack.tenant_id),
         "writable_tenants": [
-            t for t in _visible_tenants(principal) if principal.can_write_tenant(t.tenant_id)
+            t for t in visible_tenants(principal) if principal.can_write_tenant(t.tenant_id)
         ],
     }
     return TemplateResponse(request, "packs/detail.html", context)
@@ -482,8 +325,6 @@ def tenant_pack_status_page(request, tenant_id: str, version: str):
 
 
 def _diff(request, *, versions, get, title: str, base: str, back: str):
-    from packs.diff import diff_entries, diff_view
-
     old_version = request.GET.get("from", "").strip()
     new_version = request.GET.get("to", "").strip()
     mode = "side" if request.GET.get("view") == "side" else "table"
@@ -555,8 +396,6 @@ def pack_schema_page(request, pack_type: str):
     import json
     from pathlib import Path
 
-    from tenants.access import require_any_role
-
     require_any_role(request.principal)
     path = Path(__file__).parent / "schemas" / f"{pack_type}_pack.schema.json"
     if pack_type not in ("domain", "tenant") or not path.is_file():
@@ -564,118 +403,4 @@ def pack_schema_page(request, pack_type: str):
     schema = json.loads(path.read_text(encoding="utf-8"))
     return TemplateResponse(
         request, "packs/schema.html", {"pack_type": pack_type, "schema": schema}
-    )
-
-
-# --- playbooks ---------------------------------------------------------------------------------
-
-
-@page_view
-def playbook_list_page(request):
-    from packs.playbooks import playbook_registry
-
-    principal = request.principal
-    tenants = _visible_tenants(principal)
-    filters = filters_from(
-        request,
-        Filter("tenant_id", "Tenant", options=[(t.tenant_id, t.tenant_id) for t in tenants]),
-        Filter("domain", "Domain", options=[(d, d) for d in _domains(principal)]),
-    )
-    values = {item.name: item.value for item in filters}
-    tenant_id = values.get("tenant_id") or (tenants[0].tenant_id if len(tenants) == 1 else "")
-    if tenant_id:
-        filters[0].value = tenant_id
-    rows, note = [], ""
-    if tenant_id or values.get("domain"):
-        try:
-            rows = list(
-                playbook_registry(
-                    principal=principal,
-                    tenant_id=tenant_id or None,
-                    domain=values.get("domain") or None,
-                )
-            )
-        except ServiceError as exc:
-            if exc.status == 404:
-                raise
-            note = exc.detail
-    else:
-        note = "Choose a tenant (or a domain) to see its playbook registry."
-    table = Table(
-        request,
-        rows,
-        [
-            Column("playbook_id", "Playbook", "playbook_id"),
-            Column("exception_type", "Exception type", "exception_type"),
-            Column("source", "Source", "source"),
-            Column("pack_version", "Pack version"),
-            Column("tools", "Tools"),
-            Column("linked", "Linked", "linked"),
-            Column("compatible", "Compatibility", "compatible"),
-            Column("actions", "Actions"),
-        ],
-        table_id=PLAYBOOKS_TABLE,
-        row_template="packs/_playbook_row.html",
-        default_sort="playbook_id",
-        empty=note or "No playbooks in this tenant's packs.",
-    )
-    return render_page(
-        request,
-        "packs/playbooks.html",
-        {
-            "table": table,
-            "filters": filters,
-            "keep": [],
-            "tenant_id": tenant_id,
-            "can_write": bool(tenant_id) and principal.can_write_tenant(tenant_id),
-            "note": note,
-            "linkable": [r for r in rows if not r["linked"] and r["compatible"]],
-            "pin_versions": _pin_versions(principal, rows),
-        },
-        partials={
-            PLAYBOOKS_REGION: "packs/_playbooks_region.html",
-            PLAYBOOKS_TABLE: "components/data_table.html",
-        },
-    )
-
-
-def _pin_versions(principal, rows) -> list:
-    domains = sorted({row["domain"] for row in rows if row.get("domain")})
-    if len(domains) != 1:
-        return []
-    packs = selectors.domain_pack_list(principal=principal, domain=domains[0])
-    return list(packs.exclude(status=PackStatus.DEPRECATED)[:50])
-
-
-@page_view
-def playbook_link_create_page(request):
-    if not wants_write(request):
-        return HttpResponseRedirect("/admin/playbooks")
-    data = form_data(request)
-    tenant_id = data.get("tenant_id", "").strip()
-    link = services.playbook_link_create(
-        principal=request.principal,
-        tenant_id=tenant_id,
-        playbook_id=data.get("playbook_id", "").strip(),
-        domain=data.get("domain", "").strip() or None,
-        domain_pack_version=data.get("domain_pack_version", "").strip() or None,
-    )
-    return done(
-        request,
-        f"/admin/playbooks?tenant_id={link.tenant_id}",
-        f"Playbook {link.playbook_id} linked to {link.tenant_id} ({link.domain}).",
-    )
-
-
-@page_view
-def playbook_link_delete_page(request, link_id: int):
-    if not wants_write(request):
-        return HttpResponseRedirect("/admin/playbooks")
-    link = selectors.playbook_link_get(principal=request.principal, link_id=link_id)
-    tenant_id, playbook_id = link.tenant_id, link.playbook_id
-    services.playbook_link_delete(principal=request.principal, link_id=link_id)
-    return done(
-        request,
-        f"/admin/playbooks?tenant_id={tenant_id}",
-        f"Playbook {playbook_id} unlinked from {tenant_id}.",
     )

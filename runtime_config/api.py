@@ -1,75 +1,15 @@
-"""REST operations on activation, approvals, history and rollback (DESIGN §6, §8)."""
+"""REST reads of what a tenant runs (DESIGN §6, §14): its activation history and the
+convergence of the serving processes. Activation, rollback and change requests are governance's
+(governance/api.py)."""
 
 from typing import Any
 
-import django_filters
-from drf_spectacular.utils import (
-    OpenApiParameter,
-    PolymorphicProxySerializer,
-    extend_schema,
-    inline_serializer,
-)
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from onboarding.api import (
-    FindingSerializer,
-    Pagination,
-    RoleApiView,
-    StrictBooleanField,
-    StrictCharField,
-    StrictSerializer,
-    TenantIdField,
-    filtered,
-    page_output,
-    problems,
-    valid_input,
-)
-from packs.api import VersionField
-from runtime_config import selectors, services
-from runtime_config.models import ChangeRequestStatus, ConfigChangeRequest
-
-# --- input ---
-
-
-class StrictIntegerField(serializers.IntegerField):
-    """A JSON integer, never a string or a boolean coerced into one."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, bool) or not isinstance(data, int):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class ActivateInput(StrictSerializer):
-    # Like a tenant in the path: an id that names no tenant is a 404, whatever its length.
-    tenant_id = TenantIdField()
-    domain = StrictCharField(max_length=200, required=False)
-    domain_pack_version = VersionField(required=False)
-    tenant_pack_version = VersionField(required=False)
-    expected_revision = StrictIntegerField(min_value=0, required=False)
-    comment = StrictCharField(max_length=2000, required=False, allow_blank=True, default="")
-    dry_run = StrictBooleanField(required=False, default=False)
-    # Checked by the service: 400 invalid_apply_at, apply_at_in_past, apply_at_too_far.
-    apply_at = StrictCharField(
-        required=False,
-        allow_blank=True,
-        trim_whitespace=False,
-        help_text="RFC 3339 date-time with an offset, in the future, at most 90 days ahead: "
-        "schedule the change (202, status SCHEDULED, or PENDING first when approval applies).",
-    )
-
-
-class RollbackInput(StrictSerializer):
-    to_revision = StrictIntegerField(min_value=1, required=False)
-    expected_revision = StrictIntegerField(min_value=0, required=False)
-    comment = StrictCharField(max_length=2000, required=False, allow_blank=True, default="")
-    dry_run = StrictBooleanField(required=False, default=False)
-
-
-class ReviewInput(StrictSerializer):
-    comment = StrictCharField(max_length=2000, required=False, allow_blank=True, default="")
-
+from onboarding.api import Pagination, RoleApiView, page_output, problems
+from runtime_config import selectors
 
 # --- output ---
 
@@ -88,120 +28,6 @@ class ActivationResultOutput(ActiveConfigOutput):
     changed = serializers.BooleanField()
 
 
-class ChangeRequestOutput(serializers.Serializer):
-    id = serializers.UUIDField()
-    status = serializers.ChoiceField(choices=ChangeRequestStatus.choices)
-    kind = serializers.CharField(help_text="activate, rollback or policy")
-    tenant_id = serializers.CharField(
-        allow_null=True, help_text="Null for a change of the global setting (kind policy)."
-    )
-    domain = serializers.CharField(allow_blank=True)
-    domain_pack_version = serializers.CharField(allow_null=True)
-    domain_pack_checksum = serializers.CharField(allow_null=True)
-    tenant_pack_version = serializers.CharField(allow_null=True)
-    tenant_pack_checksum = serializers.CharField(allow_null=True)
-    base_revision = serializers.IntegerField()
-    requested_by = serializers.CharField()
-    requested_at = serializers.DateTimeField()
-    reviewed_by = serializers.CharField(allow_null=True)
-    reviewed_at = serializers.DateTimeField(allow_null=True)
-    comment = serializers.CharField(allow_blank=True)
-    review_comment = serializers.CharField(allow_blank=True)
-    apply_at = serializers.DateTimeField(
-        allow_null=True, help_text="When a scheduled change is applied by the worker."
-    )
-    status_reason = serializers.CharField(
-        allow_blank=True,
-        help_text="Why the change ended STALE: superseded, revision_moved, or the failing "
-        "check (e.g. `pack_deprecated: …`).",
-    )
-    policy = serializers.DictField(
-        allow_null=True,
-        help_text="kind policy: the proposed "
-        "`{scope: tenant|global, require_activation_approval, from}` (`from`: the policy it "
-        "was requested against; approval ends it STALE `policy_moved` if that changed).",
-    )
-
-
-ImpactSideOutput = inline_serializer(
-    "ImpactOutcome",
-    {
-        "severity": serializers.CharField(required=False),
-        "playbook": serializers.CharField(allow_null=True, required=False),
-        "approval": serializers.BooleanField(required=False),
-        "error": serializers.CharField(
-            required=False, help_text="Why the sample could not be evaluated under this side"
-        ),
-    },
-    allow_null=True,
-)
-
-
-class ImpactOutput(serializers.Serializer):
-    samples = serializers.IntegerField(help_text="Samples found (packs' testSuites + tenant set)")
-    evaluated = serializers.IntegerField(help_text="Samples run before the time budget ran out")
-    changed = serializers.IntegerField(
-        help_text="Samples whose severity, playbook or approval change"
-    )
-    errors = serializers.IntegerField(help_text="Samples one side could not evaluate")
-    partial = serializers.BooleanField(help_text="IMPACT_TIME_BUDGET_MS ran out")
-    truncated = serializers.BooleanField(help_text="More changes than `changes` lists")
-    changes = inline_serializer(
-        "ImpactChange",
-        {
-            "source": serializers.CharField(),
-            "exception_type": serializers.JSONField(),
-            "before": ImpactSideOutput,
-            "after": ImpactSideOutput,
-        },
-        many=True,
-    )
-    sources = inline_serializer(
-        "ImpactSources",
-        {"packs": serializers.IntegerField(), "tenant": serializers.IntegerField()},
-    )
-
-
-class ChangeRequestDetailOutput(ChangeRequestOutput):
-    diff = serializers.DictField(
-        allow_null=True, help_text="Effective-config diff (added, removed, changed)"
-    )
-    impact = ImpactOutput(allow_null=True)
-
-
-class ChangeRequestResultOutput(serializers.Serializer):
-    change_request = ChangeRequestOutput()
-
-
-class ChangeRequestApprovedOutput(serializers.Serializer):
-    change_request = ChangeRequestOutput()
-    active_config = ActivationResultOutput()
-    revision = serializers.IntegerField(
-        allow_null=True, help_text="The revision now active (pass it as `min_revision`)"
-    )
-
-
-class ActivationPreviewOutput(serializers.Serializer):
-    dry_run = serializers.BooleanField()
-    tenant_id = serializers.CharField()
-    outcome = serializers.ChoiceField(
-        choices=["apply", "scheduled", "pending_approval", "unchanged", "refused"],
-        help_text="What the same request without dry_run would do.",
-    )
-    changed = serializers.BooleanField()
-    valid = serializers.BooleanField()
-    problems = serializers.ListField(child=serializers.CharField())
-    current = serializers.DictField(allow_null=True)
-    proposed = serializers.DictField()
-    changes = serializers.ListField(child=serializers.DictField())
-    effective_config_diff = serializers.DictField(help_text="added, removed, changed")
-    errors = FindingSerializer(many=True)
-    warnings = FindingSerializer(many=True)
-    requires_approval = serializers.BooleanField()
-    apply_at = serializers.DateTimeField(required=False)
-    impact = ImpactOutput()
-
-
 class ActivationHistoryOutput(serializers.Serializer):
     revision = serializers.IntegerField()
     kind = serializers.CharField()
@@ -217,7 +43,6 @@ class ActivationHistoryOutput(serializers.Serializer):
 
 
 ActivationHistoryPageOutput = page_output("ActivationHistoryPageOutput", ActivationHistoryOutput)
-ChangeRequestPageOutput = page_output("ChangeRequestPageOutput", ChangeRequestOutput)
 
 
 def _version(pack) -> str | None:
@@ -258,74 +83,7 @@ def history_data(row) -> dict[str, Any]:
     }
 
 
-def change_request_data(change_request: ConfigChangeRequest) -> dict[str, Any]:
-    return services.change_request_snapshot(change_request)
-
-
-def outcome_response(outcome: services.ActivationOutcome) -> Response:
-    """200 applied or unchanged, 200 preview, 202 pending: the same for activate and rollback."""
-    if outcome.status == "preview":
-        return Response(outcome.preview)
-    if outcome.status in ("pending", "scheduled"):
-        return Response({"change_request": change_request_data(outcome.change_request)}, status=202)
-    return Response(active_config_data(outcome.config, changed=outcome.changed))
-
-
-_CHANGE_RESPONSES = {
-    200: PolymorphicProxySerializer(
-        component_name="ActivationOutcome",
-        serializers=[ActivationResultOutput, ActivationPreviewOutput],
-        resource_type_field_name=None,
-    ),
-    202: ChangeRequestResultOutput,
-    **problems(
-        400,
-        401,
-        403,
-        404,
-        409,
-        s400="unknown_pack_version, invalid_version, domain_required, "
-        "domain_pack_version_required, unknown_revision, unknown_field, wrong_type, "
-        "invalid_apply_at, apply_at_in_past, apply_at_too_far",
-        s409="tenant_suspended, pack_deprecated, incompatible_packs, "
-        "incompatible_playbook_links, revision_conflict",
-    ),
-}
-
-
 # --- views ---
-
-
-class ActivateView(RoleApiView):
-    @extend_schema(
-        operation_id="config_activate",
-        request=ActivateInput,
-        responses=_CHANGE_RESPONSES,
-        description="Activate a (domain pack, tenant pack) pair for a tenant. Omitted versions "
-        "keep their current value. `dry_run: true` answers 200 with a preview "
-        "(ActivationPreviewOutput) and writes nothing. When the approval policy applies, "
-        "202 with a PENDING change request. With `apply_at`, 202 with a SCHEDULED change "
-        "request (PENDING first when approval applies); the worker applies it then, "
-        "re-running every check.",
-    )
-    def post(self, request):
-        data = valid_input(ActivateInput, request.data)
-        outcome = services.config_activate(principal=self.principal, **data)
-        return outcome_response(outcome)
-
-
-class RollbackView(RoleApiView):
-    @extend_schema(
-        operation_id="config_rollback",
-        request=RollbackInput,
-        responses=_CHANGE_RESPONSES,
-        description="Re-activate the pair of an earlier revision (default: the previous one) "
-        "through the same checks and approval policy as activation.",
-    )
-    def post(self, request, tenant_id: str):
-        data = valid_input(RollbackInput, request.data)
-        outcome = services.config_rollback(principal=self.principal, tenant_id=tenant_id, **data)
-        return outcome_response(outcome)
 
 
 class ActivationHistoryView(RoleApiView):
@@ -379,133 +137,3 @@ class ConvergenceView(RoleApiView):
     )
     def get(self, request, tenant_id: str):
         return Response(selectors.convergence_get(principal=self.principal, tenant_id=tenant_id))
-
-
-class ChangeRequestFilter(django_filters.FilterSet):
-    status = django_filters.ChoiceFilter(choices=ChangeRequestStatus.choices)
-    tenant_id = django_filters.CharFilter(field_name="tenant_id", max_length=64)
-
-    class Meta:
-        model = ConfigChangeRequest
-        fields = ["status", "tenant_id"]
-
-
-class ChangeRequestListView(RoleApiView):
-    @extend_schema(
-        operation_id="config_changes_list",
-        parameters=[
-            OpenApiParameter("status", str, enum=ChangeRequestStatus.values),
-            OpenApiParameter("tenant_id", str),
-            OpenApiParameter("page", int),
-            OpenApiParameter("page_size", int, description="At most 200."),
-        ],
-        responses={200: ChangeRequestPageOutput, **problems(400, 401, 403, 404)},
-    )
-    def get(self, request):
-        queryset = filtered(
-            ChangeRequestFilter, request, selectors.change_request_list(principal=self.principal)
-        )
-        paginator = Pagination()
-        page = paginator.paginate_queryset(queryset, request, view=self)
-        return paginator.get_paginated_response([change_request_data(cr) for cr in page])
-
-
-def change_request_detail_data(change_request: ConfigChangeRequest) -> dict[str, Any]:
-    return {**change_request_data(change_request), **services.change_request_review(change_request)}
-
-
-class ChangeRequestDetailView(RoleApiView):
-    @extend_schema(
-        operation_id="config_changes_get",
-        responses={200: ChangeRequestDetailOutput, **problems(401, 403, 404)},
-        description="A change request with what its reviewer decides on: `diff`, the "
-        "effective-config diff from the configuration at its base revision to its pair, and "
-        "`impact`, every sample exception (the packs' testSuites and the tenant's sample set) "
-        "whose severity, playbook or approval would change.",
-    )
-    def get(self, request, id):
-        change_request = selectors.change_request_get(
-            principal=self.principal, change_request_id=id
-        )
-        return Response(change_request_detail_data(change_request))
-
-
-class ChangeRequestApproveView(RoleApiView):
-    @extend_schema(
-        operation_id="config_changes_approve",
-        request=ReviewInput,
-        responses={
-            200: PolymorphicProxySerializer(
-                component_name="ChangeRequestApproval",
-                serializers=[ChangeRequestApprovedOutput, ChangeRequestResultOutput],
-                resource_type_field_name=None,
-            ),
-            202: ChangeRequestResultOutput,
-            **problems(
-                400,
-                401,
-                403,
-                404,
-                409,
-                s403="self_approval, admin_required, platform_admin_required",
-                s409="not_pending, stale_change_request, and every activation conflict",
-            ),
-        },
-    )
-    def post(self, request, id):
-        data = valid_input(ReviewInput, request.data)
-        change_request, config = services.change_request_approve(
-            principal=self.principal, change_request_id=id, **data
-        )
-        if change_request.kind == services.KIND_POLICY:
-            # The policy is applied; no configuration moved.
-            return Response({"change_request": change_request_data(change_request)})
-        if change_request.status == ChangeRequestStatus.SCHEDULED:
-            # Approved for later: nothing is active yet.
-            return Response({"change_request": change_request_data(change_request)}, status=202)
-        return Response(
-            {
-                "change_request": change_request_data(change_request),
-                "active_config": active_config_data(config, changed=True),
-                # Read-your-writes: pass it as min_revision to the runtime endpoints.
-                "revision": config.revision if config else None,
-            }
-        )
-
-
-_END_RESPONSES = {
-    200: ChangeRequestResultOutput,
-    **problems(
-        400,
-        401,
-        403,
-        404,
-        409,
-        s403="self_rejection (reject: the requester cancels instead), not_requester (cancel: "
-        "only the requester), admin_required, platform_admin_required",
-        s409="not_pending",
-    ),
-}
-
-
-class ChangeRequestRejectView(RoleApiView):
-    @extend_schema(
-        operation_id="config_changes_reject", request=ReviewInput, responses=_END_RESPONSES
-    )
-    def post(self, request, id):
-        return _end_change_request(self, services.change_request_reject, id)
-
-
-class ChangeRequestCancelView(RoleApiView):
-    @extend_schema(
-        operation_id="config_changes_cancel", request=ReviewInput, responses=_END_RESPONSES
-    )
-    def post(self, request, id):
-        return _end_change_request(self, services.change_request_cancel, id)
-
-
-def _end_change_request(view, service, change_request_id) -> Response:
-    """Reject or cancel: the same body, the same answer."""
-    data = valid_input(ReviewInput, view.request.data)
-    change_request = service(principal=view.principal, change_request_id=change_request_id, **data)
-    return Response({"change_request": change_request_data(change_request)})

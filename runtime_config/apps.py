@@ -5,6 +5,8 @@ class RuntimeConfigConfig(AppConfig):
     name = "runtime_config"
 
     def ready(self) -> None:
-        from runtime_config import invalidation
+        # AppConfig.ready: both modules import models, which exist only now.
+        from runtime_config import invalidation, receivers
 
         invalidation.connect()
+        receivers.connect()

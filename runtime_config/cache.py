@@ -1,8 +1,10 @@
 """The runtime cache: per-process entries keyed by tenant, and a generation value every process
 can see, replaced after each change that alters some tenant's effective configuration.
 
-The hit path (`lookup`) is a dict lookup and a `time.monotonic()` comparison. Changes reach other
-processes two ways (docs/deployment.md, "Runtime propagation"):
+The hit path (runtime_config.runtime.get_effective_config) is a dict lookup and a
+`time.monotonic()` comparison. This module holds the entries and the generation and imports no
+other module of the app; publishing a change and the listener are runtime_config.push's.
+Changes reach other processes two ways (docs/deployment.md, "Runtime propagation"):
 
 - push: every change publishes a message (runtime_config.push) that each process's listener
   thread receives within milliseconds; `<tenant>:<revision>` drops one tenant, `*` everything,
@@ -28,7 +30,6 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
 
 log = logging.getLogger(__name__)
 GENERATION_KEY = "runtime_config:generation"
@@ -56,17 +57,6 @@ class _State:
 
 
 state = _State()
-
-
-def lookup(tenant_id: str) -> Any:
-    """The cached value for a tenant, or None. The hot path of `get_effective_config`."""
-    now = time.monotonic()
-    if now >= state.next_check:
-        tick(now)
-    entry = _entries.get(tenant_id)
-    if entry is not None and entry[0] > now:
-        return entry[1]
-    return None
 
 
 def store(tenant_id: str, value: Any, epoch: int) -> None:
@@ -134,18 +124,6 @@ def served() -> dict[str, Any]:
     }
 
 
-def tick(now: float) -> None:
-    """The request path's periodic check: nothing to read while the listener thread keeps the
-    cache current, else read the shared generation here."""
-    from runtime_config import push
-
-    if push.listener_healthy(now):
-        state.next_check = now + settings.RUNTIME_CONFIG_CHECK_INTERVAL
-        return
-    push.ensure_listener()
-    check_generation(now)
-
-
 def check_generation(now: float | None = None, *, push_continuous: bool = False) -> None:
     """Read the shared generation; a value not seen before clears every entry, unless the push
     channel was connected the whole time since the last read (`push_continuous`): then every
@@ -203,34 +181,6 @@ def bump_generation(message: str = "*", *, pushed: bool = False) -> None:
         log.warning("runtime cache generation could not be bumped; processes fall back to TTL")
         return
     state.generation = generation
-
-
-def bump_generation_on_commit(message: str = "*") -> None:
-    """After the current transaction commits, every process forgets what `message` names
-    (`<tenant>:<revision>`, `*` for everything, `!auth` for cached principals): by push at once
-    where a channel exists, by the generation poll otherwise."""
-    from runtime_config import push
-
-    push.notify_in_transaction(message)  # PostgreSQL: delivered by the commit itself
-
-    def after_commit() -> None:
-        bump_generation(message, pushed=push.publish_after_commit(message))
-
-    transaction.on_commit(after_commit)
-
-
-def publish_tenant_change(tenant_id: str, revision: int | None = None) -> None:
-    """A change of what one tenant runs without a new revision (suspension, reactivation):
-    `<tenant>:<current revision>` on commit."""
-    if revision is None:
-        from runtime_config.models import TenantActiveConfig
-
-        revision = (
-            TenantActiveConfig.objects.filter(tenant_id=tenant_id)
-            .values_list("revision", flat=True)
-            .first()
-        ) or 0
-    bump_generation_on_commit(f"{tenant_id}:{revision}")
 
 
 def apply_message(message: str) -> str | None:

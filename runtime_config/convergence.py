@@ -16,6 +16,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from runtime_config import cache
+from runtime_config.models import RuntimeProcess, ServedConfig
 
 SILENCE = timedelta(seconds=30)
 FORGET_AFTER = timedelta(hours=1)
@@ -64,8 +65,6 @@ def forget_reported() -> None:
 
 def report(listener: Any) -> None:
     global _reported, _started_at, _last_purge
-    from runtime_config.models import RuntimeProcess, ServedConfig
-
     now = timezone.now()
     served = served_now()
     with _lock:

@@ -18,12 +18,8 @@ import orjson
 
 from onboarding.errors import InvalidInput, finding
 from packs.cel import Activation, condition_matches
-from runtime_config.runtime import (
-    DEFAULT_SEVERITY,
-    EffectiveConfig,
-    SeverityRule,
-    get_effective_config,
-)
+from runtime_config.effective import DEFAULT_SEVERITY, EffectiveConfig, SeverityRule
+from runtime_config.runtime import get_effective_config
 
 
 def unknown_exception_type(config: EffectiveConfig, exception_type: Any) -> InvalidInput:

@@ -20,8 +20,11 @@ from typing import Any
 from django.conf import settings
 
 from onboarding.errors import ServiceError
+from onboarding.intake import load_json_object
 from packs.canonical import checksum
-from packs.intake import load_json_object
+from packs.validation import validate_domain_pack, validate_tenant_pack
+from packs.versions import version_key
+from runtime_config.effective import PackSource, build_effective_config
 
 log = logging.getLogger(__name__)
 SUBFOLDERS = ("", "domain", "tenant")
@@ -53,8 +56,6 @@ def pack_files(folder: Path) -> list[tuple[Path, dict[str, Any]]]:
 
 
 def _version_rank(content: dict[str, Any]) -> tuple[int, str]:
-    from packs.versions import version_key
-
     version = content.get("version")
     try:
         return (1, version_key(version))
@@ -92,7 +93,6 @@ def load_from_files(tenant_id: str):
         return None
     domain_path, domain_content = domain_file
     _validate(domain_path, domain_content, tenant_path, tenant_content)
-    from runtime_config.runtime import PackSource, build_effective_config
 
     log.info("tenant %s served from fallback files %s, %s", tenant_id, domain_path, tenant_path)
     return build_effective_config(
@@ -110,11 +110,6 @@ def load_from_files(tenant_id: str):
 
 
 def _validate(domain_path, domain_content, tenant_path, tenant_content) -> None:
-    try:
-        from packs.validation import validate_domain_pack, validate_tenant_pack
-    except ImportError:  # the validation service is not installed: intake checks only
-        log.warning("file fallback: packs.validation unavailable; files are not validated")
-        return
     reports = [
         (domain_path, validate_domain_pack(domain_content)),
         (

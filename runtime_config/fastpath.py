@@ -28,7 +28,10 @@ from rest_framework.renderers import JSONRenderer
 from onboarding.doors import NEGOTIATED_ON
 from onboarding.errors import ServiceError
 from onboarding.middleware import database_unavailable_response
+from onboarding.principal import require_any_role
 from onboarding.problems import PROBLEM_CONTENT_TYPE, problem_for_exception
+from runtime_config.runtime import MAX_REVISION, parse_min_revision
+from runtime_config.runtime_api import config_response, principal_for_token
 
 # Tenant ids as they are created; any other path segment takes the full stack.
 _CONFIG_PATH = re.compile(r"/runtime/tenants/([A-Za-z0-9_-]{1,64})/config")
@@ -61,16 +64,10 @@ def _lean_match(request):
 
 
 def serve_config(request):
-    from runtime_config.runtime import MAX_REVISION
-    from runtime_config.runtime_api import config_response, principal_for_token
-    from tenants.access import require_any_role
-
     tenant_id, key, min_revision = request.runtime_lean
     request.get_host()  # a Host outside ALLOWED_HOSTS: 400, as CommonMiddleware answers
     try:
         if min_revision is not None and min_revision > MAX_REVISION:
-            from runtime_config.runtime import parse_min_revision
-
             parse_min_revision(str(min_revision))  # raises the same 400 as the DRF view
         principal = principal_for_token(key)
         require_any_role(principal)

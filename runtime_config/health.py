@@ -1,7 +1,9 @@
-"""Runtime health for /healthz (merged in by onboarding.views.healthz). Per process: each worker
+"""Runtime health for /healthz (merged in by console.views.healthz). Per process: each worker
 reports what it has seen itself."""
 
 import threading
+
+from runtime_config.cache import backend_status
 
 _lock = threading.Lock()
 _failures = 0
@@ -28,8 +30,6 @@ def integrity_failures() -> int:
 def runtime_health() -> dict:
     """`runtime` is degraded while some tenant is refused for altered content or while the shared
     cache is down (processes then notice activations only by TTL)."""
-    from runtime_config.cache import backend_status
-
     cache_status = backend_status()
     degraded = bool(_failing) or cache_status != "ok"
     return {

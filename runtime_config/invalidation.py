@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.db.models.signals import post_delete, post_save
 from rest_framework.authtoken.models import Token
 
+from runtime_config.push import bump_generation_on_commit
 from tenants.models import RoleBinding
 
 AUTH_MESSAGE = "!auth"
@@ -19,8 +20,6 @@ AUTH_MESSAGE = "!auth"
 def _changed(sender, instance=None, update_fields=None, **kwargs) -> None:
     if update_fields is not None and set(update_fields) <= {"last_login"}:
         return  # a login changes nothing a token can do
-    from runtime_config.cache import bump_generation_on_commit
-
     bump_generation_on_commit(AUTH_MESSAGE)
 
 

@@ -31,9 +31,11 @@ from collections.abc import Callable
 from urllib.parse import urlparse
 
 from django.conf import settings
-from django.db import DatabaseError, connection, connections
+from django.db import DatabaseError, connection, connections, transaction
 
-from runtime_config import cache
+from onboarding.errors import ServiceError
+from runtime_config import cache, convergence
+from runtime_config.models import TenantActiveConfig
 
 log = logging.getLogger(__name__)
 CHANNEL = "runtime_config"
@@ -59,6 +61,30 @@ def redis_channel() -> str:
 
 
 # --- publishing --------------------------------------------------------------------------------
+
+
+def bump_generation_on_commit(message: str = "*") -> None:
+    """After the current transaction commits, every process forgets what `message` names
+    (`<tenant>:<revision>`, `*` for everything, `!auth` for cached principals): by push at once
+    where a channel exists, by the generation poll otherwise."""
+    notify_in_transaction(message)  # PostgreSQL: delivered by the commit itself
+
+    def after_commit() -> None:
+        cache.bump_generation(message, pushed=publish_after_commit(message))
+
+    transaction.on_commit(after_commit)
+
+
+def publish_tenant_change(tenant_id: str, revision: int | None = None) -> None:
+    """A change of what one tenant runs without a new revision (suspension, reactivation):
+    `<tenant>:<current revision>` on commit."""
+    if revision is None:
+        revision = (
+            TenantActiveConfig.objects.filter(tenant_id=tenant_id)
+            .values_list("revision", flat=True)
+            .first()
+        ) or 0
+    bump_generation_on_commit(f"{tenant_id}:{revision}")
 
 
 def notify_in_transaction(message: str) -> None:
@@ -297,18 +323,13 @@ class Listener:
         if message.startswith(("!", "*")) or not sep:
             cache.apply_message(message)
             return
-        from runtime_config import convergence
-
         # Reload what this process served, also when its own commit dropped it already.
         if cache.drop(tenant_id) or convergence.was_reported(tenant_id):
             self._reload(tenant_id)
 
     def _reload(self, tenant_id: str) -> None:
-        from onboarding.errors import ServiceError
-        from runtime_config.runtime import _load_and_cache
-
         try:
-            _load_and_cache(tenant_id)
+            _reloader[0](tenant_id)
         except ServiceError:
             pass  # the refusal is cached like a configuration
         except Exception as exc:  # the next request loads it; this thread must live on
@@ -321,8 +342,6 @@ class Listener:
         self._polled_epoch = self.channel_epoch if self.connected else None
 
     def _heartbeat(self) -> None:
-        from runtime_config import convergence
-
         try:
             convergence.report(self)
         except Exception as exc:  # convergence is informative: serving goes on without it
@@ -359,6 +378,25 @@ def current() -> Listener | None:
 def listener_healthy(now: float) -> bool:
     listener = current()
     return listener is not None and listener.healthy(now)
+
+
+def tick(now: float) -> None:
+    """The request path's periodic check: nothing to read while the listener thread keeps the
+    cache current, else read the shared generation here."""
+    if listener_healthy(now):
+        cache.state.next_check = now + settings.RUNTIME_CONFIG_CHECK_INTERVAL
+        return
+    ensure_listener()
+    cache.check_generation(now)
+
+
+# How the listener reloads a tenant a message dropped: runtime.py's loader, handed over from
+# RuntimeConfigConfig.ready. Until then a dropped tenant is loaded by its next request.
+_reloader: list[Callable[[str], object]] = [lambda tenant_id: None]
+
+
+def reload_dropped_with(load: Callable[[str], object]) -> None:
+    _reloader[0] = load
 
 
 def ensure_listener() -> None:
@@ -400,8 +438,6 @@ def _after_fork_in_child() -> None:
     _listener = None
     _start_lock = threading.Lock()
     cache.reset_after_fork()
-    from runtime_config import convergence
-
     convergence.reset_after_fork()
 
 

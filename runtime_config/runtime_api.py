@@ -27,18 +27,18 @@ from onboarding.api import (
     JsonObjectField,
     RoleApiView,
     StrictCharField,
+    StrictIntegerField,
     StrictSerializer,
     TenantIdField,
     problems,
 )
 from onboarding.api import valid_input as _valid_input
+from onboarding.principal import Principal
 from runtime_config import cache as _cache
-from runtime_config.api import StrictIntegerField
 from runtime_config.evaluator import evaluate
 from runtime_config.runtime import MAX_REVISION, get_effective_config, parse_min_revision
 from tenants.access import tenant_not_found
 from tenants.models import RoleBinding
-from tenants.principals import Principal
 
 
 @functools.cache

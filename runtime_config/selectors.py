@@ -1,10 +1,9 @@
-from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
-from onboarding.errors import NotFound
-from runtime_config.models import ActivationHistory, ConfigChangeRequest, TenantActiveConfig
-from tenants.access import require_any_role, tenant_for_read
-from tenants.principals import Principal
+from onboarding.principal import Principal
+from runtime_config.convergence import SILENCE, pair_checksum
+from runtime_config.models import ActivationHistory, ServedConfig, TenantActiveConfig
+from tenants.access import tenant_for_read
 
 
 def active_config_get(*, principal: Principal, tenant_id: str) -> TenantActiveConfig | None:
@@ -27,42 +26,6 @@ def activation_history_list(*, principal: Principal, tenant_id: str) -> QuerySet
         .defer(*_PACK_CONTENT_FIELDS)
         .order_by("-revision")
     )
-
-
-def change_request_get(*, principal: Principal, change_request_id) -> ConfigChangeRequest:
-    """One change request of a tenant the principal may read; 404 `change_request_not_found`
-    for any other (whether it exists or not)."""
-    missing = NotFound(
-        f"Change request {change_request_id} not found.", code="change_request_not_found"
-    )
-    require_any_role(principal)
-    try:
-        change_request = ConfigChangeRequest.objects.select_related(
-            "domain_pack", "tenant_pack"
-        ).get(pk=change_request_id)
-    except (ConfigChangeRequest.DoesNotExist, ValueError, TypeError, ValidationError):
-        raise missing from None
-    if not principal.can_read_tenant(change_request.tenant_id):
-        raise missing
-    return change_request
-
-
-def change_request_list(
-    *, principal: Principal, status: str | None = None, tenant_id: str | None = None
-) -> QuerySet[ConfigChangeRequest]:
-    """Change requests the principal may see, newest first; a tenant it may not see lists none."""
-    require_any_role(principal)
-    queryset = ConfigChangeRequest.objects.select_related("domain_pack", "tenant_pack").defer(
-        "domain_pack__content_json", "tenant_pack__content_json"
-    )
-    visible = principal.visible_tenant_ids()
-    if visible is not None:
-        queryset = queryset.filter(tenant_id__in=visible)
-    if tenant_id:
-        queryset = queryset.filter(tenant_id=tenant_id)
-    if status:
-        queryset = queryset.filter(status=status)
-    return queryset.order_by("-requested_at", "-pk")
 
 
 _PACK_CONTENT_FIELDS = (
@@ -106,9 +69,6 @@ def convergence_get(*, principal: Principal, tenant_id: str) -> dict:
     one: `{revision, checksum, converged, processes: [...]}` (DESIGN §14). `converged` is true when
     every listed process serves the active revision and pair (vacuously, when none serves it)."""
     from django.utils import timezone
-
-    from runtime_config.convergence import SILENCE, pair_checksum
-    from runtime_config.models import ServedConfig
 
     tenant_for_read(principal=principal, tenant_id=tenant_id)
     active = (

@@ -10,30 +10,30 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def observed(tenant_id: str) -> str:
-    from runtime_config.runtime import get_effective_config
-
+def observed(tenant_id: str, read: Callable[[str], Any]) -> str:
     try:
-        config = get_effective_config(tenant_id)
+        config = read(tenant_id)
     except Exception as exc:  # the refusal is what the watcher reports
         return getattr(exc, "code", type(exc).__name__)
     return f"{config.domain_pack_version}/{config.tenant_pack_version}/{config.revision}"
 
 
-def serve(tenant_id: str) -> None:
+def serve(tenant_id: str, read: Callable[[str], Any]) -> None:
     print("ready", flush=True)
     for line in sys.stdin:
         want, deadline = line.split()
         until = time.monotonic() + float(deadline)
-        seen = observed(tenant_id)
+        seen = observed(tenant_id, read)
         while seen != want and time.monotonic() < until:
             time.sleep(0.001)
-            seen = observed(tenant_id)
+            seen = observed(tenant_id, read)
         print(json.dumps({"seen": seen, "at": time.time()}), flush=True)
 
 
@@ -79,4 +79,8 @@ if __name__ == "__main__":
     import django
 
     django.setup()
-    serve(sys.argv[1])
+    # After setup, as Django requires of a module that imports models (the parent side above
+    # imports nothing of Django, so that this file can start the child).
+    from runtime_config.runtime import get_effective_config
+
+    serve(sys.argv[1], get_effective_config)

@@ -1,4 +1,6 @@
-"""REST operations on tenants (DESIGN §6): parse, call a service or selector, render."""
+"""REST operations on tenants (DESIGN §6): the list and the creation of tenants. A tenant's detail
+(with its active configuration) and its changes (rename, approval policy, status) are answered by
+console/api.py, which composes the apps that own those parts."""
 
 import django_filters
 from django.db.models import Q
@@ -18,13 +20,6 @@ from onboarding.api import (
     problems,
     valid_input,
 )
-from runtime_config.api import (
-    ActiveConfigOutput,
-    ChangeRequestResultOutput,
-    active_config_data,
-    change_request_data,
-)
-from runtime_config.selectors import active_config_get
 from tenants import selectors, services
 from tenants.models import Tenant, TenantStatus
 
@@ -35,23 +30,6 @@ class TenantCreateInput(StrictSerializer):
     tenant_id = TenantIdField(help_text="^[A-Za-z0-9][A-Za-z0-9_-]{1,63}$")
     name = StrictCharField(max_length=200)
     require_activation_approval = StrictBooleanField(required=False, allow_null=True, default=None)
-
-
-class TenantUpdateInput(StrictSerializer):
-    name = StrictCharField(max_length=200, required=False)
-    require_activation_approval = StrictBooleanField(required=False, allow_null=True)
-
-
-class PlatformSettingsInput(StrictSerializer):
-    require_activation_approval = StrictBooleanField(required=False)
-
-
-class TenantStatusInput(StrictSerializer):
-    # Any other string, blank or long, is the service's 400 invalid_status (DESIGN §6).
-    status = StrictCharField(
-        allow_blank=True, trim_whitespace=False, help_text="ACTIVE or SUSPENDED"
-    )
-    reason = StrictCharField(max_length=1000, required=False, allow_blank=True, default="")
 
 
 # --- output ---
@@ -67,28 +45,7 @@ class TenantOutput(serializers.Serializer):
     updated_at = serializers.DateTimeField()
 
 
-class TenantDetailOutput(TenantOutput):
-    active_config = ActiveConfigOutput(allow_null=True)
-
-
 TenantPageOutput = page_output("TenantPageOutput", TenantOutput)
-
-
-class PlatformSettingsOutput(serializers.Serializer):
-    require_activation_approval = serializers.BooleanField(
-        help_text="Whether activations of tenants that follow the global setting wait for a "
-        "second ADMIN."
-    )
-    updated_at = serializers.DateTimeField(allow_null=True)
-    updated_by = serializers.CharField(allow_blank=True)
-
-
-def platform_settings_data(row) -> dict:
-    return {
-        "require_activation_approval": row.require_activation_approval,
-        "updated_at": row.updated_at,
-        "updated_by": row.updated_by,
-    }
 
 
 def tenant_data(tenant: Tenant) -> dict:
@@ -98,11 +55,6 @@ def tenant_data(tenant: Tenant) -> dict:
         "created_by": tenant.created_by,
         "updated_at": tenant.updated_at,
     }
-
-
-def tenant_detail_data(principal, tenant: Tenant) -> dict:
-    config = active_config_get(principal=principal, tenant_id=tenant.tenant_id)
-    return {**tenant_data(tenant), "active_config": active_config_data(config)}
 
 
 class TenantFilter(django_filters.FilterSet):
@@ -146,80 +98,3 @@ class TenantListView(RoleApiView):
         data = valid_input(TenantCreateInput, request.data)
         tenant = services.tenant_create(principal=self.principal, **data)
         return Response(tenant_data(tenant), status=201)
-
-
-class TenantDetailView(RoleApiView):
-    @extend_schema(
-        operation_id="tenants_retrieve",
-        responses={200: TenantDetailOutput, **problems(401, 403, 404)},
-    )
-    def get(self, request, tenant_id: str):
-        tenant = selectors.tenant_get(principal=self.principal, tenant_id=tenant_id)
-        return Response(tenant_detail_data(self.principal, tenant))
-
-    @extend_schema(
-        operation_id="tenants_update",
-        request=TenantUpdateInput,
-        responses={
-            200: TenantDetailOutput,
-            202: ChangeRequestResultOutput,
-            **problems(400, 401, 403, 404),
-        },
-        description="Rename a tenant and/or set its approval policy (null: follow the global "
-        "setting). Strengthening applies at once; switching approval off for a tenant it "
-        "applies to answers 202 with a PENDING change request (`kind: policy`) that a second "
-        "ADMIN (platform, or of this tenant) approves. A rename in the same body applies now.",
-    )
-    def patch(self, request, tenant_id: str):
-        data = valid_input(TenantUpdateInput, request.data)
-        change = services.tenant_update(principal=self.principal, tenant_id=tenant_id, **data)
-        if change.change_request is not None:
-            return Response(
-                {"change_request": change_request_data(change.change_request)}, status=202
-            )
-        return Response(tenant_detail_data(self.principal, change.tenant))
-
-
-class TenantStatusView(RoleApiView):
-    @extend_schema(
-        operation_id="tenants_status_update",
-        request=TenantStatusInput,
-        responses={200: TenantDetailOutput, **problems(400, 401, 403, 404)},
-    )
-    def patch(self, request, tenant_id: str):
-        data = valid_input(TenantStatusInput, request.data)
-        tenant = services.tenant_set_status(principal=self.principal, tenant_id=tenant_id, **data)
-        return Response(tenant_detail_data(self.principal, tenant))
-
-
-class PlatformSettingsView(RoleApiView):
-    @extend_schema(
-        operation_id="platform_settings_retrieve",
-        responses={200: PlatformSettingsOutput, **problems(401, 403)},
-        description="The platform settings row (platform ADMIN). Every process, command and "
-        "worker reads it; PACK_ACTIVATION_REQUIRES_APPROVAL only seeds it.",
-    )
-    def get(self, request):
-        row = selectors.platform_settings_get(principal=self.principal)
-        return Response(platform_settings_data(row))
-
-    @extend_schema(
-        operation_id="platform_settings_update",
-        request=PlatformSettingsInput,
-        responses={
-            200: PlatformSettingsOutput,
-            202: ChangeRequestResultOutput,
-            **problems(400, 401, 403),
-        },
-        description="Switching `require_activation_approval` on applies at once; switching it "
-        "off answers 202 with a PENDING change request (`kind: policy`, no tenant) that another "
-        "platform ADMIN approves.",
-    )
-    def patch(self, request):
-        data = valid_input(PlatformSettingsInput, request.data)
-        change = services.platform_settings_update(principal=self.principal, **data)
-        if change.change_request is not None:
-            return Response(
-                {"change_request": change_request_data(change.change_request)}, status=202
-            )
-        return Response(platform_settings_data(change.settings))

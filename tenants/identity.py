@@ -22,6 +22,7 @@ import unicodedata
 from confusable_homoglyphs import confusables
 
 from onboarding.errors import Conflict, InvalidInput, finding
+from tenants.models import UsernameKey
 
 MAX_LENGTH = 150
 _REFUSED_CATEGORIES = {"Cc", "Cf", "Co", "Cn", "Cs", "Zs", "Zl", "Zp"}
@@ -82,7 +83,6 @@ def username_taken(username: str, existing: str) -> UsernameTaken:
 
 def existing_identity(username: str, *, exclude_pk=None) -> str | None:
     """The username of another user with the same identity as `username`, if any."""
-    from tenants.models import UsernameKey
 
     rows = UsernameKey.objects.filter(key=username_key(username))
     if exclude_pk is not None:

@@ -2,15 +2,12 @@ from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
 
+from onboarding.principal import Role
+
 
 class TenantStatus(models.TextChoices):
     ACTIVE = "ACTIVE"
     SUSPENDED = "SUSPENDED"
-
-
-class Role(models.TextChoices):
-    ADMIN = "ADMIN"
-    VIEWER = "VIEWER"
 
 
 TENANT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{1,63}$"

@@ -1,9 +1,9 @@
 from django.db.models import Q, QuerySet
 
-from tenants.access import require_platform_admin, tenant_for_read
+from onboarding.principal import Principal, require_platform_admin
+from tenants.access import tenant_for_read
 from tenants.models import PlatformSettings, Tenant
 from tenants.policy import platform_settings_row
-from tenants.principals import Principal
 
 
 def tenant_get(*, principal: Principal, tenant_id: str) -> Tenant:

@@ -1,27 +1,21 @@
 """Every state change of tenants. Each function owns its transaction and sends its signal."""
 
 import re
-from dataclasses import dataclass
-from typing import Any
 
 from django.db import IntegrityError, transaction
 
 from onboarding.errors import Conflict, Forbidden, InvalidInput, finding
 from onboarding.events import DomainEvent, send_event
+from onboarding.principal import Principal, require_platform_admin
 from tenants import signals
-from tenants.access import require_platform_admin, tenant_for_write
+from tenants.access import tenant_for_write
 from tenants.identity import check_username, existing_identity, username_taken
-from tenants.models import TENANT_ID_PATTERN, PlatformSettings, Tenant, TenantStatus
+from tenants.models import TENANT_ID_PATTERN, Tenant, TenantStatus
 from tenants.policy import (
-    approval_applies,
     global_approval_required,
-    platform_settings_apply,
-    platform_settings_row,
     share_platform_settings,
-    tenant_policy_apply,
     tenant_snapshot,
 )
-from tenants.principals import Principal
 
 _TENANT_ID_RE = re.compile(TENANT_ID_PATTERN)
 
@@ -166,6 +160,7 @@ def tenant_set_status(
             status == TenantStatus.SUSPENDED and principal.is_platform_admin
         )
         tenant.save(update_fields=["status", "suspended_by_platform", "updated_at"])
+        # Its receivers record it (audit) and publish it to every serving process (runtime_config).
         send_event(
             signals.tenant_status_changed,
             Tenant,
@@ -185,78 +180,13 @@ def tenant_set_status(
                 },
             ),
         )
-        _on_commit_bump_runtime(tenant_id)
     return tenant
 
 
-@dataclass(frozen=True)
-class TenantChange:
-    """A tenant after a PATCH, and the change request a weakening of its policy created (the
-    policy itself unchanged until a second ADMIN approves it)."""
-
-    tenant: Tenant
-    change_request: Any = None
-
-
-def tenant_set_approval_policy(
-    *, principal: Principal, tenant_id: str, require_activation_approval: bool | None
-) -> TenantChange:
-    """Strengthening applies at once; a change that would switch approval off for a tenant it
-    applies to is a change request for a second ADMIN (DESIGN §14)."""
-    with transaction.atomic():
-        tenant = tenant_for_write(principal=principal, tenant_id=tenant_id, lock=True)
-        # A tenant's own admins must not be able to switch off the four-eyes rule over them.
-        require_platform_admin(principal)
-        if tenant.require_activation_approval == require_activation_approval:
-            return TenantChange(tenant)
-        if approval_applies(tenant) and not approval_applies(
-            tenant, tenant_policy=require_activation_approval
-        ):
-            from runtime_config.services import policy_change_request_create
-
-            change_request = policy_change_request_create(
-                principal=principal,
-                tenant=tenant,
-                require_activation_approval=require_activation_approval,
-                current=tenant.require_activation_approval,
-            )
-            return TenantChange(tenant, change_request)
-        tenant_policy_apply(
-            actor=principal.username, tenant=tenant, value=require_activation_approval
-        )
-    return TenantChange(tenant)
-
-
-def _on_commit_bump_runtime(tenant_id: str) -> None:
-    # Suspension must reach every runtime process; imported late to keep apps decoupled.
-    from runtime_config.cache import publish_tenant_change
-
-    publish_tenant_change(tenant_id)
-
-
-def tenant_update(
-    *, principal: Principal, tenant_id: str, name: str | None = None, **policy: bool | None
-) -> TenantChange:
-    """PATCH of a tenant: its name and, when `require_activation_approval` is passed (None
-    included: it means "follow the global setting"), its approval policy, in one transaction."""
-    unknown = set(policy) - {"require_activation_approval"}
-    if unknown:
-        raise TypeError(f"unexpected arguments {sorted(unknown)}")
-    change = None
-    with transaction.atomic():
-        tenant = tenant_for_write(principal=principal, tenant_id=tenant_id, lock=True)
-        if name is not None:
-            tenant = _tenant_rename(principal=principal, tenant=tenant, name=_check_name(name))
-        if "require_activation_approval" in policy:
-            change = tenant_set_approval_policy(
-                principal=principal,
-                tenant_id=tenant_id,
-                require_activation_approval=policy["require_activation_approval"],
-            )
-    return change or TenantChange(tenant)
-
-
-def _tenant_rename(*, principal: Principal, tenant: Tenant, name: str) -> Tenant:
+def tenant_rename(*, principal: Principal, tenant: Tenant, name: str) -> Tenant:
+    """Rename a tenant the caller locked for writing (checked by tenant_for_write), inside the
+    caller's transaction."""
+    name = _check_name(name)
     before = tenant_snapshot(tenant)
     if tenant.name == name:
         return tenant
@@ -278,34 +208,6 @@ def _tenant_rename(*, principal: Principal, tenant: Tenant, name: str) -> Tenant
         ),
     )
     return tenant
-
-
-@dataclass(frozen=True)
-class SettingsChange:
-    settings: PlatformSettings
-    change_request: Any = None
-
-
-def platform_settings_update(
-    *, principal: Principal, require_activation_approval: bool | None = None
-) -> SettingsChange:
-    """PATCH /admin/platform/settings (platform ADMIN). Switching approval on applies at once;
-    switching it off is a change request another platform ADMIN approves (DESIGN §14)."""
-    require_platform_admin(principal)
-    with transaction.atomic():
-        row = platform_settings_row(lock=True)
-        value = require_activation_approval
-        if value is None or row.require_activation_approval == value:
-            return SettingsChange(row)
-        if row.require_activation_approval and not value:
-            from runtime_config.services import policy_change_request_create
-
-            change_request = policy_change_request_create(
-                principal=principal, tenant=None, require_activation_approval=False, current=True
-            )
-            return SettingsChange(row, change_request)
-        platform_settings_apply(actor=principal.username, row=row, value=value)
-    return SettingsChange(row)
 
 
 def user_ensure(*, username: str):

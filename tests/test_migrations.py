@@ -4,7 +4,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-APPS = ["tenants", "packs", "runtime_config", "audit"]
+APPS = ["tenants", "packs", "runtime_config", "governance", "audit"]
 SPEC_TABLES = {
     "tenants": {
         "tenant_id",

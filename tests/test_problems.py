@@ -69,7 +69,7 @@ def test_query_with_nul__400_not_500(admin):
 
 
 def test_path_with_nul__404_not_500(admin):
-    assert_problem(admin.client.get("/admin/packs/domain/a%00/v1.0"), 404)
+    assert_problem(admin.client.get("/admin/packs/domain/a%00/v1.0"), 404, "not_found")
     # in the query it is a bad parameter, like ?search= above
     url = "/admin/packs/domain/X/diff?from=a%00&to=v1"
     assert_problem(admin.client.get(url), 400, "invalid_filter")

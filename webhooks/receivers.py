@@ -3,8 +3,20 @@ sender's transaction right beside the audit receiver, so a webhook event exists 
 change and its audit row committed. Sent with `send`: an outbox write that fails rolls the change
 back, like an audit row that fails."""
 
-from audit.receivers import AUDITED_SIGNALS
+from audit.receivers import AUDITED_SIGNALS, audit_signals
+from webhooks import signals
 from webhooks.services import outbox_record
+
+# Changes of subscriptions are audited like every other change (audit sits below webhooks and
+# does not import it).
+audit_signals(
+    {
+        "webhooks.webhook_created": signals.webhook_created,
+        "webhooks.webhook_updated": signals.webhook_updated,
+        "webhooks.webhook_deleted": signals.webhook_deleted,
+        "webhooks.webhook_redelivered": signals.webhook_redelivered,
+    }
+)
 
 
 def record_outbox_event(sender, event=None, **kwargs) -> None:

@@ -1,8 +1,8 @@
 """Generate the reference part of docs/pack-management-guide.md from the code itself.
 
 - Field tables: walked from packs/schemas/*.schema.json (descriptions, types, required keys).
-- Validation findings: each example is a small pack run through packs.validation / packs.intake,
-  so the codes, paths and messages shown are exactly what the service answers.
+- Validation findings: each example is a small pack run through packs.validation and
+  onboarding.intake, so the codes, paths and messages shown are exactly what the service answers.
 
     python -m docs.tools.pack_reference          # rewrite the generated block in the guide
     python -m docs.tools.pack_reference --check  # exit 1 when the guide is out of date
@@ -362,7 +362,7 @@ def _cases() -> list[tuple[str, str, str, str, Any]]:
 
 def _run(pack_type: str, pack: Any) -> tuple[list[dict], list[dict]]:
     from onboarding.errors import ServiceError
-    from packs.intake import load_json_object
+    from onboarding.intake import load_json_object
     from packs.validation import validate_domain_pack, validate_tenant_pack
 
     if isinstance(pack, bytes):

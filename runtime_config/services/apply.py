@@ -4,15 +4,15 @@ path — activation, rollback, approval of a change request; API, page or comman
 from django.utils import timezone
 
 from onboarding.events import DomainEvent, send_event
+from onboarding.principal import Principal
 from packs.models import PackStatus
 from packs.services import send_pack_status_changed
 from runtime_config import signals
-from runtime_config.cache import bump_generation_on_commit
 from runtime_config.models import ActivationHistory, ConfigChangeRequest, TenantActiveConfig
+from runtime_config.push import bump_generation_on_commit
 from runtime_config.services.compatibility import blocking_problems
 from runtime_config.services.targets import KIND_ROLLBACK, Target, config_snapshot
 from tenants.models import Tenant
-from tenants.principals import Principal
 
 
 def lock_config(tenant_id: str) -> tuple[Tenant, TenantActiveConfig | None]:

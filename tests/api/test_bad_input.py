@@ -9,21 +9,22 @@ import pytest
 from django.test import override_settings
 from django.urls import reverse
 
+from governance.services import config_activate
 from packs.models import TenantPack
 from packs.services import playbook_link_create
 from runtime_config.models import ConfigChangeRequest
-from runtime_config.services import config_activate
 from tenants.principals import Principal
 from tests.api.conftest import (
     FINANCE,
     assert_problem,
-    row_counts,
+    assert_problem_shape,
     send,
     store_domain_pack,
     store_tenant_pack,
     tenant_content,
 )
 from tests.conftest import load_reference
+from tests.db_state import db_state
 
 
 @dataclass(frozen=True)
@@ -212,7 +213,7 @@ RAW_BODIES = {
     "not-utf8": (b'{"name": "\xff"}', 400, "invalid_encoding"),
     "deep": (b'{"name": ' + b"[" * 100 + b"]" * 100 + b"}", 400, "too_deep"),
     "very-deep": (b"[" * 100000 + b"]" * 100000, 400, "too_deep"),
-    "top-level-array": (b"[1, 2]", 400, None),
+    "top-level-array": (b"[1, 2]", 400, "wrong_type"),
 }
 
 
@@ -229,18 +230,18 @@ def _call(admin, endpoint: Endpoint, body=None, raw=None, **extra):
 @pytest.mark.parametrize("case", RAW_BODIES, ids=str)
 def test_write__refused_body__problem_and_nothing_written(setup, endpoint, case):
     raw, status, code = RAW_BODIES[case]
-    before = row_counts()
+    before = db_state()
     assert_problem(_call(setup, endpoint, raw=raw), status, code)
-    assert row_counts() == before
+    assert db_state() == before
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.name)
 def test_write__unknown_field__400_unknown_field(setup, endpoint):
-    before = row_counts()
+    before = db_state()
     body = {**endpoint.valid_body(), "tenant_pack_verison": "v1"}
     problem = assert_problem(_call(setup, endpoint, body), 400, "unknown_field")
     assert problem["errors"][0]["path"] == "/tenant_pack_verison"
-    assert row_counts() == before
+    assert db_state() == before
 
 
 WRONG_TYPES = [
@@ -252,12 +253,12 @@ WRONG_TYPES = [
 
 @pytest.mark.parametrize(("endpoint", "field", "value"), WRONG_TYPES)
 def test_write__wrong_type__400_at_field_path(setup, endpoint, field, value):
-    before = row_counts()
+    before = db_state()
     body = {**endpoint.valid_body(), field: value}
-    problem = assert_problem(_call(setup, endpoint, body), 400)
+    problem = assert_problem_shape(_call(setup, endpoint, body), 400)
     assert problem["code"] in ("wrong_type", "invalid_choice"), problem
     assert [item["path"] for item in problem["errors"]] == [f"/{field}"]
-    assert row_counts() == before
+    assert db_state() == before
 
 
 MISSING = [
@@ -269,30 +270,30 @@ MISSING = [
 
 @pytest.mark.parametrize(("endpoint", "field"), MISSING)
 def test_write__missing_field__400_missing_required(setup, endpoint, field):
-    before = row_counts()
+    before = db_state()
     body = {key: value for key, value in endpoint.valid_body().items() if key != field}
     problem = assert_problem(_call(setup, endpoint, body), 400, "missing_required")
     assert problem["errors"][0]["path"] == f"/{field}"
-    assert row_counts() == before
+    assert db_state() == before
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.name)
 def test_write__oversize_body__413_too_large(setup, endpoint):
-    before = row_counts()
+    before = db_state()
     with override_settings(PACK_MAX_BYTES=2048):
         raw = b'{"name": "' + b"x" * (2048 + 256 * 1024) + b'"}'
         assert_problem(_call(setup, endpoint, raw=raw), 413, "too_large")
-    assert row_counts() == before
+    assert db_state() == before
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.name)
 def test_write__form_encoded_body__415(setup, endpoint):
-    before = row_counts()
+    before = db_state()
     response = getattr(setup.client, endpoint.method.lower())(
         endpoint.url(), data="name=x", content_type="application/x-www-form-urlencoded"
     )
     assert_problem(response, 415, "unsupported_media_type")
-    assert row_counts() == before
+    assert db_state() == before
 
 
 # --- endpoint-specific refusals ---
@@ -363,7 +364,12 @@ SPECIFIC = [
     ("tenant-import", {"tenant_id": "../x", "content": {}}, 404, "tenant_not_found"),
     ("tenant-import", {"tenant_id": "x" * 500, "content": {}}, 404, "tenant_not_found"),
     ("validate", {"pack_type": "other", "content": {}}, 400, "invalid_choice"),
-    ("validate", {"pack_type": "tenant", "content": {}, "tenant_id": "NOPE"}, 404, None),
+    (
+        "validate",
+        {"pack_type": "tenant", "content": {}, "tenant_id": "NOPE"},
+        404,
+        "tenant_not_found",
+    ),
     ("domain-status", {"status": "RETIRED"}, 400, "invalid_status"),
     ("domain-status", {"status": "DRAFT"}, 200, None),
     ("tenant-status-pack", {"status": "GONE"}, 400, "invalid_status"),
@@ -378,13 +384,13 @@ SPECIFIC = [
     ids=[f"{case[0]}-{index}" for index, case in enumerate(SPECIFIC)],
 )
 def test_write__invalid_value__refused_with_code(setup, name, body, status, code):
-    before = row_counts()
+    before = db_state()
     response = _call(setup, BY_NAME[name], body)
     if status < 400:
         assert response.status_code == status
     else:
         assert_problem(response, status, code)
-    assert row_counts() == before
+    assert db_state() == before
 
 
 UNKNOWN_TARGETS = [
@@ -420,22 +426,22 @@ UNKNOWN_TARGETS = [
 @pytest.mark.parametrize(("name", "kwargs", "body", "code"), UNKNOWN_TARGETS)
 def test_write__unknown_target__404(setup, name, kwargs, body, code):
     endpoint = BY_NAME[name]
-    before = row_counts()
+    before = db_state()
     url = reverse(endpoint.url_name, kwargs=kwargs)
     assert_problem(send(setup.client, endpoint.method, url, body), 404, code)
-    assert row_counts() == before
+    assert db_state() == before
 
 
 def test_tenant_pack_status__invalid_transition__409(setup):
     url = reverse("tenant-pack-status", args=["TENANT_A", "v1.0"])
     assert send(setup.client, "PATCH", url, {"status": "ACTIVE"}).status_code == 200
-    before = row_counts()
+    before = db_state()
     assert_problem(send(setup.client, "PATCH", url, {"status": "DRAFT"}), 409, "invalid_transition")
-    assert row_counts() == before
+    assert db_state() == before
 
 
 def test_write__x_tenant_id_of_another_tenant__403_mismatch(world, owner):
-    before = row_counts()
+    before = db_state()
     response = send(
         owner.client,
         "PATCH",
@@ -444,7 +450,7 @@ def test_write__x_tenant_id_of_another_tenant__403_mismatch(world, owner):
         HTTP_X_TENANT_ID="TENANT_B",
     )
     assert_problem(response, 403, "tenant_context_mismatch")
-    assert row_counts() == before
+    assert db_state() == before
 
 
 def test_write__session_without_csrf__403(world, admin):
@@ -452,10 +458,10 @@ def test_write__session_without_csrf__403(world, admin):
 
     client = APIClient(enforce_csrf_checks=True)
     client.force_login(admin.user)
-    before = row_counts()
+    before = db_state()
     response = send(client, "PATCH", reverse("tenant-detail", args=["TENANT_A"]), {"name": "x"})
     assert_problem(response, 403, "csrf_failed")
-    assert row_counts() == before
+    assert db_state() == before
 
 
 # --- activation, approvals, playbook links, evaluate: hostile values on a live tenant ---
@@ -582,9 +588,9 @@ LIVE_CASES = [
     ids=[f"{case[0]}-{index}" for index, case in enumerate(LIVE_CASES)],
 )
 def test_live_write__invalid_value__refused_with_code(active_world, name, body, status, code):
-    before = row_counts()
+    before = db_state()
     assert_problem(_call(active_world["admin"], BY_NAME[name], body), status, code)
-    assert row_counts() == before
+    assert db_state() == before
 
 
 LIVE_PATHS = [
@@ -683,13 +689,13 @@ LIVE_PATHS = [
     ids=[f"{case[0]}-{index}" for index, case in enumerate(LIVE_PATHS)],
 )
 def test_live_path__hostile__problem_with_code(active_world, method, url, body, status, code):
-    before = row_counts()
+    before = db_state()
     response = send(active_world["admin"].client, method, url, body)
     if status < 400:
         assert response.status_code == status, response.content[:600]
     else:
         assert_problem(response, status, code)
-    assert row_counts() == before
+    assert db_state() == before
 
 
 # PostgreSQL refuses NUL in text: a query parameter carrying one must never reach a query.
@@ -758,4 +764,4 @@ def test_write__odd_value_in_any_field__never_500(active_world, endpoint):
             )
             assert response.status_code < 500, (field, value, response.content[:300])
             if response.status_code >= 400:
-                assert_problem(response, response.status_code)
+                assert_problem_shape(response, response.status_code)

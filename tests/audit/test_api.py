@@ -253,7 +253,7 @@ def test_audit_list__format_csv_formula_like_cell__neutralised(admin):
 def test_audit_list__version_filter__also_finds_the_tenant_pack_activations(admin, db):
     """`version` is a pack version: the domain pack's own rows, and the activations and change
     requests that name it as their tenant pack (recorded in details)."""
-    from runtime_config.services import config_activate
+    from governance.services import config_activate
     from tests.ui.conftest import seed_demo_packs
 
     seed_demo_packs()

@@ -13,6 +13,7 @@ from django.test import RequestFactory
 
 from audit.models import AuditEvent
 from audit.receivers import AUDITED_SIGNALS
+from governance.services import tenant_set_approval_policy
 from onboarding.errors import ServiceError
 from onboarding.events import DomainEvent
 from onboarding.middleware import RequestIdMiddleware
@@ -21,7 +22,7 @@ from packs.models import DomainPack, TenantPack
 from packs.services import pack_set_status
 from tenants import signals as tenant_signals
 from tenants.models import Tenant
-from tenants.services import tenant_create, tenant_set_approval_policy, tenant_set_status
+from tenants.services import tenant_create, tenant_set_status
 from tests.audit.helpers import events, verify
 
 

@@ -229,8 +229,8 @@ def test_tenant_page__rollback_dialog__links_to_its_preview(moved, admin, client
 @pytest.fixture
 def global_switch_off(admin, second_admin):
     """A PENDING request by `admin` to switch the global approval setting off."""
+    from governance.services import platform_settings_update
     from tenants.models import PlatformSettings
-    from tenants.services import platform_settings_update
 
     PlatformSettings.objects.update_or_create(pk=1, defaults={"require_activation_approval": True})
     change = platform_settings_update(principal=admin.principal, require_activation_approval=False)

@@ -15,12 +15,12 @@ from runtime_config.models import TenantActiveConfig
 from tests.api.conftest import (
     FINANCE,
     assert_problem,
-    row_counts,
     send,
     store_domain_pack,
     store_tenant_pack,
 )
 from tests.conftest import load_reference
+from tests.db_state import db_state
 
 
 def _versions(content: dict, versions: list[str]) -> None:
@@ -63,7 +63,7 @@ def test_domain_pack_list__filters_and_pages(admin, finance_domain):
     assert client.get(reverse("domain-pack-list") + "?search=oth").json()["count"] == 1
     assert client.get(reverse("domain-pack-list") + "?status=DRAFT").json()["count"] == 4
     assert_problem(client.get(reverse("domain-pack-list") + "?status=NOPE"), 400, "invalid_filter")
-    assert_problem(client.get(reverse("domain-pack-list") + "?page=99"), 404)
+    assert_problem(client.get(reverse("domain-pack-list") + "?page=99"), 404, "not_found")
 
 
 def test_domain_pack_list__query_count__independent_of_page_and_table_size(
@@ -115,10 +115,12 @@ def test_domain_pack_status__active_pack_deprecated__409_pack_in_use(
     pack = store_domain_pack(finance_domain)
     _activate("TENANT_A", pack)
     url = reverse("domain-pack-status", args=[FINANCE, "v1.0"])
-    before = row_counts()
-    problem = assert_problem(send(admin.client, "PATCH", url, {"status": "DEPRECATED"}), 409)
+    before = db_state()
+    problem = assert_problem(
+        send(admin.client, "PATCH", url, {"status": "DEPRECATED"}), 409, "pack_in_use"
+    )
     assert problem["code"] == "pack_in_use" and problem["tenants"] == ["TENANT_A"]
-    assert row_counts() == before
+    assert db_state() == before
 
 
 def test_domain_pack_status__draft_to_active__200(admin, finance_domain):
@@ -166,7 +168,9 @@ def test_pack_schema__served__draft_2020_12(viewer, pack_type):
 
 
 def test_pack_schema__unknown_type__404(viewer):
-    assert_problem(viewer.client.get(reverse("pack-schema", args=["other"])), 404)
+    assert_problem(
+        viewer.client.get(reverse("pack-schema", args=["other"])), 404, "schema_not_found"
+    )
 
 
 def test_domain_import__http__201_then_200_then_409(admin, finance_domain):
@@ -186,7 +190,7 @@ def test_domain_import__http__201_then_200_then_409(admin, finance_domain):
 
 
 def test_domain_import__http_invalid__400_pack_invalid_with_report(admin):
-    before = row_counts()
+    before = db_state()
     response = send(
         admin.client,
         "POST",
@@ -196,11 +200,11 @@ def test_domain_import__http_invalid__400_pack_invalid_with_report(admin):
     problem = assert_problem(response, 400, "pack_invalid")
     assert problem["errors"] == problem["validation"]["errors"]
     assert any(item["path"] == "/playbooks/0/exceptionType" for item in problem["errors"])
-    assert row_counts() == before
+    assert db_state() == before
 
 
 def test_tenant_import__http_mismatch__400_tenant_mismatch(admin, tenant_a, finance_tenant):
-    before = row_counts()
+    before = db_state()
     response = send(
         admin.client,
         "POST",
@@ -209,17 +213,17 @@ def test_tenant_import__http_mismatch__400_tenant_mismatch(admin, tenant_a, fina
     )
     problem = assert_problem(response, 400, "tenant_mismatch")
     assert problem["errors"][0]["path"] == "/content/tenantId"
-    assert row_counts() == before
+    assert db_state() == before
 
 
 def test_domain_import__content_over_pack_limit__413(admin, finance_domain, settings):
     settings.PACK_MAX_BYTES = 4096
-    before = row_counts()
+    before = db_state()
     response = send(
         admin.client, "POST", reverse("domain-pack-import"), {"content": finance_domain}
     )
     assert_problem(response, 413, "too_large")
-    assert row_counts() == before
+    assert db_state() == before
 
 
 @pytest.mark.postgres

@@ -328,7 +328,7 @@ def test_validate_domain_pack__self_tests_over_budget__skipped_with_warning():
 def test_runtime_load__stored_crashing_condition__rule_disabled_not_the_process(caplog):
     """A row that bypassed validation (written before the pre-scan existed) is refused by the
     runtime's compile as well: the rule never matches and an error is logged."""
-    from runtime_config.runtime import _compile_rules
+    from runtime_config.effective import _compile_rules
 
     rules = _compile_rules(
         "TENANT_X",

@@ -292,7 +292,7 @@ def test_store__retries_exhausted__version_exists_names_the_version(admin, monke
     """A pathological race (every insert loses) ends in 409 naming the version tried last."""
     from django.db import IntegrityError
 
-    from packs import services
+    from packs.services import imports as services
 
     content = _domain_variant(0)
     domain_pack_import(principal=admin.principal, content=_domain_variant(1))
@@ -317,7 +317,7 @@ def test_domain_import__without_version_lost_race__retries_with_the_next_version
 ):
     """A stale read of the newest version (another import stored it meanwhile) makes the
     insert fail; the import reads again and stores the version after the winner's."""
-    from packs import services
+    from packs.services import imports as services
 
     domain_pack_import(principal=admin.principal, content=_domain_variant(1))
     real_next = services.next_version

@@ -10,8 +10,9 @@ from audit.models import AuditEvent
 from packs.canonical import checksum
 from packs.models import DomainPack, TenantPack
 from packs.services import domain_pack_import, tenant_pack_import
-from tests.api.conftest import FINANCE, assert_problem, row_counts, send
+from tests.api.conftest import FINANCE, assert_problem, send
 from tests.conftest import load_reference
+from tests.db_state import db_state
 from tests.ui.conftest import HTMX, browser
 
 DOMAIN_IMPORT = "/admin/packs/domain/import"
@@ -38,7 +39,7 @@ def _audit_tail(before: int) -> list[AuditEvent]:
 
 def _assert_only_refusal(before: int, counts: dict, reason: str, **fields) -> AuditEvent:
     """Nothing written but one `pack.import_rejected` row naming the reason."""
-    assert row_counts() == counts
+    assert db_state() == counts
     rows = _audit_tail(before)
     assert [(row.action, row.details.get("reason")) for row in rows] == [
         ("pack.import_rejected", reason)
@@ -49,7 +50,7 @@ def _assert_only_refusal(before: int, counts: dict, reason: str, **fields) -> Au
 
 
 def _assert_nothing_written(before: int, counts: dict) -> None:
-    assert row_counts() == counts
+    assert db_state() == counts
     assert AuditEvent.objects.count() == before
 
 
@@ -58,7 +59,7 @@ def mark():
     """(audit rows, row counts) before the request under test."""
 
     def take():
-        return AuditEvent.objects.count(), row_counts()
+        return AuditEvent.objects.count(), db_state()
 
     return take
 
@@ -262,7 +263,7 @@ def test_tenant_import_api__viewer__403_nothing_written(member, mark):
         TENANT_IMPORT,
         {"tenant_id": "TENANT_A", "content": _tenant("TENANT_B")},
     )
-    assert_problem(response, 403)
+    assert_problem(response, 403, "admin_required")
     _assert_nothing_written(before, counts)
 
 
@@ -281,7 +282,7 @@ def test_domain_import_api__viewer_domain_mismatch__403_nothing_written(viewer, 
     response = send(
         viewer.client, "POST", DOMAIN_IMPORT, {"content": _finance_domain(), "domain": "Other"}
     )
-    assert_problem(response, 403)
+    assert_problem(response, 403, "platform_admin_required")
     _assert_nothing_written(before, counts)
 
 

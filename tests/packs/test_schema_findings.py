@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from onboarding.intake import pointer_token
 from packs import schema_findings as module
-from packs.intake import pointer_token
 from packs.validation import load_schema, schema_findings
 from tests.conftest import load_reference
 

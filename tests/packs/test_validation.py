@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from onboarding.intake import IntakeError, load_json_object
 from packs.canonical import canonical_json, checksum
-from packs.intake import IntakeError, load_json_object
 from packs.validation import (
     SCHEMA_DIR,
     _canonical_or_none,
@@ -317,10 +317,13 @@ def test_validate_domain_pack__not_an_object__report_not_exception():
 
 
 def test_schemas__every_property__has_a_description():
+    checked = []
+
     def walk(node, path):
         if isinstance(node, dict):
             for name, child in node.get("properties", {}).items():
                 assert "description" in child, f"{path}/properties/{name}"
+                checked.append(name)
             for key, child in node.items():
                 walk(child, f"{path}/{key}")
         elif isinstance(node, list):
@@ -331,6 +334,7 @@ def test_schemas__every_property__has_a_description():
         schema = load_schema(name)
         jsonschema.Draft202012Validator.check_schema(schema)
         walk(schema, name)
+    assert len(checked) > 20, "a schema without properties would pass the walk"
 
 
 def test_schemas__files__are_package_data():

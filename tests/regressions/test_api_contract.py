@@ -44,8 +44,8 @@ def response_errors(openapi: dict, path: str, method: str, body) -> list[str]:
 
 @pytest.fixture
 def active_tenant(admin, finance_domain, finance_tenant):
+    from governance.services import config_activate
     from packs.services import domain_pack_import, tenant_pack_import
-    from runtime_config.services import config_activate
 
     make_tenant("TENANT_FINANCE_001")
     domain = domain_pack_import(principal=admin.principal, content=finance_domain).pack

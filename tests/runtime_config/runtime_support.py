@@ -12,8 +12,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from packs.services import domain_pack_create, tenant_pack_create
-from runtime_config.cache import bump_generation_on_commit
 from runtime_config.models import TenantActiveConfig
+from runtime_config.push import bump_generation_on_commit
 from tenants.models import Tenant
 from tenants.principals import Principal
 from tests.api.conftest import PROBLEM, assert_problem  # noqa: F401 (shared by the tests here)

@@ -6,8 +6,8 @@ import threading
 import pytest
 from django.db import connection
 
+from governance.services import change_request_approve, config_activate
 from runtime_config.models import ActivationHistory, ConfigChangeRequest, TenantActiveConfig
-from runtime_config.services import change_request_approve, config_activate
 from tenants.principals import Principal
 from tests.runtime_config.activation_helpers import SETUP, domain_pack, tenant_pack
 

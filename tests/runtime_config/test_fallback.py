@@ -1,6 +1,5 @@
 """File fallback: a tenant without an active configuration in the database, served from files."""
 
-import importlib.util
 import json
 
 import pytest
@@ -16,8 +15,6 @@ from tests.runtime_config.runtime_support import (
     store_domain,
     store_tenant,
 )
-
-HAS_VALIDATION = importlib.util.find_spec("packs.validation") is not None
 
 
 @pytest.fixture(autouse=True)
@@ -108,7 +105,6 @@ def test_fallback__malformed_file__ignored_and_logged(db, pack_dir, settings, ca
     assert any("broken.json" in record.getMessage() for record in caplog.records)
 
 
-@pytest.mark.skipif(not HAS_VALIDATION, reason="packs.validation not available")
 def test_fallback__invalid_pack_file__refused(db, pack_dir, settings, finance_tenant):
     finance_tenant["approvedTools"] = ["noSuchTool"]
     (pack_dir / "tenant" / f"{FINANCE}.json").write_text(json.dumps(finance_tenant))

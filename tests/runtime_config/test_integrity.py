@@ -9,8 +9,8 @@ from django.db import connection
 from django.test import Client
 
 from audit.models import AuditEvent
+from governance.services import change_request_approve, config_activate
 from runtime_config.models import ConfigChangeRequest, TenantActiveConfig
-from runtime_config.services import change_request_approve, config_activate
 from tests.runtime_config.activation_helpers import (
     ACTIVATE_URL,
     DOMAIN,

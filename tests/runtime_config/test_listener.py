@@ -37,10 +37,10 @@ def test_listener__healthy__request_path_does_not_poll(listener_on, monkeypatch,
     push.ensure_listener()
     calls = []
     monkeypatch.setattr(runtime_cache, "check_generation", lambda *a, **k: calls.append(a))
-    runtime_cache.tick(time.monotonic())
+    push.tick(time.monotonic())
     assert calls == []
     push.stop_listener()
     runtime_cache.state.next_check = 0
     settings.RUNTIME_LISTENER = False
-    runtime_cache.tick(time.monotonic())
+    push.tick(time.monotonic())
     assert len(calls) == 1

@@ -40,7 +40,7 @@ def serving_env(**extra) -> dict:
 
 @pytest.fixture
 def finance_active(finance_domain, finance_tenant):
-    from runtime_config.services import config_activate
+    from governance.services import config_activate
 
     tenant = make_finance_tenant()
     store_domain(finance_domain, "v3.2")
@@ -101,7 +101,7 @@ def test_user_deactivated__every_process_refuses_within_deadline(finance_active,
 def test_activation__every_process_serves_new_revision_within_deadline(
     finance_active, two_processes
 ):
-    from runtime_config.services import config_activate
+    from governance.services import config_activate
 
     reader = make_actor("runtime-reader", "VIEWER", finance_active)
     warm(two_processes, reader.token)

@@ -6,6 +6,7 @@ PostgreSQL; with an in-memory SQLite test database these tests are skipped."""
 
 import pytest
 
+from governance import services
 from runtime_config.evaluator import evaluate
 from runtime_config.runtime import invalidate
 from runtime_config.watch import Watcher
@@ -75,7 +76,6 @@ def test_suspension__other_process__refuses_within_2s(child_env, finance_domain,
 def test_activation_services__other_process__seen_within_2s(
     child_env, finance_domain, finance_tenant
 ):
-    services = pytest.importorskip("runtime_config.services")
     make_finance_tenant()
     store_domain(finance_domain, "v3.2")
     store_domain(finance_domain, "v3.3")

@@ -45,7 +45,7 @@ def push_only_env(**extra) -> dict:
 
 
 def setup_finance(finance_domain, finance_tenant):
-    from runtime_config.services import config_activate
+    from governance.services import config_activate
 
     make_finance_tenant()
     store_domain(finance_domain, "v3.2")
@@ -58,7 +58,7 @@ def setup_finance(finance_domain, finance_tenant):
 
 def exercise(child) -> None:
     """Activation, rollback, suspension and reactivation, each seen by the other process."""
-    from runtime_config.services import config_activate, config_rollback
+    from governance.services import config_activate, config_rollback
 
     assert child.wait_for("v3.2/v1.4/1", 10)["seen"] == "v3.2/v1.4/1"
     config_activate(principal=SETUP, tenant_id=FINANCE, domain_pack_version="v3.3")
@@ -103,7 +103,7 @@ def _wait_for(predicate, timeout: float = 10.0):
 def test_postgres_listener__connection_terminated__reconnects_and_drops_everything(
     finance_domain, finance_tenant
 ):
-    from runtime_config.services import config_activate
+    from governance.services import config_activate
 
     setup_finance(finance_domain, finance_tenant)
     with Watcher(FINANCE, push_only_env()) as child:
@@ -158,7 +158,7 @@ def test_redis_pubsub__activation_rollback_suspension__seen_without_poll(
 def test_redis_listener__connection_killed__reconnects_and_drops_everything(
     redis_cache, finance_domain, finance_tenant
 ):
-    from runtime_config.services import config_activate
+    from governance.services import config_activate
 
     setup_finance(finance_domain, finance_tenant)
     with Watcher(FINANCE, push_only_env(CACHE_URL=REDIS_URL)) as child:

@@ -8,13 +8,8 @@ import pytest
 from onboarding.errors import Conflict, NotFound
 from packs.models import DomainPack
 from runtime_config import health
-from runtime_config.runtime import (
-    ConfigIntegrityError,
-    EffectiveConfig,
-    get_effective_config,
-    invalidate,
-    merge_effective_config,
-)
+from runtime_config.effective import EffectiveConfig, merge_effective_config
+from runtime_config.runtime import ConfigIntegrityError, get_effective_config, invalidate
 from tenants.services import tenant_set_status
 from tests.runtime_config.runtime_support import (
     FINANCE,

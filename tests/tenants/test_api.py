@@ -118,7 +118,7 @@ def test_tenant_detail__member_viewer__reads_but_cannot_write(member):
 
 def test_tenant_detail__unknown_or_nul__404(admin):
     assert_problem(admin.client.get("/admin/tenants/NOPE"), 404, "tenant_not_found")
-    assert_problem(admin.client.get("/admin/tenants/a%00b"), 404)
+    assert_problem(admin.client.get("/admin/tenants/a%00b"), 404, "not_found")
 
 
 def test_tenant_patch__session_with_csrf_token__200(admin, tenant_a):

@@ -11,8 +11,8 @@ from django.conf import settings as django_settings
 from django.db import connection
 
 from audit.models import AuditEvent
+from governance.services import activation_requires_approval
 from runtime_config.models import ConfigChangeRequest, TenantActiveConfig
-from runtime_config.services import activation_requires_approval
 from tenants.models import PlatformSettings
 from tests.api.conftest import assert_problem, send
 from tests.ops.test_commands import finance_folder, run  # noqa: F401 (fixture)
@@ -96,23 +96,26 @@ def test_get_and_patch__not_a_platform_admin__403_nothing_written(request, who):
     actor = request.getfixturevalue(who)
     _set_row(False)
     before = _actions()
-    assert_problem(send(actor.client, "GET", URL), 403)
+    code = "no_role" if who == "nobody" else "platform_admin_required"
+    assert_problem(send(actor.client, "GET", URL), 403, code)
     body = {"require_activation_approval": True}
-    assert_problem(send(actor.client, "PATCH", URL, body), 403)
+    assert_problem(send(actor.client, "PATCH", URL, body), 403, code)
     assert _row() is False and _actions() == before
 
 
 def test_get_and_patch__anonymous__401(anon, db):
-    assert_problem(send(anon, "GET", URL), 401)
-    assert_problem(send(anon, "PATCH", URL, {"require_activation_approval": True}), 401)
+    assert_problem(send(anon, "GET", URL), 401, "not_authenticated")
+    assert_problem(
+        send(anon, "PATCH", URL, {"require_activation_approval": True}), 401, "not_authenticated"
+    )
 
 
 @pytest.mark.parametrize(
     ("body", "code"),
     [
-        ({"require_activation_approval": "true"}, None),
-        ({"require_activation_approval": 1}, None),
-        ({"require_activation_approval": None}, None),
+        ({"require_activation_approval": "true"}, "wrong_type"),
+        ({"require_activation_approval": 1}, "wrong_type"),
+        ({"require_activation_approval": None}, "wrong_type"),
         ({"require_activation_aproval": True}, "unknown_field"),
     ],
 )
@@ -161,7 +164,11 @@ def test_patch__switch_off__202_policy_request_another_platform_admin_approves(
     assert_problem(
         send(admin.client, "POST", review_url("approve", change["id"]), {}), 403, "self_approval"
     )
-    assert_problem(send(owner.client, "POST", review_url("approve", change["id"]), {}), 404)
+    assert_problem(
+        send(owner.client, "POST", review_url("approve", change["id"]), {}),
+        404,
+        "change_request_not_found",
+    )
     assert owner.client.get("/admin/config-changes").json()["count"] == 0
     assert _row() is True
     response = send(second_admin.client, "POST", review_url("approve", change["id"]), {})

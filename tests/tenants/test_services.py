@@ -36,7 +36,7 @@ def test_tenant_create__tenant_bound_admin__forbidden(owner):
 
 
 def test_tenant_set_approval_policy__tenant_bound_admin__forbidden_and_unchanged(owner, tenant_a):
-    from tenants.services import tenant_set_approval_policy
+    from governance.services import tenant_set_approval_policy
 
     with pytest.raises(Forbidden):
         tenant_set_approval_policy(

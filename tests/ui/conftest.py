@@ -52,7 +52,7 @@ def demo_packs(db):
 
 @pytest.fixture
 def demo_active(demo_packs):
-    from runtime_config.services import config_activate
+    from governance.services import config_activate
 
     config_activate(
         principal=Principal.system("setup"),

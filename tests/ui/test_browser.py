@@ -162,7 +162,7 @@ def test_failing_import__legacy_domain_pack__shows_each_error_with_its_path(open
 
 
 def test_viewer_session__every_page__has_no_write_controls(open_page, viewer, admin):
-    from runtime_config.services import config_activate
+    from governance.services import config_activate
     from tenants.principals import Principal
     from tests.ui.conftest import seed_demo_packs
 

@@ -127,8 +127,8 @@ def test_pack_moves__deprecated_version__restore_offered(admin, demo_packs):
 
 
 def test_rollback__to_a_deprecated_version__disabled_with_the_reason(admin, demo_active):
+    from governance.services import config_activate
     from packs.services import domain_pack_import, pack_set_status
-    from runtime_config.services import config_activate
     from tests.conftest import load_reference
 
     content = load_reference("domain_capital_markets.json")

@@ -14,8 +14,8 @@ import re
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from governance.services import config_activate
 from packs.services import domain_pack_import, pack_set_status, tenant_pack_import
-from runtime_config.services import config_activate
 from tenants.principals import Principal
 from tests.conftest import REFERENCE, load_reference
 from tests.ui.conftest import console_failures, shot
@@ -86,7 +86,7 @@ def console(db):
 
 def _pending_request(requester) -> None:
     """A change request of FINANCE (to v3.3) waiting for a second ADMIN."""
-    from tenants.services import tenant_set_approval_policy
+    from governance.services import tenant_set_approval_policy
 
     tenant_set_approval_policy(
         principal=Principal.system("setup"), tenant_id=FINANCE, require_activation_approval=True
@@ -572,11 +572,11 @@ def _page_paths(samples: dict[str, str]) -> list[str]:
 def test_every_page__390px_phone__nothing_wider_than_the_screen(
     open_page, admin, second_admin, console
 ):
+    from governance.services import platform_settings_update, tenant_set_approval_policy
     from impact.services import sample_set_replace
     from packs.models import PlaybookLink
     from runtime_config.models import ConfigChangeRequest
     from tenants.models import PlatformSettings
-    from tenants.services import platform_settings_update, tenant_set_approval_policy
     from webhooks.services import webhook_create
 
     _pending_request(second_admin)
@@ -747,8 +747,9 @@ def test_pack_size__one_way_everywhere(open_page, viewer, console):
 def test_without_javascript__admin_imports_activates_and_approves(
     open_page, admin, second_admin, db
 ):
+    from governance.services import tenant_set_approval_policy
     from runtime_config.models import ConfigChangeRequest, TenantActiveConfig
-    from tenants.services import tenant_create, tenant_set_approval_policy
+    from tenants.services import tenant_create
 
     system = Principal.system("setup")
     tenant_create(principal=system, tenant_id=FINANCE, name="Finance Corp")

@@ -80,7 +80,7 @@ def test_convergence_panel__two_gunicorn_workers__converge_after_activation(
     finance_tenant,
     admin,
 ):
-    from runtime_config.services import config_activate
+    from governance.services import config_activate
 
     tenant = make_finance_tenant()
     store_domain(finance_domain, "v3.2")

@@ -18,9 +18,9 @@ FINANCE = "TENANT_FINANCE_001"
 def pending_world(db):
     """FINANCE runs v3.2 + v1.4 and requires approval; v3.3 raises CASH_BREAK to CRITICAL and
     FINANCE's own sample set holds a CASH_BREAK with a hostile string."""
+    from governance.services import config_activate
     from impact.services import sample_set_replace
     from packs.services import domain_pack_import
-    from runtime_config.services import config_activate
     from tenants.models import Tenant
     from tenants.principals import Principal
 

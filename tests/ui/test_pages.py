@@ -491,8 +491,8 @@ def test_pack_status__draft_to_deprecated__applies(admin, demo_packs):
 
 
 def test_rollback__confirmed__reactivates_previous_revision(admin, demo_active, finance_domain):
+    from governance.services import config_activate
     from packs.services import domain_pack_import
-    from runtime_config.services import config_activate
 
     domain_pack_import(principal=admin.principal, content=finance_domain, version="v3.3")
     config_activate(principal=admin.principal, tenant_id=DEMO, domain_pack_version="v3.3")

@@ -85,10 +85,10 @@ def test_create__tenant_admin__own_tenant_only(owner, tenant_b):
         ),
         ({"url": HOOK, "events": []}, 400, "invalid_event_type", "/events"),
         ({"url": HOOK, "events": ["config.activate"]}, 400, "invalid_event_type", "/events/0"),
-        ({"url": HOOK, "events": "config.activated"}, 400, None, "/events"),
-        ({"url": HOOK, "events": [5]}, 400, None, "/events/0"),
-        ({"url": 5, "events": ["pack.imported"]}, 400, None, "/url"),
-        ({"events": ["pack.imported"]}, 400, None, "/url"),
+        ({"url": HOOK, "events": "config.activated"}, 400, "wrong_type", "/events"),
+        ({"url": HOOK, "events": [5]}, 400, "wrong_type", "/events/0"),
+        ({"url": 5, "events": ["pack.imported"]}, 400, "wrong_type", "/url"),
+        ({"events": ["pack.imported"]}, 400, "missing_required", "/url"),
         ({"url": "", "events": ["pack.imported"]}, 400, "invalid_webhook_url", "/url"),
         (
             {"url": "ftp://h.example.com/", "events": ["pack.imported"]},
@@ -150,7 +150,7 @@ def test_create__tenant_admin__own_tenant_only(owner, tenant_b):
             "invalid_string",
             None,
         ),
-        ({"url": HOOK, "events": ["pack.imported"], "active": "yes"}, 400, None, "/active"),
+        ({"url": HOOK, "events": ["pack.imported"], "active": "yes"}, 400, "wrong_type", "/active"),
     ],
 )
 def test_create__bad_input__problem_and_nothing_written(admin, body, status, code, path):
@@ -163,7 +163,7 @@ def test_create__bad_input__problem_and_nothing_written(admin, body, status, cod
 
 def test_create__raw_body_not_an_object__400(admin):
     before = state()
-    assert_problem(send(admin.client, "POST", URL, raw=b"[1]"), 400)
+    assert_problem(send(admin.client, "POST", URL, raw=b"[1]"), 400, "wrong_type")
     assert state() == before
 
 

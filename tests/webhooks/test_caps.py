@@ -1,6 +1,6 @@
 """Caps: subscriptions per tenant (409 webhook_limit_reached) and the redelivery rate (429
 rate_limited with Retry-After, both doors), and one pending redelivery per event and webhook.
-Every refusal writes nothing (the RBAC matrix's snapshot of every table)."""
+Every refusal writes nothing (tests.db_state: every row of every table)."""
 
 import threading
 
@@ -9,7 +9,7 @@ from django.db import connections
 
 from onboarding.errors import Conflict
 from tests.api.conftest import assert_problem, send
-from tests.api.test_rbac_matrix import state
+from tests.db_state import db_state as state
 from tests.ui.conftest import HTML, browser
 from tests.webhooks.conftest import SETUP, deliver, subscribe
 from webhooks.models import WebhookDelivery, WebhookSubscription

@@ -11,17 +11,18 @@ from django.db import transaction
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from audit.models import AuditEvent
-from onboarding.errors import ServiceError
-from packs.services import domain_pack_import, tenant_pack_import
-from runtime_config.services import (
+from governance.services import (
     change_request_approve,
     change_request_cancel,
     change_request_reject,
     config_activate,
     config_rollback,
+    tenant_set_approval_policy,
 )
+from onboarding.errors import ServiceError
+from packs.services import domain_pack_import, tenant_pack_import
 from tenants.principals import Principal
-from tenants.services import tenant_create, tenant_set_approval_policy, tenant_set_status
+from tenants.services import tenant_create, tenant_set_status
 from tests.webhooks.conftest import SETUP, deliver, settle, subscribe
 from tests.webhooks.receiver import Answer, Receiver
 from webhooks.events import EVENT_TYPES, event_type_for
@@ -93,8 +94,8 @@ def _scheduled_activation(actor, version: str) -> None:
 
     from django.utils import timezone
 
+    from governance.services import change_request_apply_scheduled
     from runtime_config.models import ConfigChangeRequest
-    from runtime_config.services import change_request_apply_scheduled
 
     outcome = config_activate(
         principal=actor.principal,

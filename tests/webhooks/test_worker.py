@@ -199,8 +199,8 @@ def test_run_worker__scheduled_activation__applied_within_2s_of_apply_at(
 
     from django.utils import timezone
 
+    from governance.services import config_activate
     from runtime_config.models import TenantActiveConfig
-    from runtime_config.services import config_activate
     from tests.runtime_config.activation_helpers import domain_pack, tenant_pack
 
     domain_pack(finance_domain)

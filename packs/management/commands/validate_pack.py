@@ -6,9 +6,10 @@ from django.core.management.base import BaseCommand
 from django.db import DatabaseError
 
 from onboarding.errors import ServiceError
-from packs.intake import load_json_object
+from onboarding.intake import load_json_object
+from onboarding.principal import Principal
+from packs.selectors import domain_pack_resolve
 from packs.validation import PackValidationService, validate_domain_pack, validate_tenant_pack
-from tenants.principals import Principal
 
 EXIT_VALID, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
 
@@ -48,8 +49,6 @@ class Command(BaseCommand):
         sys.exit(EXIT_VALID if report["valid"] else EXIT_INVALID)
 
     def _validate_tenant(self, content, tenant, domain_version):
-        from packs.selectors import domain_pack_resolve
-
         domain = content.get("domainName")
         tenant_id = tenant or content.get("tenantId")
         pack = None
