@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from audit.models import GENESIS_HASH, AuditEvent
 from onboarding.events import DomainEvent
+from onboarding.redaction import redact, redact_text
 from onboarding.request_context import current_request_id
 from packs.canonical import canonical_json
 
@@ -105,7 +106,9 @@ def audit_append(event: DomainEvent, *, request_id: str | None = None) -> AuditE
     commit or roll back together)."""
     if not isinstance(event, DomainEvent):
         raise TypeError(f"audit needs a DomainEvent, got {type(event).__name__}")
-    details = jsonable(dict(event.details or {}))
+    # A credential (a receiver's token in a webhook URL, ...) never reaches the append-only
+    # trail, whoever reads it later (onboarding.redaction).
+    details = redact(jsonable(dict(event.details or {})))
     with transaction.atomic(savepoint=False):
         _lock_chain_head()
         prev_hash = (
@@ -122,7 +125,7 @@ def audit_append(event: DomainEvent, *, request_id: str | None = None) -> AuditE
             domain=event.domain or "",
             version=event.version or "",
             checksum=event.checksum or "",
-            summary=event.summary or "",
+            summary=redact_text(event.summary or ""),
             details=details,
             request_id=current_request_id() if request_id is None else request_id,
             prev_hash=prev_hash,

@@ -1,6 +1,9 @@
 """Typed readers for environment variables: a bad value stops start-up with a clear message."""
 
 import os
+import re
+
+_RATE = re.compile(r"^[1-9][0-9]*/([1-9][0-9]*)?[smhd]$")
 
 
 class ConfigError(RuntimeError):
@@ -57,3 +60,11 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_rate(name: str, default: str) -> str:
+    """A rate limit, `<count>/<period>`: `10/m`, `100/5m`, `1000/d` (s, m, h, d)."""
+    value = (env_str(name) or default).strip()
+    if not _RATE.match(value):
+        raise ConfigError(f"{name} must be a rate like 10/m or 100/5m (s, m, h, d), got {value!r}")
+    return value

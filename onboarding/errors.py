@@ -28,6 +28,8 @@ class ServiceError(Exception):
             self.title = title
         self.errors = errors if errors is not None else []
         self.extra = extra or {}
+        # Response headers either door adds to the problem (Retry-After of a 429).
+        self.headers: dict[str, str] = {}
 
     def as_problem(self) -> dict[str, Any]:
         body = {

@@ -111,7 +111,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
 def problem_for_exception(exc: Exception) -> tuple[dict[str, Any], dict[str, str]]:
     headers: dict[str, str] = {}
     if isinstance(exc, ServiceError):
-        return exc.as_problem(), headers
+        return exc.as_problem(), dict(exc.headers)
     if isinstance(exc, drf.ValidationError):
         errors = validation_errors(exc.detail)
         code = errors[0]["code"] if len(errors) == 1 else "invalid_request"

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from onboarding.env import ConfigError, env_bool, env_float, env_int, env_list, env_str
+from onboarding.env import ConfigError, env_bool, env_float, env_int, env_list, env_rate, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -148,6 +148,18 @@ else:
         }
     }
 
+# Rate limits (onboarding.ratelimit): per principal and per client, counted in the cache above.
+# Each scope's limit is `<count>/<period>` from RATE_LIMIT_<SCOPE>.
+RATE_LIMITS = {
+    # Redelivery re-sends an event to a receiver: a burst of them floods it (issue 25).
+    "webhook_redeliver": env_rate("RATE_LIMIT_WEBHOOK_REDELIVER", "10/m"),
+}
+# The request META key holding the client's address: REMOTE_ADDR, or behind a proxy the header
+# it sets (e.g. HTTP_X_REAL_IP; with HTTP_X_FORWARDED_FOR the last hop counts).
+RATE_LIMIT_CLIENT_META = env_str("RATE_LIMIT_CLIENT_META", "REMOTE_ADDR")
+# When the cache cannot be reached: let calls through (and log) rather than refuse them all.
+RATE_LIMIT_FAIL_OPEN = env_bool("RATE_LIMIT_FAIL_OPEN", True)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
@@ -233,11 +245,14 @@ if PACKS_FILE_FALLBACK_DIR and not Path(PACKS_FILE_FALLBACK_DIR).is_dir():
 TASKS = {
     "default": {
         "BACKEND": "django_tasks_db.DatabaseBackend",
-        "QUEUES": ["default", "webhooks", "activations"],
+        "QUEUES": ["default", "webhooks", "webhooks_slow", "activations"],
     }
 }
 WORKER_POLL_INTERVAL = env_float("WORKER_POLL_INTERVAL", 0.5, minimum=0.01)
-WORKER_CONCURRENCY = env_int("WORKER_CONCURRENCY", 2, minimum=1)
+# Webhook delivery loops per worker process (queue `webhooks`), and loops of the slow lane (queue
+# `webhooks_slow`: endpoints that time out, fail to connect or answer slowly).
+WORKER_CONCURRENCY = env_int("WORKER_CONCURRENCY", 4, minimum=1)
+WEBHOOK_SLOW_LANE_CONCURRENCY = env_int("WEBHOOK_SLOW_LANE_CONCURRENCY", 2, minimum=1)
 WORKER_RECOVERY_INTERVAL = env_float("WORKER_RECOVERY_INTERVAL", 10.0, minimum=0.1)
 
 # Webhooks (DESIGN §14). Private, loopback, link-local, multicast and reserved addresses are
@@ -248,15 +263,39 @@ WEBHOOK_READ_TIMEOUT = env_float("WEBHOOK_READ_TIMEOUT", 10.0, minimum=0.1)
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 10, minimum=1)
 WEBHOOK_RETRY_BASE_SECONDS = env_float("WEBHOOK_RETRY_BASE_SECONDS", 30.0, minimum=0.0)
 WEBHOOK_RETRY_MAX_DELAY_SECONDS = env_float("WEBHOOK_RETRY_MAX_DELAY_SECONDS", 12 * 3600, minimum=0)
+# The wall-clock limit of one attempt, DNS to the last byte read: the connect and read timeouts
+# are per socket operation, which a receiver sending one byte at a time would stretch for ever.
+WEBHOOK_ATTEMPT_TIMEOUT = env_float(
+    "WEBHOOK_ATTEMPT_TIMEOUT", WEBHOOK_CONNECT_TIMEOUT + WEBHOOK_READ_TIMEOUT, minimum=0.2
+)
 # How long a worker owns a delivery it is attempting; past it the delivery is handed to another
-# worker. Longer than the slowest possible attempt (DNS + connect, then read + excerpt).
+# worker. At least twice the attempt's hard limit, so it cannot run out under a running attempt.
 WEBHOOK_LEASE_SECONDS = env_float("WEBHOOK_LEASE_SECONDS", 120.0, minimum=1.0)
-if WEBHOOK_LEASE_SECONDS <= 2 * (WEBHOOK_CONNECT_TIMEOUT + WEBHOOK_READ_TIMEOUT):
+if WEBHOOK_LEASE_SECONDS <= 2 * WEBHOOK_ATTEMPT_TIMEOUT:
     raise ConfigError(
-        "WEBHOOK_LEASE_SECONDS must exceed twice WEBHOOK_CONNECT_TIMEOUT + WEBHOOK_READ_TIMEOUT "
-        f"({2 * (WEBHOOK_CONNECT_TIMEOUT + WEBHOOK_READ_TIMEOUT):g} s), or a slow attempt "
-        "would be handed to a second worker while it still runs"
+        f"WEBHOOK_LEASE_SECONDS must exceed twice WEBHOOK_ATTEMPT_TIMEOUT "
+        f"({2 * WEBHOOK_ATTEMPT_TIMEOUT:g} s), or a slow attempt would be handed to a second "
+        "worker while it still runs"
     )
+# Fairness: attempts running at once for one endpoint, and for all endpoints of one tenant (the
+# platform's own subscriptions count as one more tenant). Keep the tenant cap below
+# WORKER_CONCURRENCY, so that one tenant's hanging receivers leave loops to the others.
+WEBHOOK_ENDPOINT_MAX_IN_FLIGHT = env_int("WEBHOOK_ENDPOINT_MAX_IN_FLIGHT", 1, minimum=1)
+WEBHOOK_TENANT_MAX_IN_FLIGHT = env_int("WEBHOOK_TENANT_MAX_IN_FLIGHT", 2, minimum=1)
+# A task whose endpoint answered goes on with that endpoint's next waiting deliveries for at most
+# this long (0: one delivery per task), then gives its loop back to the queue.
+WEBHOOK_CHAIN_SECONDS = env_float("WEBHOOK_CHAIN_SECONDS", 5.0, minimum=0.0)
+# An attempt at least this long (or one that timed out or could not connect) moves its endpoint
+# to the slow lane; a success quicker than this moves it back.
+WEBHOOK_SLOW_SECONDS = env_float("WEBHOOK_SLOW_SECONDS", 2.0, minimum=0.01)
+# Circuit breaker: this many failed attempts in a row pause an endpoint for the cool-down, then
+# one probe attempt decides; an ADMIN may resume it at once.
+WEBHOOK_BREAKER_THRESHOLD = env_int("WEBHOOK_BREAKER_THRESHOLD", 5, minimum=1)
+WEBHOOK_BREAKER_COOLDOWN_SECONDS = env_float("WEBHOOK_BREAKER_COOLDOWN_SECONDS", 300.0, minimum=1)
+# Subscriptions per tenant (and platform-wide ones): each one multiplies every event.
+WEBHOOK_MAX_SUBSCRIPTIONS_PER_TENANT = env_int(
+    "WEBHOOK_MAX_SUBSCRIPTIONS_PER_TENANT", 25, minimum=1
+)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -298,7 +337,15 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # No log line holds a credential (URL userinfo and query values, tokens): onboarding.redaction.
+    "filters": {"redact": {"()": "onboarding.redaction.RedactingFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }

@@ -54,13 +54,16 @@ def page_view(view: Callable) -> Callable:
 
 def error_response(request: HttpRequest, exc: ServiceError) -> HttpResponse:
     if is_htmx(request):
-        return problem_response(exc.as_problem())
-    return TemplateResponse(
+        return problem_response(exc.as_problem(), exc.headers)
+    response = TemplateResponse(
         request,
         "error.html",
         {"status": exc.status, "title": exc.title, "detail": exc.detail, "errors": exc.errors},
         status=exc.status,
     )
+    for name, value in exc.headers.items():
+        response[name] = value
+    return response
 
 
 def form_data(request: HttpRequest) -> QueryDict:

@@ -31,16 +31,20 @@ from django.db import close_old_connections, connections
 
 logger = logging.getLogger("onboarding.worker")
 
-# queue name -> whether it runs WORKER_CONCURRENCY loops (network-bound work) or one.
-QUEUES: dict[str, bool] = {}
+# queue name -> whether it runs WORKER_CONCURRENCY loops (network-bound work) or one, or the name
+# of the setting holding its number of loops.
+QUEUES: dict[str, bool | str] = {}
 # Periodic recovery steps, each `() -> int` (how many items it handed over).
 RECOVERY_STEPS: list[Callable[[], int]] = []
 _RESTART_DELAY = 1.0
 
 
-def register_queue(name: str, *, concurrent: bool = False) -> None:
-    """A django-tasks queue the worker runs: one loop, or WORKER_CONCURRENCY loops."""
-    QUEUES[name] = concurrent
+def register_queue(
+    name: str, *, concurrent: bool = False, loops_setting: str | None = None
+) -> None:
+    """A django-tasks queue the worker runs: one loop, WORKER_CONCURRENCY loops, or as many as
+    the setting `loops_setting` says (a lane of its own, e.g. WEBHOOK_SLOW_LANE_CONCURRENCY)."""
+    QUEUES[name] = loops_setting or concurrent
 
 
 def register_recovery_step(step: Callable[[], int]) -> None:
@@ -81,8 +85,7 @@ class Runner:
 
     def start(self) -> None:
         for queue in self.queues:
-            count = self.concurrency if QUEUES.get(queue) else 1
-            for index in range(count):
+            for index in range(self._loops_of(queue)):
                 loop = task_loop(queue, worker_name(queue, index), interval=self.interval)
                 self._loops.append(loop)
                 self._spawn(f"{queue}-{index}", lambda loop=loop: self._run_loop(loop))
@@ -93,6 +96,12 @@ class Runner:
             self.concurrency,
             self.interval,
         )
+
+    def _loops_of(self, queue: str) -> int:
+        kind = QUEUES.get(queue)
+        if isinstance(kind, str):
+            return getattr(settings, kind)
+        return self.concurrency if kind else 1
 
     def _spawn(self, name: str, target: Callable[[], None]) -> None:
         thread = threading.Thread(target=self._closing(target), name=name, daemon=True)

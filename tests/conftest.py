@@ -3,6 +3,7 @@ A), a member (VIEWER of A) and an outsider (ADMIN of B)."""
 
 import json
 import shutil
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,6 +50,13 @@ def _seed_platform_settings(*, setting, value, **kwargs):
 
 
 setting_changed.connect(_seed_platform_settings, dispatch_uid="tests.seed_platform_settings")
+
+
+@pytest.fixture(autouse=True)
+def _own_rate_limit_counters(settings):
+    # Rate-limit counters live in the shared cache (a table no test rollback or flush empties):
+    # each test counts in its own namespace, so no test inherits another's spent limit.
+    settings.RATELIMIT_CACHE_PREFIX = f"rl:{uuid.uuid4().hex}:"
 
 
 @pytest.fixture(autouse=True)

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from onboarding.env import ConfigError, env_bool, env_float, env_int, env_list
+from onboarding.env import ConfigError, env_bool, env_float, env_int, env_list, env_rate
 
 
 def test_env_bool__garbage__fails_loudly(monkeypatch):
@@ -96,3 +96,19 @@ def test_settings__production_environment__check_deploy_clean():
         cwd=Path(__file__).parent.parent,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("raw", ["10", "0/m", "10/x", "ten/m", "10/0m", "-1/m", "10/m "])
+def test_env_rate__not_a_rate__fails_loudly(monkeypatch, raw):
+    monkeypatch.setenv("X_RATE", raw)
+    if raw.strip() != raw:  # surrounding spaces are forgiven
+        assert env_rate("X_RATE", "1/s") == raw.strip()
+        return
+    with pytest.raises(ConfigError, match="X_RATE"):
+        env_rate("X_RATE", "1/s")
+
+
+@pytest.mark.parametrize("raw", ["10/m", "100/5m", "1/s", "1000/d", "3/12h"])
+def test_env_rate__rates__accepted(monkeypatch, raw):
+    monkeypatch.setenv("X_RATE", raw)
+    assert env_rate("X_RATE", "1/s") == raw

@@ -7,6 +7,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
+from onboarding import ratelimit
 from onboarding.api import (
     Pagination,
     RoleApiView,
@@ -66,6 +67,14 @@ class WebhookOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
     created_by = serializers.CharField()
     updated_at = serializers.DateTimeField()
+    failure_streak = serializers.IntegerField(help_text="Failed attempts in a row.")
+    paused_at = serializers.DateTimeField(
+        allow_null=True, help_text="Set while the circuit breaker holds deliveries back."
+    )
+    paused_until = serializers.DateTimeField(
+        allow_null=True, help_text="When a probe attempt will decide whether to resume."
+    )
+    pause_reason = serializers.CharField(allow_blank=True)
 
 
 class WebhookCreatedOutput(WebhookOutput):
@@ -113,6 +122,10 @@ def webhook_data(subscription: WebhookSubscription) -> dict[str, Any]:
         "created_at": subscription.created_at,
         "created_by": subscription.created_by,
         "updated_at": subscription.updated_at,
+        "failure_streak": subscription.failure_streak,
+        "paused_at": subscription.paused_at,
+        "paused_until": subscription.paused_until,
+        "pause_reason": subscription.pause_reason,
     }
 
 
@@ -270,11 +283,25 @@ class WebhookRedeliverView(RoleApiView):
         operation_id="webhooks_redeliver",
         summary="Send a delivered or failed event again (same webhook-id)",
         request=None,
-        responses={202: DeliveryOutput, **problems(401, 403, 404, 409)},
+        responses={202: DeliveryOutput, **problems(401, 403, 404, 409, 429)},
     )
     def post(self, request, webhook_id: str, delivery_id: str):
         valid_input(NoInput, request.data or {})
+        ratelimit.enforce(request, "webhook_redeliver")
         delivery = services.delivery_redeliver(
             principal=self.principal, webhook_id=webhook_id, delivery_id=delivery_id
         )
         return Response(delivery_data(delivery), status=status.HTTP_202_ACCEPTED)
+
+
+class WebhookResumeView(RoleApiView):
+    @extend_schema(
+        operation_id="webhooks_resume",
+        summary="Resume a webhook its circuit breaker paused; waiting deliveries go out now",
+        request=None,
+        responses={200: WebhookOutput, **problems(401, 403, 404, 409)},
+    )
+    def post(self, request, webhook_id: str):
+        valid_input(NoInput, request.data or {})
+        subscription = services.webhook_resume(principal=self.principal, webhook_id=webhook_id)
+        return Response(webhook_data(subscription))

@@ -11,4 +11,6 @@ class WebhooksConfig(AppConfig):
         from webhooks import receivers, services  # noqa: F401
 
         worker.register_queue("webhooks", concurrent=True)
+        # Endpoints that time out or answer slowly: loops of their own (webhooks.services.breaker).
+        worker.register_queue("webhooks_slow", loops_setting="WEBHOOK_SLOW_LANE_CONCURRENCY")
         worker.register_recovery_step(services.outbox_recover)

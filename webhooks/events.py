@@ -3,6 +3,7 @@
 from typing import Any
 
 from onboarding.events import DomainEvent
+from onboarding.redaction import redact_text
 
 EVENT_TYPES: tuple[str, ...] = (
     "pack.imported",
@@ -51,7 +52,7 @@ def event_data(event: DomainEvent, details: dict[str, Any], details_size: int) -
     data: dict[str, Any] = {
         "action": event.action,
         "actor": event.actor,
-        "summary": event.summary,
+        "summary": redact_text(event.summary),
         "object_type": event.object_type,
         "object_id": str(event.object_id or ""),
         "domain": event.domain,

@@ -26,6 +26,16 @@ class WebhookSubscription(models.Model):
         related_name="webhook_subscriptions",
     )
     active = models.BooleanField(default=True)
+    # The circuit breaker (webhooks.services.breaker): consecutive failed attempts; past
+    # WEBHOOK_BREAKER_THRESHOLD the endpoint is paused until `paused_until`, then one probe
+    # attempt decides (a success closes it, a failure pauses it again).
+    failure_streak = models.PositiveIntegerField(default=0)
+    paused_at = models.DateTimeField(null=True, blank=True)
+    paused_until = models.DateTimeField(null=True, blank=True)
+    pause_reason = models.TextField(blank=True, default="")
+    # Its attempts run in the slow lane (queue `webhooks_slow`, loops of their own) since one
+    # timed out, failed to connect or took WEBHOOK_SLOW_SECONDS; a quick success moves it back.
+    slow = models.BooleanField(default=False)
     # A Fernet token (webhooks.signing_secrets), never the secret itself.
     secret_encrypted = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
@@ -63,6 +73,16 @@ class DeliveryStatus(models.TextChoices):
     CANCELLED = "CANCELLED"  # the subscription was switched off before it went out
 
 
+class Waiting(models.TextChoices):
+    """Why a due PENDING delivery has no task: it waits for a slot, and the attempt that frees one
+    (or the worker's periodic sweep) gives it a task (webhooks.services.slots)."""
+
+    NO = ""
+    ENDPOINT = "endpoint"  # its endpoint has WEBHOOK_ENDPOINT_MAX_IN_FLIGHT attempts running
+    TENANT = "tenant"  # its tenant has WEBHOOK_TENANT_MAX_IN_FLIGHT attempts running
+    PAUSED = "paused"  # its endpoint's circuit breaker is open
+
+
 class WebhookDelivery(models.Model):
     event = models.ForeignKey(WebhookEvent, on_delete=models.CASCADE, related_name="deliveries")
     subscription = models.ForeignKey(
@@ -77,8 +97,9 @@ class WebhookDelivery(models.Model):
     # the worker died, and the delivery is handed to another (at-least-once).
     lease_until = models.DateTimeField(null=True, blank=True)
     leased_by = models.CharField(max_length=128, blank=True, default="")
-    # The task (django-tasks) that will make the next attempt.
+    # The task (django-tasks) that will make the next attempt; only that task may make it.
     task_id = models.UUIDField(null=True, blank=True)
+    waiting = models.CharField(max_length=16, blank=True, default="", choices=Waiting.choices)
     redelivery_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -94,6 +115,11 @@ class WebhookDelivery(models.Model):
         indexes = [
             models.Index(fields=["subscription", "created_at"], name="webhook_dlv_sub_time_idx"),
             models.Index(fields=["status", "lease_until"], name="webhook_dlv_status_lease_idx"),
+            models.Index(
+                fields=["next_attempt_at", "id"],
+                condition=models.Q(status="PENDING") & ~models.Q(waiting=""),
+                name="webhook_dlv_waiting_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

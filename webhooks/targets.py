@@ -21,7 +21,36 @@ MAX_HOST_LENGTH = 253
 SCHEMES = {"http": 80, "https": 443}
 # Translation prefixes that embed an IPv4 address in an IPv6 one (RFC 6052, RFC 8215).
 _NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
-_LOCAL_NAMES = ("localhost", "localhost.localdomain")
+# Names that mean this machine without any DNS (RFC 6761 `localhost` and below it, and the
+# aliases /etc/hosts gives loopback on common systems). Compared without the trailing dot of a
+# fully qualified name: `localhost.` is `localhost`.
+_LOCAL_NAMES = frozenset(
+    {
+        "localhost",
+        "localhost.localdomain",
+        "localhost4",
+        "localhost4.localdomain4",
+        "localhost6",
+        "localhost6.localdomain6",
+        "ip6-localhost",
+        "ip6-loopback",
+    }
+)
+# Ranges named in refusals by what they are (`ipaddress` calls fec0::/10 global in Python 3.11,
+# and says only "private" for the others).
+_NAMED_NETWORKS = tuple(
+    (ipaddress.ip_network(network), word)
+    for network, word in (
+        ("fec0::/10", "site-local (deprecated, fec0::/10)"),
+        ("fc00::/7", "unique-local (fc00::/7)"),
+        ("100.64.0.0/10", "shared (carrier-grade NAT, 100.64.0.0/10)"),
+        ("192.0.2.0/24", "documentation"),
+        ("198.51.100.0/24", "documentation"),
+        ("203.0.113.0/24", "documentation"),
+        ("2001:db8::/32", "documentation"),
+        ("198.18.0.0/15", "benchmarking"),
+    )
+)
 _HOST_CHARS = re.compile(r"^[a-z0-9_.-]+$")
 
 _resolver = ThreadPoolExecutor(max_workers=4, thread_name_prefix="webhook-dns")
@@ -88,9 +117,14 @@ def check_url(url: object) -> Target:
         literal = _as_ip(host)
         if literal is not None and not address_allowed(literal):
             raise _forbidden(f"{host} is a {describe(literal)} address.")
-        if host in _LOCAL_NAMES or host.endswith(".localhost"):
+        if names_this_machine(host):
             raise _forbidden(f"{host} names this machine.")
     return target
+
+
+def names_this_machine(host: str) -> bool:
+    name = host[:-1] if host.endswith(".") else host
+    return name in _LOCAL_NAMES or name.endswith(".localhost")
 
 
 def _host(parts: SplitResult) -> str:
@@ -103,7 +137,8 @@ def _host(parts: SplitResult) -> str:
         ascii_host = host.encode("idna").decode("ascii").lower()
     except UnicodeError:
         raise _invalid("The host name is not a valid (internationalised) domain name.") from None
-    labels = ascii_host.rstrip(".").split(".")
+    # One trailing dot (a fully qualified name) is allowed; `host..` has an empty label.
+    labels = (ascii_host[:-1] if ascii_host.endswith(".") else ascii_host).split(".")
     if len(ascii_host) > MAX_HOST_LENGTH or any(not label or len(label) > 63 for label in labels):
         raise _invalid("The host name is too long or has an empty label.")
     if not _HOST_CHARS.match(ascii_host):
@@ -175,23 +210,32 @@ def describe(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
         ("is_loopback", "loopback"),
         ("is_link_local", "link-local"),
         ("is_multicast", "multicast"),
-        ("is_private", "private"),
-        ("is_reserved", "reserved"),
     ):
         if getattr(ip, attribute):
             return word
-    return "public" if ip.is_global else "non-global"
+    for network, word in _NAMED_NETWORKS:
+        if ip.version == network.version and ip in network:
+            return word
+    if ip.is_private:
+        return "private"
+    if ip.is_reserved:
+        return "reserved"
+    return "public" if _public(ip) else "non-global"
 
 
 def address_allowed(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if private_allowed():
-        return True
+    return private_allowed() or _public(ip)
+
+
+def _public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     if isinstance(ip, ipaddress.IPv6Address):
         inner = _embedded_ipv4(ip)
-        if inner is not None and not address_allowed(inner):
+        if inner is not None and not _public(inner):
             return False
         if ip.is_site_local:
             return False
+    if any(ip.version == network.version and ip in network for network, _ in _NAMED_NETWORKS):
+        return False
     return ip.is_global and not (
         ip.is_multicast
         or ip.is_reserved

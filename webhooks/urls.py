@@ -24,4 +24,9 @@ urlpatterns = [
         two_doors(api=api.WebhookRedeliverView.as_view(), page=views.webhook_redeliver_page),
         name="webhook-redeliver",
     ),
+    path(
+        "admin/webhooks/<str:webhook_id>/resume",
+        two_doors(api=api.WebhookResumeView.as_view(), page=views.webhook_resume_page),
+        name="webhook-resume",
+    ),
 ]

@@ -7,6 +7,7 @@ redirect and a flash message, which would store it in the session table."""
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 
+from onboarding import ratelimit
 from onboarding.errors import InvalidInput, ServiceError
 from onboarding.ui import Column, Filter, Table, done, filters_from, form_data, page_view
 from tenants.selectors import tenant_list
@@ -144,6 +145,7 @@ def webhook_deliveries_page(request, webhook_id: str):
 def webhook_redeliver_page(request, webhook_id: str, delivery_id: str):
     if request.method != "POST":
         return HttpResponseRedirect(_detail_url(webhook_id))
+    ratelimit.enforce(request, "webhook_redeliver")
     delivery = services.delivery_redeliver(
         principal=request.principal, webhook_id=webhook_id, delivery_id=delivery_id
     )
@@ -151,6 +153,18 @@ def webhook_redeliver_page(request, webhook_id: str, delivery_id: str):
         request,
         _detail_url(delivery.subscription_id),
         f"Event {delivery.event_id} queued for redelivery.",
+    )
+
+
+@page_view
+def webhook_resume_page(request, webhook_id: str):
+    if request.method != "POST":
+        return HttpResponseRedirect(_detail_url(webhook_id))
+    subscription = services.webhook_resume(principal=request.principal, webhook_id=webhook_id)
+    return done(
+        request,
+        _detail_url(subscription.pk),
+        f"Webhook #{subscription.pk} resumed; its waiting deliveries go out now.",
     )
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 from rest_framework.views import APIView
 
 from audit.models import AuditEvent
@@ -35,7 +36,7 @@ from tests.api.conftest import (
 )
 from tests.conftest import load_reference
 from tests.db_state import db_state
-from webhooks.models import WebhookDelivery, WebhookEvent
+from webhooks.models import WebhookDelivery, WebhookEvent, WebhookSubscription
 from webhooks.services import webhook_create
 
 ACTORS = ("anon", "nobody", "viewer", "member", "admin", "own", "other")
@@ -268,6 +269,7 @@ TABLE: list[Row] = [
         lambda w: {"webhook_id": w["webhook_id"], "delivery_id": w["delivery_id"]},
         body=lambda w: {},
     ),
+    Row("webhook-resume", "POST", WRITE_TENANT, _webhook, body=lambda w: {}),
     # runtime
     Row("runtime-config", "GET", READ_TENANT, _tenant),
     Row(
@@ -318,6 +320,10 @@ def world(tenant_a, tenant_b, finance_domain, finance_tenant, second_admin) -> d
         events=["config.activated"],
         tenant_id="TENANT_A",
     ).subscription
+    # Paused by its circuit breaker, so that resuming it is a write the matrix can check.
+    WebhookSubscription.objects.filter(pk=hook.pk).update(
+        paused_at=timezone.now(), paused_until=timezone.now(), failure_streak=5
+    )
     event = WebhookEvent.objects.create(
         type="config.activated", occurred_at=hook.created_at, tenant_id="TENANT_A"
     )

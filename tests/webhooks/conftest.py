@@ -1,10 +1,14 @@
 """Fixtures for webhook tests: a local receiver (allowed through WEBHOOK_ALLOW_PRIVATE), fast
-retries, and `deliver` — the worker's task loops run in this thread until a condition holds."""
+retries, `deliver` — the worker's task loops run in this thread until a condition holds — and
+`settle`, which runs them until nothing is due (no fixed absence window: a test that checks
+that nothing more is sent waits for the outbox to be quiet, not for time to pass)."""
 
 import time
 from collections.abc import Callable
 
 import pytest
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from onboarding.worker import drain
 from tenants.principals import Principal
@@ -26,6 +30,7 @@ def fast_retries(settings):
     settings.WEBHOOK_RETRY_MAX_DELAY_SECONDS = 0.2
     settings.WEBHOOK_CONNECT_TIMEOUT = 1.0
     settings.WEBHOOK_READ_TIMEOUT = 1.0
+    settings.WEBHOOK_ATTEMPT_TIMEOUT = 2.0
     settings.WEBHOOK_LEASE_SECONDS = 5.0
 
 
@@ -49,3 +54,19 @@ def deliver(until: Callable[[], bool] = lambda: False, timeout: float = 10.0) ->
         if until() or time.monotonic() > deadline:
             return
         time.sleep(0.02)
+
+
+def due_tasks() -> int:
+    now = timezone.now()
+    ready = DBTaskResult.objects.filter(status="READY")
+    return ready.filter(run_after__lte=now).count() + ready.filter(run_after__isnull=True).count()
+
+
+def settle(rounds: int = 50) -> None:
+    """Run due tasks until none is left: whatever the outbox would still send now has been
+    sent (retries scheduled later are not due, and stay)."""
+    for _ in range(rounds):
+        drain()
+        if not due_tasks():
+            return
+    raise AssertionError(f"the outbox did not settle: {due_tasks()} task(s) still due")

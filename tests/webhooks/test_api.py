@@ -8,7 +8,7 @@ from django.db import connection
 
 from audit.models import AuditEvent
 from tests.api.conftest import assert_problem, send
-from tests.webhooks.conftest import SETUP, deliver, subscribe
+from tests.webhooks.conftest import SETUP, deliver, settle, subscribe
 from webhooks import signing_secrets
 from webhooks.models import WebhookDelivery, WebhookEvent, WebhookSubscription
 from webhooks.services import webhook_create
@@ -241,7 +241,7 @@ def test_delete__204_deliveries_gone_audit_row(admin, receiver, fast_retries):
     assert send(admin.client, "DELETE", f"{URL}/{hook.pk}").status_code == 204
     assert WebhookDelivery.objects.count() == 0 and WebhookSubscription.objects.count() == 0
     assert AuditEvent.objects.filter(action="webhook.deleted", object_id=str(hook.pk)).exists()
-    deliver(timeout=0.2)  # its queued task finds nothing to send
+    settle()  # its queued task finds nothing to send
     assert receiver.requests == []
     assert_problem(send(admin.client, "DELETE", f"{URL}/{hook.pk}"), 404, "webhook_not_found")
 

@@ -82,6 +82,19 @@ def test_check_url__public_http_urls__accepted(url, settings):
         ("http://localhost:8000/", "webhook_url_forbidden"),
         ("http://LOCALHOST/", "webhook_url_forbidden"),
         ("http://api.localhost/", "webhook_url_forbidden"),
+        # Fully qualified (trailing dot) and /etc/hosts forms of this machine (issue 25, #5).
+        ("http://localhost./", "webhook_url_forbidden"),
+        ("http://foo.localhost./", "webhook_url_forbidden"),
+        ("http://localhost.localdomain./", "webhook_url_forbidden"),
+        ("http://localhost.localdomain/", "webhook_url_forbidden"),
+        ("http://LocalHost.LocalDomain.:8080/x", "webhook_url_forbidden"),
+        ("http://a.b.localhost/", "webhook_url_forbidden"),
+        ("http://ip6-localhost/", "webhook_url_forbidden"),
+        ("http://localhost6.localdomain6/", "webhook_url_forbidden"),
+        ("http://localhost../", "invalid_webhook_url"),
+        ("http://[fec0::1]/", "webhook_url_forbidden"),
+        ("http://[fd12:3456::1]/", "webhook_url_forbidden"),
+        ("http://198.18.0.1/", "webhook_url_forbidden"),
     ],
 )
 def test_check_url__bad_or_internal_url__refused_with_code(url, code, settings):
@@ -90,6 +103,29 @@ def test_check_url__bad_or_internal_url__refused_with_code(url, code, settings):
         check_url(url)
     assert caught.value.code == code
     assert caught.value.errors[0]["path"] == "/url"
+
+
+@pytest.mark.parametrize(
+    ("url", "word"),
+    [
+        ("http://[fec0::1]/", "site-local"),
+        ("http://[fec0::ffff:1]:8080/", "site-local"),
+        ("http://[fc00::1]/", "unique-local"),
+        ("http://[fd12:3456::1]/", "unique-local"),
+        ("http://100.64.0.1/", "carrier-grade NAT"),
+        ("http://[2001:db8::1]/", "documentation"),
+        ("http://10.0.0.1/", "private"),
+        ("http://[::1]/", "loopback"),
+        ("http://[::ffff:169.254.169.254]/", "link-local"),
+    ],
+)
+def test_check_url__refused_address__named_for_what_it_is_never_public(url, word, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE = False
+    with pytest.raises(InvalidInput) as caught:
+        check_url(url)
+    message = caught.value.errors[0]["message"]
+    assert word in message and "public" not in message, message
+    assert "public" not in caught.value.detail
 
 
 @pytest.mark.parametrize("value", [None, 5, ["https://a.example"], b"https://a.example"])
@@ -260,6 +296,7 @@ def test_send__receiver_drips_its_answer__cut_at_the_deadline(settings):
     settings.WEBHOOK_ALLOW_PRIVATE = True
     settings.WEBHOOK_CONNECT_TIMEOUT = 0.3
     settings.WEBHOOK_READ_TIMEOUT = 0.5
+    settings.WEBHOOK_ATTEMPT_TIMEOUT = 0.8
     stop = threading.Event()
 
     from http.server import BaseHTTPRequestHandler
@@ -288,12 +325,97 @@ def test_send__receiver_drips_its_answer__cut_at_the_deadline(settings):
         port = server.server_address[1]
         result = transport.post(check_url(f"http://127.0.0.1:{port}/"), b"{}", {})
         assert result.status_code == 200
-        assert result.duration_ms < 2000, result.duration_ms
-        assert 0 < len(result.excerpt) < 20
+        # Cut at the deadline (0.8 s), not at the end of a body that never ends.
+        assert result.duration_ms < 5000, result.duration_ms
+        assert 0 < len(result.excerpt) < 100
     finally:
         stop.set()
         server.shutdown()
         server.server_close()
+
+
+class DripServer:
+    """A raw TCP receiver: reads the request, sends `head`, then one byte of `drip` every
+    `interval` seconds until the client goes away (or `stop`)."""
+
+    def __init__(self, head: bytes, drip: bytes = b"x", interval: float = 0.2):
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.head, self.drip, self.interval = head, drip, interval
+        self.stop = threading.Event()
+        self.closed_by_client = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    @property
+    def port(self) -> int:
+        return self.listener.getsockname()[1]
+
+    def _serve(self) -> None:
+        conn, _ = self.listener.accept()
+        with conn:
+            conn.recv(65536)
+            try:
+                conn.sendall(self.head)
+                while not self.stop.wait(self.interval):
+                    conn.sendall(self.drip)
+            except OSError:
+                self.closed_by_client.set()
+
+    def close(self) -> None:
+        self.stop.set()
+        self.listener.close()
+
+
+def test_send__receiver_drips_its_status_headers__attempt_cut_at_the_deadline(settings):
+    """Issue 25: `HTTP/1.1 200 OK\\r\\nX-Drip: ` then a byte every 2 s held an attempt for 200 s:
+    each byte arrives within the read timeout, so only a deadline on the whole attempt ends it."""
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+    settings.WEBHOOK_READ_TIMEOUT = 5.0  # never reached: a byte comes every 0.2 s
+    server = DripServer(b"HTTP/1.1 200 OK\r\nX-Drip: ")
+    try:
+        result = transport.post(
+            check_url(f"http://127.0.0.1:{server.port}/"), b"{}", {}, deadline=1.0
+        )
+        assert result.status_code is None and not result.succeeded, result
+        assert result.error.startswith("deadline"), result.error
+        # Cut at the deadline, not at a read timeout (5 s) or never; generous for a busy machine.
+        assert 1000 <= result.duration_ms < 5000, result.duration_ms
+        assert server.closed_by_client.wait(10)  # the connection really was cut
+    finally:
+        server.close()
+
+
+def test_send__receiver_never_answers__attempt_cut_at_the_deadline(settings):
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+    settings.WEBHOOK_READ_TIMEOUT = 30.0
+    server = DripServer(b"", drip=b"", interval=0.2)
+    try:
+        result = transport.post(
+            check_url(f"http://127.0.0.1:{server.port}/"), b"{}", {}, deadline=0.5
+        )
+        assert result.status_code is None and result.error.startswith("deadline"), result
+        assert result.duration_ms < 5000
+    finally:
+        server.close()
+
+
+def test_deadline__socket_registered_after_expiry__shut_at_once():
+    left, right = socket.socketpair()
+    with left, right:
+        limit = transport.Deadline(0.01)
+        assert _wait_true(lambda: limit.expired)
+        limit.watch(left)
+        assert left.recv(1) == b""  # shut down: end of stream, no wait
+
+
+def _wait_true(condition, timeout: float = 10.0) -> bool:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.01)
+    return False
 
 
 def test_resolver_pool__is_bounded():
