@@ -9,6 +9,7 @@ from audit.services import audit_append
 from governance import signals as governance_signals
 from impact import signals as impact_signals
 from packs import signals as pack_signals
+from rollouts import signals as rollout_signals
 from runtime_config import signals as config_signals
 from tenants import signals as tenant_signals
 
@@ -32,6 +33,7 @@ AUDITED_SIGNALS = {
     "governance.change_request_applied": governance_signals.change_request_applied,
     "impact.sample_set_replaced": impact_signals.sample_set_replaced,
     "governance.change_request_review_refused": governance_signals.change_request_review_refused,
+    "rollouts.rollout_changed": rollout_signals.rollout_changed,
 }
 
 
