@@ -259,8 +259,8 @@ def restore(rollout: Rollout, actor: str) -> dict[str, int]:
         "rolled_back",
         actor,
         f"{counts['restored']} tenant(s) restored, {counts['not_restored']} left as they are",
-        **counts,
-        not_restored=dict(list(outcome.skipped.items())[:100]),
+        restored=counts["restored"],
+        left=dict(list(outcome.skipped.items())[:100]),
     )
     return counts
 
