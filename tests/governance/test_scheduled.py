@@ -2,7 +2,6 @@
 when approval applies) that the worker applies when it comes due, re-running every check; a
 failing check ends it STALE with the reason; it can be cancelled until applied."""
 
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -23,6 +22,7 @@ from runtime_config.models import ChangeRequestStatus, ConfigChangeRequest, Tena
 from tenants.models import RoleBinding
 from tests.api.conftest import assert_problem, send
 from tests.runtime_config.activation_helpers import SETUP, domain_pack, tenant_pack
+from tests.waiting import wait_until
 
 ACTIVATE = "/admin/packs/activate"
 
@@ -151,10 +151,12 @@ def test_activate__blocked_now__refused_now_not_scheduled(admin, packs):
 def test_scheduled__comes_due__applied_within_2s_of_apply_at_with_events(admin, packs):
     change_id = _schedule(admin, seconds=1.5).json()["change_request"]["id"]
     apply_at = ConfigChangeRequest.objects.get(pk=change_id).apply_at
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and _active_version() != "v1.5":
+
+    def applied() -> bool:
         drain(queues=("activations",))
-        time.sleep(0.05)
+        return _active_version() == "v1.5"
+
+    wait_until(applied, timeout=10, interval=0.05)
     applied_at = TenantActiveConfig.objects.get(pk="TENANT_A").activated_at
     assert _active_version() == "v1.5"
     assert apply_at <= applied_at <= apply_at + timedelta(seconds=2)
