@@ -46,12 +46,15 @@ def _pair_text(domain, domain_version, tenant_version, tenant_id) -> str:
 
 
 def _form_apply_at(raw: str) -> str | None:
-    """A `datetime-local` field has no offset: the form says UTC, so it is UTC. A value that
-    already names its offset (the confirm step carries the preview's) is kept."""
+    """A `datetime-local` field has no offset (and no seconds unless they are set): the form
+    says UTC, so it is UTC, at second 0. A value that already names its offset (the confirm
+    step carries the preview's) is kept. The result is then read as strict RFC 3339."""
     raw = (raw or "").strip()
     if not raw:
         return None
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?", raw):
+    if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}", raw, re.ASCII):
+        return raw + ":00Z"
+    if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?", raw):
         return raw + "Z"
     return raw
 
