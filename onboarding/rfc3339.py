@@ -66,3 +66,11 @@ def format_rfc3339(value: datetime | None) -> str:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def json_default(value: Any) -> Any:
+    """`json.dumps(..., default=json_default)` for what a command prints: date-times as the API
+    prints them, anything else as its string (a Decimal, a UUID)."""
+    if isinstance(value, datetime):
+        return format_rfc3339(value)
+    return str(value)
