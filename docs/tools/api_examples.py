@@ -1030,7 +1030,7 @@ def build() -> str:
         "/admin/audit",
         "The hash-chained audit trail, newest first (occurred_at, then id). Filters: "
         "`tenant_id`, `action`, `actor`, `object_type`, `domain`, `version`, `since`, `until` "
-        "(ISO 8601); `page_size` (1–200, default 50). Pages go by keyset: `next` and `previous` "
+        "(ISO 8601); `page_size` (1 to 200, default 50). Pages go by keyset: `next` and `previous` "
         "are links carrying an opaque, signed `cursor` (the filters stay in the link; a page "
         "costs the same however deep). `count` is exact up to `AUDIT_EXACT_COUNT_LIMIT` "
         "matches (10,000), beyond it the planner's estimate with `count_is_estimate: true`. "
