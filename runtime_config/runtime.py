@@ -6,7 +6,6 @@ checksums, and cached per process (runtime_config.cache) until a generation bump
 lookup and a clock comparison."""
 
 import logging
-from datetime import datetime
 from time import monotonic, time
 from typing import Any
 
@@ -148,9 +147,14 @@ def reload_after_push(tenant_id: str) -> EffectiveConfig:
     transaction, just before the commit)."""
     previous = _loaded_revisions.get(tenant_id)
     config = load_and_cache(tenant_id)
-    if previous is not None and config.revision > previous and config.activated_at:
-        lag = time() - datetime.fromisoformat(config.activated_at).timestamp()
-        metrics.PROPAGATION_LAG.observe(max(lag, 0.0))
+    if previous is not None and config.revision > previous:
+        activated_at = (
+            TenantActiveConfig.objects.filter(tenant_id=tenant_id, revision=config.revision)
+            .values_list("activated_at", flat=True)
+            .first()
+        )
+        if activated_at is not None:
+            metrics.PROPAGATION_LAG.observe(max(time() - activated_at.timestamp(), 0.0))
     return config
 
 
