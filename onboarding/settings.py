@@ -156,6 +156,15 @@ else:
 RATE_LIMITS = {
     # Redelivery re-sends an event to a receiver: a burst of them floods it (issue 25).
     "webhook_redeliver": env_rate("RATE_LIMIT_WEBHOOK_REDELIVER", "10/m"),
+    # The expensive endpoints (issue 26, docs/operability.md): a pack's validation (up to
+    # PACK_MAX_BYTES of schema, CEL and self-test work), imports (the same, then stored),
+    # evaluations, and decision impacts (every sample under two configurations).
+    "pack_validate": env_rate("RATE_LIMIT_PACK_VALIDATE", "60/m"),
+    "pack_import": env_rate("RATE_LIMIT_PACK_IMPORT", "30/m"),
+    "evaluate": env_rate("RATE_LIMIT_EVALUATE", "600/m"),
+    "impact": env_rate("RATE_LIMIT_IMPACT", "60/m"),
+    # Password guessing: per client address, and per username tried from anywhere.
+    "login": env_rate("RATE_LIMIT_LOGIN", "10/m"),
 }
 # The request META key holding the client's address: REMOTE_ADDR, or behind a proxy the header
 # it sets (e.g. HTTP_X_REAL_IP; with HTTP_X_FORWARDED_FOR the last hop counts).
