@@ -11,6 +11,7 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 
 from governance import selectors, services
+from onboarding import ratelimit
 from onboarding.errors import InvalidInput, finding
 from onboarding.inputs import parse_int
 from onboarding.ui import (
@@ -94,6 +95,8 @@ def activate_page(request):
     if data.get("domain_pack"):
         domain, _, domain_version = data["domain_pack"].partition("::")
     dry_run = data.get("dry_run", "").lower() in _TRUE
+    if dry_run:
+        ratelimit.enforce(request, "impact")  # a preview runs the decision impact
     outcome = services.config_activate(
         principal=request.principal,
         tenant_id=tenant_id,
@@ -253,6 +256,7 @@ def _rollback_preview(request, tenant_id: str):
     """The rollback's dry run as a page (GET ?to_revision=N): what changes, the effective-config
     diff and the decision impact, then the same confirmation as the dialog, bound to the
     revision the preview was computed from."""
+    ratelimit.enforce(request, "impact")
     to_revision = _int_or_none(request.GET.get("to_revision"), "to_revision")
     outcome = services.config_rollback(
         principal=request.principal, tenant_id=tenant_id, to_revision=to_revision, dry_run=True
@@ -341,6 +345,7 @@ def _review(request, change_id, action: str):
 def change_detail_page(request, id):
     """The review page of a change request: the request, its effective-config diff and its
     decision impact, with the approve and reject forms (DESIGN §14)."""
+    ratelimit.enforce(request, "impact")  # the review carries the decision impact
     principal = request.principal
     change = selectors.change_request_get(principal=principal, change_request_id=id)
     review = services.change_request_review(change)
