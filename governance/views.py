@@ -134,6 +134,7 @@ def _preview_context(preview: dict, verb: str = "Activate", word: str = "activat
         "blocked_sentence": f"Cannot {word} {pair}: nothing was changed",
         "expected_revision": current.get("revision", 0) if current else 0,
         "diff_view": diff_view(entries_from_json(diff)),
+        "approvers": services.approvers_text(preview.get("tenant_id")),
     }
 
 
@@ -351,6 +352,7 @@ def change_detail_page(request, id):
         "can_approve": actions.approve,
         "can_reject": actions.reject,
         "can_cancel": actions.cancel,
+        "approvers": services.approvers_text(change.tenant_id),
     }
     return TemplateResponse(request, "runtime/change_detail.html", context)
 
