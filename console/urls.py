@@ -2,7 +2,6 @@
 compose several apps (the tenant pages, /healthz)."""
 
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
@@ -21,12 +20,8 @@ urlpatterns = [
     # The runtime's paths first: they are the hot path, and resolution walks this list in order.
     path("", include("runtime_config.runtime_urls")),
     path("", RedirectView.as_view(url="/admin/tenants", permanent=False), name="home"),
-    path(
-        "login",
-        auth_views.LoginView.as_view(template_name="login.html", redirect_authenticated_user=True),
-        name="login",
-    ),
-    path("logout", kernel_views.logout_page, name="logout"),
+    # Login and logout, by password and by SSO (sso/urls.py), and the OpenID callback.
+    path("", include("sso.urls")),
     # The ConfirmDialog as a page, for browsers without JavaScript (onboarding/confirm.py).
     path(
         "confirm",
