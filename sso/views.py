@@ -5,6 +5,7 @@ The provider's answers are checked by Authlib; each failure becomes a problem wi
 (sso.errors) and nothing is written: a page for a browser, problem+json for anyone else."""
 
 import logging
+from urllib.parse import urlsplit
 
 import requests
 from authlib.integrations.base_client import MismatchingStateError, OAuthError
@@ -164,6 +165,11 @@ def _verified_claims(request: HttpRequest) -> tuple[dict, str]:
     return claims, token["id_token"]
 
 
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme, parts.netloc
+
+
 def logout_page(request: HttpRequest) -> HttpResponse:
     """POST ends the session (a GET asks first); after an SSO sign-in, the browser goes on to
     the provider's end_session_endpoint when it advertises one (RP-initiated logout)."""
@@ -178,7 +184,11 @@ def logout_page(request: HttpRequest) -> HttpResponse:
                 id_token_hint=id_token,
                 client_id=settings.OIDC_CLIENT_ID,
             )["url"]
-            return HttpResponseRedirect(url)
+            # Only on the issuer's origin, which the pages' form-action allows
+            # (onboarding.middleware.policy_for_issuer): elsewhere the browser would block it.
+            if _origin(url) == _origin(settings.OIDC_ISSUER):
+                return HttpResponseRedirect(url)
+            log.warning("end_session_endpoint is not on the issuer's origin: local logout only")
         except RuntimeError:
             pass  # the provider offers no end_session_endpoint: the local logout is all
         except _UNREACHABLE as exc:
