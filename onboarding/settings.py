@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     # The project's apps in their layers, lowest first (docs/architecture.md): signal receivers
     # connect in this order.
     "tenants",
+    "identity",
     "packs",
     "runtime_config",
     "impact",
