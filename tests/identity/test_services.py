@@ -10,6 +10,7 @@ from identity import services
 from identity.models import ApiToken, Profile
 from onboarding.errors import Conflict, Forbidden, InvalidInput, NotFound
 from runtime_config.models import ConfigChangeRequest
+from tenants.identity import username_key
 from tenants.models import PlatformSettings, RoleBinding
 from tests.conftest import make_actor
 from tests.db_state import db_state
@@ -52,7 +53,6 @@ def test_user_create__new_name__user_without_role_audited_and_published(admin):
         "a\u1d05min",
         "ADMIN",
         "\uff41\uff44\uff4d\uff49\uff4e",
-        "\u0430dmin",
     ],
 )
 def test_user_create__confusable_of_existing__identity_exists(admin, spelling):
@@ -62,6 +62,18 @@ def test_user_create__confusable_of_existing__identity_exists(admin, spelling):
         services.user_create(actor=admin.principal, username=spelling)
     assert err.value.code == "identity_exists"
     assert db_state() == before
+
+
+def test_user_create__mixed_script_lookalike__invalid_username(admin):
+    """Latin "admin" with a Cyrillic a: refused by the name rules before the identity check."""
+    make_actor("admin")
+    with pytest.raises(InvalidInput) as err:
+        services.user_create(actor=admin.principal, username="\u0430dmin")
+    assert err.value.code == "invalid_username"
+
+
+def test_username_key__whole_script_cyrillic__same_skeleton_as_latin():
+    assert username_key("\u0441\u043e\u0440\u0435") == username_key("cope")
 
 
 def test_user_create__by_viewer__admin_required(viewer):
