@@ -9,6 +9,7 @@ from onboarding.events import DomainEvent, send_event
 from onboarding.principal import Principal, Role
 from tenants.identity import same_identity
 from tenants.models import RoleBinding
+from tenants.policy import platform_settings_row
 
 
 def via_details(via: dict[str, Any] | None) -> dict[str, Any]:
@@ -64,13 +65,13 @@ def binding_snapshot(binding) -> dict[str, Any]:
 
 
 def last_admin_guard(user) -> None:
-    """409 last_admin when `user` is the last active platform ADMIN. The platform ADMIN bindings
-    are locked (FOR UPDATE) first, so two ADMINs removing each other at once cannot both pass."""
-    bindings = (
-        RoleBinding.objects.select_for_update()
-        .filter(tenant__isnull=True, role=Role.ADMIN, user__is_active=True)
-        .values_list("user_id", flat=True)
-    )
+    """409 last_admin when `user` is the last active platform ADMIN. Every removal of a platform
+    ADMIN first locks the one platform settings row (FOR UPDATE), so two ADMINs removing each
+    other at once are serialised: the second sees the first's commit and is refused."""
+    platform_settings_row(lock=True)
+    bindings = RoleBinding.objects.filter(
+        tenant__isnull=True, role=Role.ADMIN, user__is_active=True
+    ).values_list("user_id", flat=True)
     admins = set(bindings)
     admins |= set(
         get_user_model()

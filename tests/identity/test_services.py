@@ -9,11 +9,13 @@ from governance.services import change_request_approve
 from identity import services
 from identity.models import ApiToken, Profile
 from onboarding.errors import Conflict, Forbidden, InvalidInput, NotFound
+from onboarding.principal import Principal
 from runtime_config.models import ConfigChangeRequest
 from tenants.identity import username_key
 from tenants.models import PlatformSettings, RoleBinding
 from tests.conftest import make_actor
 from tests.db_state import db_state
+from tests.runtime_config.test_concurrency import run_in_threads
 from webhooks.events import EVENT_TYPES
 from webhooks.models import WebhookEvent, WebhookSubscription
 
@@ -187,22 +189,53 @@ def test_role_grant__viewer_under_four_eyes__applies_at_once(admin):
     assert outcome.binding is not None and outcome.change_request is None
 
 
-def test_role_revoke__last_platform_admin__last_admin(admin, second_admin):
-    binding = RoleBinding.objects.get(user=second_admin.user)
-    services.role_revoke(actor=admin.principal, username="platform-admin-2", binding_id=binding.pk)
-    assert _actions()[-1] == "role.revoked"
-    # Now admin is the last one: a new ADMIN tries to remove them.
-    RoleBinding.objects.create(user=second_admin.user, role="ADMIN")
-    RoleBinding.objects.filter(user=admin.user).delete()
-    RoleBinding.objects.create(user=admin.user, role="ADMIN")
-    User.objects.filter(pk=admin.user.pk).update(is_active=False)
-    binding = RoleBinding.objects.get(user=second_admin.user)
-    # second_admin is now the only active platform ADMIN: nobody can remove it (self is refused
-    # first, so check the guard with a deactivated other admin acting).
+def test_role_revoke__last_platform_admin_stale_principal__last_admin(admin, second_admin):
+    """A principal read before a concurrent change (admin-2 lost ADMIN meanwhile) must not take
+    the platform's last ADMIN away."""
+    stale = second_admin.principal
+    RoleBinding.objects.filter(user=second_admin.user).delete()
+    binding = RoleBinding.objects.get(user=admin.user)
+    before = db_state()
     with pytest.raises(Conflict) as err:
-        services.user_deactivate(actor=admin.principal, username="platform-admin-2")
+        services.role_revoke(actor=stale, username="platform-admin", binding_id=binding.pk)
     assert err.value.code == "last_admin"
-    assert RoleBinding.objects.filter(pk=binding.pk).exists()
+    with pytest.raises(Conflict) as err:
+        services.user_deactivate(actor=stale, username="platform-admin")
+    assert err.value.code == "last_admin"
+    with pytest.raises(Conflict) as err:
+        services.role_grant(actor=stale, username="platform-admin", role="VIEWER")
+    assert err.value.code == "last_admin"
+    assert db_state() == before
+
+
+def test_role_revoke__superuser_remains__revoked(admin, second_admin):
+    User.objects.filter(pk=second_admin.user.pk).update(is_superuser=True)
+    RoleBinding.objects.filter(user=second_admin.user).delete()
+    binding = RoleBinding.objects.get(user=admin.user)
+    services.role_revoke(
+        actor=Principal.from_user(User.objects.get(pk=second_admin.user.pk)),
+        username="platform-admin",
+        binding_id=binding.pk,
+    )
+    assert not RoleBinding.objects.filter(pk=binding.pk).exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("round_", range(3))
+def test_user_deactivate__two_admins_remove_each_other__one_stays(round_):
+    first = make_actor("admin-one", "ADMIN")
+    second = make_actor("admin-two", "ADMIN")
+    pairs = [(first.principal, "admin-two"), (second.principal, "admin-one")]
+
+    def work(index):
+        actor, target = pairs[index]
+        return services.user_deactivate(actor=actor, username=target).username
+
+    results, errors = run_in_threads(2, work)
+    assert len(results) == 1, (results, errors)
+    assert [getattr(e, "code", repr(e)) for e in errors] == ["last_admin"]
+    assert User.objects.filter(is_active=True, username__startswith="admin-").count() == 1
 
 
 def test_role_revoke__own_binding__self_grant(admin):
