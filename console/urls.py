@@ -56,6 +56,7 @@ urlpatterns = [
     path("", include("governance.urls")),
     path("", include("audit.urls")),
     path("", include("webhooks.urls")),
+    path("", include("identity.urls")),
     path("", include("impact.urls")),
     # Last: any other path is the styled 404 (page or problem+json), with DEBUG on too, where
     # Django would otherwise answer its own technical page.

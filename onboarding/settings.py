@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     # The project's apps in their layers, lowest first (docs/architecture.md): signal receivers
     # connect in this order.
     "tenants",
+    "identity",
     "sso",
     "packs",
     "runtime_config",

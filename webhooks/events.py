@@ -18,6 +18,13 @@ EVENT_TYPES: tuple[str, ...] = (
     "change_request.scheduled",
     "change_request.applied",
     "tenant.status_changed",
+    "user.created",
+    "user.updated",
+    "user.deactivated",
+    "role.granted",
+    "role.revoked",
+    "token.created",
+    "token.revoked",
 )
 
 # Audit action → webhook event type. Actions not named here are not published.
@@ -34,6 +41,13 @@ _BY_ACTION = {
     "change_request.scheduled": "change_request.scheduled",
     "change_request.applied": "change_request.applied",
     "tenant.status_changed": "tenant.status_changed",
+    "user.created": "user.created",
+    "user.updated": "user.updated",
+    "user.deactivated": "user.deactivated",
+    "role.granted": "role.granted",
+    "role.revoked": "role.revoked",
+    "token.created": "token.created",
+    "token.revoked": "token.revoked",
 }
 
 # A receiver is an HTTP endpoint, not an archive: details larger than this are left out (the

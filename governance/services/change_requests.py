@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from governance import signals
+from governance.services.access import approve_access
 from governance.services.pending import end_stale, supersede_pending
 from governance.services.policy import approve_policy
 from governance.services.records import change_request_snapshot, pair_text
@@ -27,7 +28,7 @@ from onboarding.events import DomainEvent, send_event
 from onboarding.principal import Principal
 from runtime_config.models import ChangeRequestStatus, ConfigChangeRequest, TenantActiveConfig
 from runtime_config.services.apply import apply_target, lock_config
-from runtime_config.services.targets import KIND_POLICY, Target
+from runtime_config.services.targets import KIND_ACCESS, KIND_POLICY, Target
 from tenants.identity import same_identity
 from tenants.models import Tenant
 
@@ -108,6 +109,8 @@ def _approve(principal: Principal, change_request: ConfigChangeRequest, comment:
         )
     if change_request.kind == KIND_POLICY:
         return approve_policy(principal, change_request, comment), None
+    if change_request.kind == KIND_ACCESS:
+        return approve_access(principal, change_request, comment), None
     refusal: ServiceError | None = None
     with transaction.atomic():
         # Tenant row first, then the request: the order every writer of this tenant takes.

@@ -20,6 +20,7 @@ from runtime_config.services.compatibility import (
     revision_conflict,
 )
 from runtime_config.services.targets import (
+    KIND_ACCESS,
     KIND_ACTIVATE,
     KIND_POLICY,
     KIND_ROLLBACK,
@@ -31,6 +32,7 @@ from runtime_config.services.targets import (
 )
 
 __all__ = [
+    "KIND_ACCESS",
     "KIND_ACTIVATE",
     "KIND_POLICY",
     "KIND_ROLLBACK",

@@ -15,6 +15,9 @@ KIND_ROLLBACK = "rollback"
 # A change of the approval policy (a tenant's, or the global setting when the request names no
 # tenant) that weakens four-eyes: it waits for a second ADMIN (DESIGN §14).
 KIND_POLICY = "policy"
+# A role grant (ADMIN while four-eyes applies) waiting for a second ADMIN (DESIGN §15); its
+# `policy` field holds {"access": {"username", "role", "tenant_id"}}.
+KIND_ACCESS = "access"
 
 
 @dataclass(frozen=True)
