@@ -10,6 +10,7 @@ from governance import signals as governance_signals
 from identity import signals as identity_signals
 from impact import signals as impact_signals
 from packs import signals as pack_signals
+from rollouts import signals as rollout_signals
 from runtime_config import signals as config_signals
 from sso import signals as sso_signals
 from tenants import signals as tenant_signals
@@ -46,6 +47,7 @@ AUDITED_SIGNALS = {
     "identity.role_revoked": identity_signals.role_revoked,
     "identity.token_created": identity_signals.token_created,
     "identity.token_revoked": identity_signals.token_revoked,
+    "rollouts.rollout_changed": rollout_signals.rollout_changed,
 }
 
 

@@ -54,6 +54,7 @@ urlpatterns = [
     path("", include("packs.playbook_urls")),
     path("", include("runtime_config.urls")),
     path("", include("governance.urls")),
+    path("", include("rollouts.urls")),
     path("", include("audit.urls")),
     path("", include("webhooks.urls")),
     path("", include("identity.urls")),
