@@ -36,6 +36,13 @@ EVENT_TYPES: tuple[str, ...] = (
     "change_request.scheduled",
     "change_request.applied",
     "tenant.status_changed",
+    "user.created",
+    "user.updated",
+    "user.deactivated",
+    "role.granted",
+    "role.revoked",
+    "token.created",
+    "token.revoked",
     # Fleet rollouts (DESIGN §16): every state change of a rollout.
     *ROLLOUT_EVENT_TYPES,
 )
@@ -54,6 +61,13 @@ _BY_ACTION = {
     "change_request.scheduled": "change_request.scheduled",
     "change_request.applied": "change_request.applied",
     "tenant.status_changed": "tenant.status_changed",
+    "user.created": "user.created",
+    "user.updated": "user.updated",
+    "user.deactivated": "user.deactivated",
+    "role.granted": "role.granted",
+    "role.revoked": "role.revoked",
+    "token.created": "token.created",
+    "token.revoked": "token.revoked",
     **{event_type: event_type for event_type in ROLLOUT_EVENT_TYPES},
 }
 

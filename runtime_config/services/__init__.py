@@ -22,6 +22,7 @@ from runtime_config.services.compatibility import (
     revision_conflict,
 )
 from runtime_config.services.targets import (
+    KIND_ACCESS,
     KIND_ACTIVATE,
     KIND_POLICY,
     KIND_ROLLBACK,
@@ -34,6 +35,7 @@ from runtime_config.services.targets import (
 )
 
 __all__ = [
+    "KIND_ACCESS",
     "KIND_ACTIVATE",
     "KIND_POLICY",
     "KIND_ROLLBACK",
