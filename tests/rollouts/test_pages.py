@@ -31,6 +31,7 @@ def small_fleet(db, finance_domain, finance_tenant):
     return make_fleet(finance_domain, finance_tenant, 3)
 
 
+@pytest.mark.django_db(transaction=True)  # the worker's task loop commits
 def test_rollout_pages__admin__list_detail_and_tenant_link(small_fleet, admin):
     rollout = _rollout()
     drain(queues=("rollouts",))
