@@ -88,6 +88,10 @@ def test_run_worker__two_workers__three_wave_rollout_completes_each_wave_once(
     _assert_each_tenant_moved_once(rollout)
 
 
+def _waves(rollout: Rollout) -> dict[int, str]:
+    return dict(RolloutWave.objects.filter(rollout=rollout).values_list("index", "status"))
+
+
 def _waiting_backends() -> list[int]:
     with connection.cursor() as cursor:
         cursor.execute(
@@ -114,9 +118,10 @@ def test_run_worker__killed_mid_wave__restarted_resumes_no_wave_applied_twice(
         blocker.execute("SELECT 1 FROM tenant_active_config WHERE tenant_id = 'T04' FOR UPDATE")
         victim = workers.start(concurrency=1, interval=0.05)
         rollout = _start(bake_seconds=0)
-        assert wait_until(lambda: bool(_waiting_backends()), 120)
-        waves = dict(RolloutWave.objects.filter(rollout=rollout).values_list("index", "status"))
-        assert waves == {0: "APPLIED", 1: "PENDING", 2: "PENDING"}
+        # Wave 1 committed, and a session waits on a lock (the step applying wave 2; the recovery
+        # thread's step may wait behind it on the rollout row).
+        assert wait_until(lambda: _waves(rollout)[0] == "APPLIED" and _waiting_backends(), 120)
+        assert _waves(rollout) == {0: "APPLIED", 1: "PENDING", 2: "PENDING"}
         victim.send_signal(signal.SIGKILL)
         victim.wait(timeout=10)
         # The dead worker's session would notice only when it next talks to its client: end it.
