@@ -2,7 +2,7 @@
 
 from django.db.models import Prefetch, Q, QuerySet
 
-from identity.access import user_for_read, visible_users
+from identity.access import require_user_admin, user_for_read, visible_users
 from onboarding.principal import Principal
 from tenants.models import RoleBinding
 
@@ -17,6 +17,7 @@ def visible_bindings(principal: Principal) -> QuerySet:
 
 
 def user_list(*, principal: Principal, search: str = "", active: bool | None = None) -> QuerySet:
+    require_user_admin(principal)
     users = visible_users(principal).select_related("identity_profile")
     if search:
         users = users.filter(
@@ -33,5 +34,6 @@ def user_list(*, principal: Principal, search: str = "", active: bool | None = N
 
 def user_get(*, principal: Principal, username: str):
     user = user_for_read(principal=principal, username=username)
+    require_user_admin(principal)
     user.visible_roles = list(visible_bindings(principal).filter(user=user))
     return user

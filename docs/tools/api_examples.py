@@ -113,11 +113,18 @@ def _shorten(value: Any, depth: int = 0) -> Any:
 
 class Recorder:
     def __init__(self):
+        from django.contrib.auth import get_user_model
         from django.test import Client
-        from rest_framework.authtoken.models import Token
+
+        from identity.services import token_mint
 
         self.client = Client()
-        self.tokens = {t.user.username: t.key for t in Token.objects.select_related("user")}
+        # Secrets are shown once: the recorder mints its own token for every user with a role.
+        users = get_user_model().objects.filter(role_bindings__isnull=False).distinct()
+        self.tokens = {
+            user.username: token_mint(user=user, name="api-examples", created_by="docs")[1]
+            for user in users
+        }
         self.lines: list[str] = []
         self.last: Any = None
         self.aliases: dict[str, str] = {}
