@@ -14,6 +14,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.utils import timezone
+from drf_spectacular.authentication import TokenScheme
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 
@@ -198,6 +199,8 @@ class HashedTokenAuthentication(BaseAuthentication):
     §15), replacing DRF's plaintext TokenAuthentication. The request's principal is the token's
     scoped principal (scoped_principal)."""
 
+    keyword = "Token"  # what the OpenAPI scheme documents; `Bearer` works as well
+
     def authenticate(self, request):
         secret = secret_from_header(request)
         if secret is None:
@@ -214,3 +217,8 @@ class HashedTokenAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request) -> str:
         return "Token"
+
+
+class HashedTokenScheme(TokenScheme):
+    target_class = HashedTokenAuthentication
+    name = "tokenAuth"

@@ -11,11 +11,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from identity import signals
-from identity.access import user_for_write
+from identity.access import manages_user, user_for_write
 from identity.models import ApiToken, TokenScope
 from identity.services.common import emit
 from identity.tokens import PREFIX_LENGTH, digest_of, new_secret
-from onboarding.errors import Conflict, InvalidInput, NotFound, finding
+from onboarding.errors import Conflict, Forbidden, InvalidInput, NotFound, finding
 from onboarding.principal import Principal, principal_for_user
 
 
@@ -114,7 +114,10 @@ def _holder(actor: Principal, username: str | None):
             return get_user_model().objects.get(username=actor.username)
         except get_user_model().DoesNotExist:
             raise NotFound(f"User {actor.username!r} not found.", code="user_not_found") from None
-    return user_for_write(principal=actor, username=username)
+    user = user_for_write(principal=actor, username=username)
+    if not manages_user(actor, user):
+        raise Forbidden(f"You do not manage {username!r}'s credentials.", code="admin_required")
+    return user
 
 
 def token_create(
@@ -166,6 +169,11 @@ def token_for_write(*, actor: Principal, token_id: Any) -> ApiToken:
             user_for_write(principal=actor, username=token.user.get_username())
         except NotFound:
             raise missing from None
+        if not manages_user(actor, token.user):
+            raise Forbidden(
+                f"You do not manage {token.user.get_username()!r}'s credentials.",
+                code="admin_required",
+            )
     return token
 
 

@@ -56,6 +56,7 @@ DELETE_TENANT = _statuses(401, 403, 403, 403, 204, 204, 404)
 WRITE_PLATFORM = _statuses(401, 403, 403, 403, 200, 403, 403)  # platform ADMIN only
 CREATE_PLATFORM = _statuses(401, 403, 403, 403, 201, 403, 403)
 ADMINS_LIST = _statuses(401, 403, 403, 403, 200, 200, 200)  # ADMINs only, filtered per tenant
+CREATE_ANY_ROLE = _statuses(401, 403, 201, 201, 201, 201, 201)
 CREATE_ANY_ADMIN = _statuses(401, 403, 403, 403, 201, 201, 201)  # every ADMIN adds users
 ACCEPT_TENANT = _statuses(401, 403, 403, 403, 202, 202, 404)
 # Only the requester cancels a request (none of these actors filed the world's one).
@@ -289,6 +290,10 @@ TABLE: list[Row] = [
         _carol,
         body=lambda w: {"role": "ADMIN", "tenant_id": "TENANT_A"},
     ),
+    # tokens: everyone with a role manages their own; ADMINs revoke those of users they manage
+    Row("token-list", "GET", READ_SHARED),
+    Row("token-list", "POST", CREATE_ANY_ROLE, body=lambda w: {"name": "ci", "scope": "read"}),
+    Row("token-detail", "DELETE", DELETE_TENANT, lambda w: {"token_id": w["carol_token_id"]}),
     Row(
         "user-role-detail",
         "DELETE",
@@ -362,6 +367,7 @@ def world(tenant_a, tenant_b, finance_domain, finance_tenant, second_admin) -> d
     carol = make_actor("carol", "VIEWER", tenant_a)
     return {
         "carol_binding_id": carol.user.role_bindings.get().pk,
+        "carol_token_id": carol.user.api_tokens.get().pk,
         "change_id": change.pk,
         "link_id": link.pk,
         "webhook_id": hook.pk,
@@ -488,6 +494,7 @@ def test_other_tenants_resource__404_exactly_like_a_missing_one(world, outsider,
     link) exists."""
     missing = {
         "carol_binding_id": world["carol_binding_id"] + 1000,
+        "carol_token_id": world["carol_token_id"] + 1000,
         "change_id": uuid.uuid4(),
         "link_id": world["link_id"] + 1000,
         "webhook_id": world["webhook_id"] + 1000,
