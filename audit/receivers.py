@@ -10,7 +10,9 @@ from governance import signals as governance_signals
 from identity import signals as identity_signals
 from impact import signals as impact_signals
 from packs import signals as pack_signals
+from rollouts import signals as rollout_signals
 from runtime_config import signals as config_signals
+from sso import signals as sso_signals
 from tenants import signals as tenant_signals
 
 AUDITED_SIGNALS = {
@@ -33,6 +35,11 @@ AUDITED_SIGNALS = {
     "governance.change_request_applied": governance_signals.change_request_applied,
     "impact.sample_set_replaced": impact_signals.sample_set_replaced,
     "governance.change_request_review_refused": governance_signals.change_request_review_refused,
+    # Sign-ins through SSO: the user it created, the roles its group mapping granted or revoked.
+    "sso.sso_user_created": sso_signals.sso_user_created,
+    "sso.sso_role_granted": sso_signals.sso_role_granted,
+    "sso.sso_role_revoked": sso_signals.sso_role_revoked,
+    "sso.sso_logged_in": sso_signals.sso_logged_in,
     "identity.user_created": identity_signals.user_created,
     "identity.user_updated": identity_signals.user_updated,
     "identity.user_deactivated": identity_signals.user_deactivated,
@@ -40,6 +47,7 @@ AUDITED_SIGNALS = {
     "identity.role_revoked": identity_signals.role_revoked,
     "identity.token_created": identity_signals.token_created,
     "identity.token_revoked": identity_signals.token_revoked,
+    "rollouts.rollout_changed": rollout_signals.rollout_changed,
 }
 
 

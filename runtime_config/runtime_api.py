@@ -26,6 +26,7 @@ from identity.tokens import (
     scoped_principal,
     touch,
 )
+from onboarding import ratelimit
 from onboarding.api import (
     JsonObjectField,
     RoleApiView,
@@ -219,6 +220,7 @@ class EvaluateView(RoleApiView):
                 403,
                 404,
                 409,
+                429,
                 s400="Invalid body, or `unknown_exception_type`",
                 s404="Unknown tenant, or no active configuration (`no_active_config`)",
                 s409="`tenant_suspended`, `revision_not_available` (`min_revision`)",
@@ -226,6 +228,7 @@ class EvaluateView(RoleApiView):
         },
     )
     def post(self, request):
+        ratelimit.enforce(request, "evaluate")
         data = _valid_input(EvaluateInput, request.data)
         _require_read(self.principal, data["tenant_id"])
         decision = evaluate(

@@ -18,6 +18,9 @@ KIND_POLICY = "policy"
 # A role grant (ADMIN while four-eyes applies) waiting for a second ADMIN (DESIGN §15); its
 # `policy` field holds {"access": {"username", "role", "tenant_id"}}.
 KIND_ACCESS = "access"
+# A fleet rollout (DESIGN §16): one request approves the whole plan; no tenant, the domain pack
+# it moves to. Its tenants' activations are recorded with this kind too.
+KIND_ROLLOUT = "rollout"
 
 
 @dataclass(frozen=True)
