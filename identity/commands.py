@@ -5,12 +5,15 @@ the role the action needs, and every audit row a command writes records where it
 import getpass
 import os
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError
 
 from onboarding.principal import Principal, principal_for_user
+from onboarding.request_context import bind_via, unbind_via
 
 
 def command_via(command: str) -> dict[str, Any]:
@@ -46,3 +49,14 @@ def command_actor(
     if not allowed:
         raise CommandError(f"--actor {username!r} does not hold {need}.")
     return principal
+
+
+@contextmanager
+def acting_from(command: str) -> Iterator[dict[str, Any]]:
+    """Every audit row written inside records `details.via` of this command."""
+    via = command_via(command)
+    token = bind_via(via)
+    try:
+        yield via
+    finally:
+        unbind_via(token)
