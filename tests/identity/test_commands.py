@@ -8,7 +8,7 @@ import socket
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
-from django.test import override_settings
+from django.test import Client, override_settings
 
 from audit.models import AuditEvent
 from tests.conftest import make_actor
@@ -69,3 +69,36 @@ def test_seed_demo__without_debug__refused_nothing_written(db):
         call_command("seed_demo", stdout=io.StringIO())
     assert "DEBUG" in str(err.value)
     assert db_state() == before
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/django-admin/auth/user/{user}/change/",
+        "/django-admin/auth/user/{user}/delete/",
+        "/django-admin/tenants/rolebinding/{binding}/change/",
+        "/django-admin/tenants/rolebinding/{binding}/delete/",
+        "/django-admin/identity/apitoken/{token}/delete/",
+        "/django-admin/identity/apitoken/add/",
+    ],
+)
+def test_django_admin__governed_rows__read_only_nothing_written(admin, viewer, path):
+    get_user_model().objects.filter(pk=admin.user.pk).update(is_staff=True, is_superuser=True)
+    client = Client()
+    client.force_login(admin.user)
+    url = path.format(
+        user=viewer.user.pk,
+        binding=viewer.user.role_bindings.get().pk,
+        token=viewer.user.api_tokens.get().pk,
+    )
+    before = db_state()
+    response = client.post(url, {"post": "yes", "is_active": "", "role": "ADMIN"})
+    assert response.status_code == 403
+    assert db_state() == before
+
+
+def test_django_admin__user_list__readable(admin):
+    get_user_model().objects.filter(pk=admin.user.pk).update(is_staff=True, is_superuser=True)
+    client = Client()
+    client.force_login(admin.user)
+    assert client.get("/django-admin/auth/user/").status_code == 200
