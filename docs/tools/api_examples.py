@@ -1206,6 +1206,102 @@ def build() -> str:
     )
     r.call("DELETE", f"/admin/webhooks/{hook_id}")
 
+    r.text(
+        "## People and tokens",
+        "Users and role bindings are governed data (DESIGN §15): every change is an audit row and "
+        "a webhook event (`user.created`, `user.updated`, `user.deactivated`, `role.granted`, "
+        "`role.revoked`, `token.created`, `token.revoked`). Usernames are one identity per look: "
+        "compared by their TR39 confusable skeleton after NFKC and case folding.",
+    )
+    r.endpoint(
+        "POST",
+        "/admin/users",
+        "Create a user `{username, email?, display_name?, service_account?}` (any ADMIN); it "
+        "has no role until one is granted, and no usable password (a service account never "
+        "logs in: tokens only).",
+        "400 `invalid_username`, 403 `admin_required`, 409 `identity_exists` (e.g. "
+        "`adm\u0131n` beside `admin`).",
+    )
+    r.call("POST", "/admin/users", {"username": "carol", "display_name": "Carol"})
+    r.call("POST", "/admin/users", {"username": "ADMIN"}, title="A look-alike of admin → 409")
+    r.endpoint(
+        "GET",
+        "/admin/users",
+        "Users (platform ADMIN: all; a tenant ADMIN: the users bound to its tenants and those "
+        "without any role yet); `?search=&is_active=`.",
+        "403 `admin_required`.",
+    )
+    r.call("GET", "/admin/users?search=carol")
+    r.endpoint(
+        "POST",
+        "/admin/users/{username}/roles",
+        "Grant `{role: ADMIN|VIEWER, tenant_id?}` (no tenant: platform-wide). 201 the binding "
+        "(200 when an existing binding changed role); 202 `{change_request}` (`kind: access`) "
+        "when it grants ADMIN while four-eyes applies to that scope: another ADMIN approves it "
+        "at `/admin/config-changes/{id}/approve`.",
+        "400 `invalid_choice`, 403 `self_grant` (nobody changes their own roles), 403 "
+        "`platform_admin_required` (a tenant ADMIN granting a platform role), 404 "
+        "`tenant_not_found` (outside the ADMIN's tenants), 409 `last_admin`, 409 "
+        "`user_inactive`.",
+    )
+    binding = r.call(
+        "POST", "/admin/users/carol/roles", {"role": "VIEWER", "tenant_id": "TENANT_FINANCE_001"}
+    )
+    r.endpoint(
+        "GET",
+        "/admin/users/{username}",
+        "One user with the roles the caller may see.",
+        "403 `admin_required`, 404 `user_not_found`.",
+    )
+    r.call("GET", "/admin/users/carol")
+    r.endpoint(
+        "PATCH",
+        "/admin/users/{username}",
+        "`{display_name?, is_active?}`. `is_active: false` deactivates: sessions and tokens end "
+        "at once (every process refuses them), and the user's PENDING or SCHEDULED change "
+        "requests end STALE (`requester_gone`); `true` reactivates (platform ADMIN).",
+        "403 `self_grant`, 403 `platform_admin_required`, 409 `last_admin`.",
+    )
+    r.call("PATCH", "/admin/users/carol", {"display_name": "Carol K."})
+    r.endpoint(
+        "DELETE",
+        "/admin/users/{username}/roles/{binding_id}",
+        "Revoke a binding, at once.",
+        "403 `self_grant`, 404 `binding_not_found`, 409 `last_admin`.",
+    )
+    binding_id = (binding or {}).get("id", 0)
+    r.call("DELETE", f"/admin/users/carol/roles/{binding_id}")
+    r.endpoint(
+        "POST",
+        "/admin/tokens",
+        "Create a token `{name, scope: read|write|runtime, tenant_ids?, expires_at?, username?}` "
+        "(`username`: an ADMIN minting for a user it manages, e.g. a service account). The "
+        "secret is in `token`, this once: only its SHA-256 is stored. `read` = safe methods "
+        "only; `runtime` = `/runtime/...` of `tenant_ids` only; `write` = what the user's roles "
+        "allow. `expires_at` defaults to `TOKEN_DEFAULT_DAYS` and may not pass "
+        "`TOKEN_MAX_DAYS`. Send it as `Authorization: Token <secret>` or `Bearer <secret>`; an "
+        "expired one → 401 `token_expired`, a use outside its scope → 403 `token_scope`.",
+        "400 `invalid_scope`, 400 `invalid_tenant_ids`, 400 `invalid_expires_at`.",
+    )
+    created = r.call(
+        "POST",
+        "/admin/tokens",
+        {"name": "settlement-runtime", "scope": "runtime", "tenant_ids": ["TENANT_FINANCE_001"]},
+    )
+    r.endpoint(
+        "GET",
+        "/admin/tokens",
+        "Your tokens and those of the users you manage (never a secret); `?username=&active=`.",
+    )
+    r.call("GET", "/admin/tokens?active=true")
+    r.endpoint(
+        "DELETE",
+        "/admin/tokens/{id}",
+        "Revoke a token: every process refuses it from then on.",
+        "404 `token_not_found`.",
+    )
+    r.call("DELETE", f"/admin/tokens/{(created or {}).get('id', 0)}")
+
     r.text("## Runtime")
     r.endpoint(
         "GET",
