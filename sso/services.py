@@ -116,7 +116,10 @@ def _apply_mapping(*, user, role: str | None, via: dict) -> None:
             managed.delete()
         return
     if role is None:
-        if ours and (binding.role != Role.ADMIN or provisioning.other_platform_admins(user)):
+        if binding is None:
+            if managed is not None:
+                managed.delete()  # its binding was removed by hand meanwhile
+        elif binding.role != Role.ADMIN or provisioning.other_platform_admins(user):
             provisioning.role_revoke(user=user, binding=binding, actor=actor, via=via)
             managed.delete()
         return

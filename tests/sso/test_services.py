@@ -1,0 +1,102 @@
+"""sso_login_complete on claims as Authlib hands them over after verification: what the provider
+sent decides the user and the platform binding the mapping manages."""
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from audit.models import AuditEvent
+from onboarding.errors import ServiceError
+from sso.models import SsoRoleGrant
+from sso.services import sso_login_complete
+from tenants.models import RoleBinding
+from tests.db_state import db_state
+
+ISSUER = "https://idp.example"
+User = get_user_model()
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _mapping(settings):
+    settings.OIDC_GROUP_ROLES = {"ops-admins": "ADMIN", "ops": "VIEWER"}
+    settings.OIDC_GROUPS_CLAIM = "groups"
+
+
+def login(**claims):
+    return sso_login_complete(issuer=ISSUER, claims={"sub": "s-1", **claims})
+
+
+def roles(user) -> list[str]:
+    return list(RoleBinding.objects.filter(user=user).values_list("role", flat=True))
+
+
+@pytest.mark.parametrize(
+    ("claims", "code"),
+    [
+        ({"sub": ""}, "oidc_claims_invalid"),
+        ({"sub": 7}, "oidc_claims_invalid"),
+        ({"groups": {"ops": True}}, "oidc_claims_invalid"),
+        ({"groups": ["ops", 3]}, "oidc_claims_invalid"),
+        ({"preferred_username": "bad name"}, "invalid_username"),
+    ],
+)
+def test_sso_login_complete__unusable_claims__refused_nothing_written(claims, code):
+    before = db_state()
+    with pytest.raises(ServiceError) as refused:
+        sso_login_complete(issuer=ISSUER, claims={"sub": "s-1", **claims})
+    assert refused.value.code == code
+    assert db_state() == before
+
+
+def test_sso_login_complete__no_preferred_username__email_then_sub():
+    assert login(email="dana@example.test").user.username == "dana@example.test"
+    assert sso_login_complete(issuer=ISSUER, claims={"sub": "s-2"}).user.username == "s-2"
+
+
+def test_sso_login_complete__same_sub_other_issuer__another_user():
+    first = login(preferred_username="erin")
+    with pytest.raises(ServiceError) as refused:
+        sso_login_complete(
+            issuer="https://other.example", claims={"sub": "s-1", "preferred_username": "erin"}
+        )
+    assert refused.value.code == "identity_exists"
+    assert User.objects.filter(username="erin").get() == first.user
+
+
+def test_sso_login_complete__renamed_at_provider__same_user():
+    first = login(preferred_username="frank")
+    again = login(preferred_username="franklin")
+    assert again.user == first.user and not again.created
+    assert again.user.username == "frank"
+
+
+def test_sso_login_complete__groups_as_one_string_and_custom_claim(settings):
+    settings.OIDC_GROUPS_CLAIM = "roles"
+    result = login(preferred_username="gina", roles="ops", groups=["ops-admins"])
+    assert result.groups == ["ops"]
+    assert roles(result.user) == ["VIEWER"]
+
+
+def test_sso_login_complete__sso_role_changed_by_hand__mapping_lets_it_be():
+    user = login(preferred_username="hal", groups=["ops"]).user
+    RoleBinding.objects.filter(user=user).update(role="ADMIN")  # an ADMIN's decision
+
+    login(preferred_username="hal", groups=[])
+
+    assert roles(user) == ["ADMIN"]
+    assert not SsoRoleGrant.objects.filter(user=user).exists()
+
+
+def test_sso_login_complete__sso_binding_removed_by_hand__record_dropped():
+    user = login(preferred_username="ivy", groups=["ops"]).user
+    RoleBinding.objects.filter(user=user).delete()
+    login(preferred_username="ivy", groups=[])
+    assert roles(user) == []
+    assert not SsoRoleGrant.objects.filter(user=user).exists()
+
+
+def test_sso_login_complete__last_admin_mapped_to_viewer__keeps_admin():
+    user = login(preferred_username="jo", groups=["ops-admins"]).user
+    login(preferred_username="jo", groups=["ops"])
+    assert roles(user) == ["ADMIN"]
+    assert not AuditEvent.objects.filter(action="role.revoked").exists()
