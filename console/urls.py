@@ -9,11 +9,14 @@ from console import api, views
 from onboarding import views as kernel_views
 from onboarding.confirm import confirm_page
 from onboarding.doors import page_only, two_doors
+from onboarding.metrics_api import MetricsView
 from onboarding.ui import page_view
 from tenants import api as tenant_api
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    # Prometheus (docs/operability.md): a platform role's token or session.
+    path("metrics", MetricsView.as_view(), name="metrics"),
     path("api/schema/", kernel_views.SchemaView.as_view(), name="schema"),
     path("api/docs/", kernel_views.SwaggerDocsView.as_view(url_name="schema"), name="swagger-ui"),
     path("django-admin/", admin.site.urls),

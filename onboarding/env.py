@@ -63,8 +63,10 @@ def env_list(name: str, default: list[str]) -> list[str]:
 
 
 def env_rate(name: str, default: str) -> str:
-    """A rate limit, `<count>/<period>`: `10/m`, `100/5m`, `1000/d` (s, m, h, d)."""
+    """A rate limit, `<count>/<period>`: `10/m`, `100/5m`, `1000/d` (s, m, h, d), or `off`."""
     value = (env_str(name) or default).strip()
+    if value.lower() == "off":
+        return "off"
     if not _RATE.match(value):
         raise ConfigError(f"{name} must be a rate like 10/m or 100/5m (s, m, h, d), got {value!r}")
     return value

@@ -46,6 +46,9 @@ for _key in (AUDIT_HMAC_KEY, *AUDIT_HMAC_OLD_KEYS):
         raise ConfigError(
             "AUDIT_HMAC_KEY and AUDIT_HMAC_OLD_KEYS entries need 32 characters or more"
         )
+# The audit list counts its matches exactly up to this many, and shows the planner's estimate
+# (`count_is_estimate: true`) beyond: an exact COUNT(*) of millions of rows costs seconds.
+AUDIT_EXACT_COUNT_LIMIT = env_int("AUDIT_EXACT_COUNT_LIMIT", 10_000, minimum=0)
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -79,7 +82,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First: sends token-authenticated runtime reads down RUNTIME_MIDDLEWARE instead.
+    # Operability (docs/operability.md): request metrics and the request log line, around
+    # everything (the runtime's fast path included).
+    "onboarding.observability.RequestObservabilityMiddleware",
+    # Then: sends token-authenticated runtime reads down RUNTIME_MIDDLEWARE instead.
     "runtime_config.fastpath.RuntimeFastPathMiddleware",
     "onboarding.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -163,6 +169,15 @@ else:
 RATE_LIMITS = {
     # Redelivery re-sends an event to a receiver: a burst of them floods it (issue 25).
     "webhook_redeliver": env_rate("RATE_LIMIT_WEBHOOK_REDELIVER", "10/m"),
+    # The expensive endpoints (issue 26, docs/operability.md): a pack's validation (up to
+    # PACK_MAX_BYTES of schema, CEL and self-test work), imports (the same, then stored),
+    # evaluations, and decision impacts (every sample under two configurations).
+    "pack_validate": env_rate("RATE_LIMIT_PACK_VALIDATE", "60/m"),
+    "pack_import": env_rate("RATE_LIMIT_PACK_IMPORT", "30/m"),
+    "evaluate": env_rate("RATE_LIMIT_EVALUATE", "600/m"),
+    "impact": env_rate("RATE_LIMIT_IMPACT", "60/m"),
+    # Password guessing: per client address, and per username tried from anywhere.
+    "login": env_rate("RATE_LIMIT_LOGIN", "10/m"),
 }
 # The request META key holding the client's address: REMOTE_ADDR, or behind a proxy the header
 # it sets (e.g. HTTP_X_REAL_IP; with HTTP_X_FORWARDED_FOR the last hop counts).
@@ -364,16 +379,34 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# Operability (docs/operability.md). Metrics: GET /metrics; under gunicorn set
+# PROMETHEUS_MULTIPROC_DIR (read by prometheus_client itself) and
+# `-c python:onboarding.gunicorn_config`.
+METRICS_ENABLED = env_bool("METRICS_ENABLED", True)
+# Logs: `text` (one plain line a record, the default) or `json` (one JSON object a line, with the
+# request's fields at its top level); LOG_REQUESTS: one record per request on onboarding.request.
+LOG_FORMAT = env_str("LOG_FORMAT", "text")
+if LOG_FORMAT not in ("text", "json"):
+    raise ConfigError(f"LOG_FORMAT must be text or json, got {LOG_FORMAT!r}")
+LOG_REQUESTS = env_bool("LOG_REQUESTS", True)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
     # No log line holds a credential (URL userinfo and query values, tokens): onboarding.redaction.
     "filters": {"redact": {"()": "onboarding.redaction.RedactingFilter"}},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
             "filters": ["redact"],
         }
     },

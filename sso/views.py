@@ -19,9 +19,11 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET
 from joserfc.errors import ClaimError, JoseError
 
+from onboarding import ratelimit
 from onboarding.doors import wants_html
 from onboarding.errors import ServiceError
 from onboarding.problems import problem_response
+from onboarding.ui import error_response
 from sso.client import oidc_client, sso_enabled
 from sso.errors import (
     LocalLoginDisabled,
@@ -63,6 +65,17 @@ class _LoginView(LoginView):
         context = super().get_context_data(**kwargs)
         context.update(sso_enabled=sso_enabled(), local_login=settings.LOCAL_LOGIN)
         return context
+
+    def post(self, request, *args, **kwargs):
+        # Each POST counts once in the client's bucket and once in the bucket of the username it
+        # tries (docs/operability.md): neither one client guessing many accounts nor many
+        # clients guessing one account go beyond RATE_LIMIT_LOGIN.
+        username = str(request.POST.get("username", "")).strip().lower()[:150]
+        try:
+            ratelimit.enforce(request, "login", extra_keys={"username": username})
+        except ratelimit.RateLimited as exc:
+            return error_response(request, exc)
+        return super().post(request, *args, **kwargs)
 
 
 _local_login = _LoginView.as_view()
