@@ -4,13 +4,13 @@ mapping, record the login. Runs after Authlib verified the response (state, PKCE
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from onboarding.events import DomainEvent, send_event
 from onboarding.principal import Role
 from sso import provisioning, signals
-from sso.errors import OidcClaimsInvalid, UserInactive
+from sso.errors import OidcClaimsInvalid, OidcIdentityExists, UserInactive
 from sso.models import OidcIdentity, SsoRoleGrant
 
 
@@ -59,11 +59,21 @@ def sso_login_complete(*, issuer: str, claims: dict) -> SsoLogin:
     """Sign in the provider's account `claims["sub"]` of `issuer`: the user linked to it, or a new
     user (no role unless the mapping gives one); its platform binding follows the mapping when
     the mapping granted it (a role granted by hand stays). One transaction: a refusal writes
-    nothing."""
+    nothing. Two first sign-ins of one account at once (a double click, two tabs) both succeed:
+    the one that lost the race to create the user finds it linked and signs in as it."""
     subject = claims.get("sub")
     if not isinstance(subject, str) or not subject:
         raise OidcClaimsInvalid("The ID token has no subject (sub).")
     groups = claim_groups(claims)
+    try:
+        return _sign_in(issuer=issuer, subject=subject, claims=claims, groups=groups)
+    except (OidcIdentityExists, IntegrityError):
+        if not OidcIdentity.objects.filter(issuer=issuer, subject=subject).exists():
+            raise
+    return _sign_in(issuer=issuer, subject=subject, claims=claims, groups=groups)
+
+
+def _sign_in(*, issuer: str, subject: str, claims: dict, groups: list[str]) -> SsoLogin:
     role = mapped_role(groups)
     via = {"sso": issuer, "groups": groups}
     with transaction.atomic():

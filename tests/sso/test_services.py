@@ -1,8 +1,11 @@
 """sso_login_complete on claims as Authlib hands them over after verification: what the provider
 sent decides the user and the platform binding the mapping manages."""
 
+import threading
+
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection
 
 from audit.models import AuditEvent
 from onboarding.errors import ServiceError
@@ -100,3 +103,33 @@ def test_sso_login_complete__last_admin_mapped_to_viewer__keeps_admin():
     login(preferred_username="jo", groups=["ops"])
     assert roles(user) == ["ADMIN"]
     assert not AuditEvent.objects.filter(action="role.revoked").exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_sso_login_complete__same_first_sign_in_twice_at_once__one_user_both_signed_in():
+    count = 4
+    barrier = threading.Barrier(count)
+    results, errors = [], []
+
+    def sign_in() -> None:
+        try:
+            barrier.wait()
+            results.append(login(preferred_username="kim", groups=["ops"]).user.pk)
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=sign_in) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert len(set(results)) == 1 and len(results) == count
+    assert User.objects.filter(username="kim").count() == 1
+    assert AuditEvent.objects.filter(action="user.created").count() == 1
+    assert AuditEvent.objects.filter(action="role.granted").count() == 1
+    assert AuditEvent.objects.filter(action="user.login").count() == count
