@@ -7,10 +7,11 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from onboarding.errors import Conflict
 from onboarding.events import DomainEvent, send_event
 from onboarding.principal import Role
 from sso import provisioning, signals
-from sso.errors import OidcClaimsInvalid, OidcIdentityExists, UserInactive
+from sso.errors import OidcClaimsInvalid, UserInactive
 from sso.models import OidcIdentity, SsoRoleGrant
 
 
@@ -67,7 +68,7 @@ def sso_login_complete(*, issuer: str, claims: dict) -> SsoLogin:
     groups = claim_groups(claims)
     try:
         return _sign_in(issuer=issuer, subject=subject, claims=claims, groups=groups)
-    except (OidcIdentityExists, IntegrityError):
+    except (Conflict, IntegrityError):
         if not OidcIdentity.objects.filter(issuer=issuer, subject=subject).exists():
             raise
     return _sign_in(issuer=issuer, subject=subject, claims=claims, groups=groups)
@@ -90,7 +91,6 @@ def _sign_in(*, issuer: str, subject: str, claims: dict, groups: list[str]) -> S
                 username=username,
                 email=str(claims.get("email") or ""),
                 display_name=str(claims.get("name") or ""),
-                actor=username,
                 via=via,
             )
             link = OidcIdentity.objects.create(user=user, issuer=issuer, subject=subject)
@@ -116,25 +116,40 @@ def _sign_in(*, issuer: str, subject: str, claims: dict, groups: list[str]) -> S
 
 
 def _apply_mapping(*, user, role: str | None, via: dict) -> None:
-    actor = user.username
+    """Make the user's platform binding follow the mapping, where the mapping owns it."""
     managed = SsoRoleGrant.objects.select_for_update().filter(user=user).first()
+    if managed is None:
+        managed = SsoRoleGrant(user=user)
     binding = provisioning.platform_binding(user)
-    ours = binding is not None and managed is not None and binding.role == managed.role
-    if binding is not None and not ours:
+    if binding is not None and managed.requested_role == binding.role:
+        managed.role, managed.requested_role = binding.role, None  # approved by a second ADMIN
+    if binding is not None and binding.role != managed.role:
         # A role granted by hand: the mapping neither changes nor removes it.
-        if managed is not None:
-            managed.delete()
+        _save(managed, role=None, requested_role=None)
         return
     if role is None:
-        if binding is None:
-            if managed is not None:
-                managed.delete()  # its binding was removed by hand meanwhile
-        elif binding.role != Role.ADMIN or provisioning.other_platform_admins(user):
-            provisioning.role_revoke(user=user, binding=binding, actor=actor, via=via)
-            managed.delete()
+        if binding is not None and not provisioning.role_revoke(
+            user=user, binding=binding, via=via
+        ):
+            return  # the last platform ADMIN keeps ADMIN
+        _save(managed, role=None, requested_role=None)
         return
     if binding is None or binding.role != role:
-        if ours and binding.role == Role.ADMIN and not provisioning.other_platform_admins(user):
-            return  # never take ADMIN from the last platform ADMIN
-        provisioning.role_grant(user=user, role=role, actor=actor, via=via)
-    SsoRoleGrant.objects.update_or_create(user=user, defaults={"role": role})
+        if managed.requested_role == role:
+            return  # its access request still waits for a second ADMIN
+        outcome = provisioning.role_grant(user=user, role=role, via=via)
+        if outcome == provisioning.REQUESTED:
+            _save(managed, role=managed.role, requested_role=role)
+            return
+        if outcome == provisioning.KEPT:
+            return
+    _save(managed, role=role, requested_role=None)
+
+
+def _save(managed: SsoRoleGrant, *, role: str | None, requested_role: str | None) -> None:
+    if role is None and requested_role is None:
+        if not managed._state.adding:
+            managed.delete()
+        return
+    managed.role, managed.requested_role = role, requested_role
+    managed.save()

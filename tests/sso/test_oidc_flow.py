@@ -78,8 +78,8 @@ def test_sso_login__first_sign_in_in_admin_group__creates_admin_user_and_audits(
     assert principal_for_user(user).is_platform_admin
     actions = list(AuditEvent.objects.order_by("id").values_list("action", "actor"))
     assert actions == [
-        ("user.created", "alice"),
-        ("role.granted", "alice"),
+        ("user.created", "SSO group mapping"),
+        ("role.granted", "SSO group mapping"),
         ("user.login", "alice"),
     ]
     granted = AuditEvent.objects.get(action="role.granted")
@@ -118,7 +118,9 @@ def test_sso_login__mapping_changes__reapplied_at_next_sign_in(sso_settings):
     assert platform_roles("carol") == []
     assert not SsoRoleGrant.objects.filter(user__username="carol").exists()
     revoked = AuditEvent.objects.get(action="role.revoked")
-    assert revoked.details["role"] == "ADMIN" and revoked.actor == "carol"
+    assert revoked.details["binding"]["role"] == "ADMIN"
+    assert revoked.actor == "SSO group mapping"
+    assert revoked.details["via"]["groups"] == ["ops", "misc"]
     assert User.objects.filter(username="carol").count() == 1
 
 

@@ -8,10 +8,13 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 
 from audit.models import AuditEvent
+from governance.services import change_request_approve
 from onboarding.errors import ServiceError
+from runtime_config.models import ConfigChangeRequest
 from sso.models import SsoRoleGrant
 from sso.services import sso_login_complete
-from tenants.models import RoleBinding
+from tenants.models import PlatformSettings, RoleBinding
+from tests.conftest import make_actor
 from tests.db_state import db_state
 
 ISSUER = "https://idp.example"
@@ -133,3 +136,28 @@ def test_sso_login_complete__same_first_sign_in_twice_at_once__one_user_both_sig
     assert AuditEvent.objects.filter(action="user.created").count() == 1
     assert AuditEvent.objects.filter(action="role.granted").count() == 1
     assert AuditEvent.objects.filter(action="user.login").count() == count
+
+
+def test_sso_login_complete__admin_under_four_eyes__access_request_filed_once():
+    PlatformSettings.objects.update(require_activation_approval=True)
+    approver = make_actor("approver", "ADMIN")
+
+    user = login(preferred_username="lee", groups=["ops-admins"]).user
+    login(preferred_username="lee", groups=["ops-admins"])
+
+    assert roles(user) == []
+    requests = ConfigChangeRequest.objects.filter(kind="access")
+    assert requests.count() == 1
+    request = requests.get()
+    assert request.requested_by == "SSO group mapping"
+    assert request.policy["access"] == {"username": "lee", "role": "ADMIN", "tenant_id": None}
+    assert SsoRoleGrant.objects.get(user=user).requested_role == "ADMIN"
+
+    change_request_approve(principal=approver.principal, change_request_id=request.pk)
+    assert roles(user) == ["ADMIN"]
+    login(preferred_username="lee", groups=["ops-admins"])
+    grant = SsoRoleGrant.objects.get(user=user)
+    assert (grant.role, grant.requested_role) == ("ADMIN", None)
+
+    login(preferred_username="lee", groups=[])  # the approver is still a platform ADMIN
+    assert roles(user) == []
