@@ -76,7 +76,9 @@ def _wait_for_discovery(provider: OpenIdProvider, timeout: float = 30.0) -> None
     wait_until(discovery_answers, timeout=timeout, interval=0.05, message=f"discovery at {url}")
 
 
-def start_provider(tmp_dir: Path, redirect_bases: list[str]) -> OpenIdProvider:
+def start_provider(
+    tmp_dir: Path, redirect_bases: list[str], *, logout: bool = True
+) -> OpenIdProvider:
     _install_provider_packages()
     node = shutil.which("node")
     if node is None:
@@ -93,6 +95,7 @@ def start_provider(tmp_dir: Path, redirect_bases: list[str]) -> OpenIdProvider:
         "OP_PORT": str(port),
         "OP_CLIENT": json.dumps(client),
         "OP_ACCOUNTS": json.dumps(ACCOUNTS),
+        "OP_LOGOUT": "on" if logout else "off",
     }
     log = tmp_dir / f"oidc-provider-{port}.log"
     with log.open("w") as out:
