@@ -76,7 +76,9 @@ def sso_login_complete(*, issuer: str, claims: dict) -> SsoLogin:
 
 def _sign_in(*, issuer: str, subject: str, claims: dict, groups: list[str]) -> SsoLogin:
     role = mapped_role(groups)
-    via = {"sso": issuer, "groups": groups}
+    # Only the groups the mapping names: they explain the role; a person's other groups (often
+    # hundreds) stay out of the audit trail and the webhook events.
+    via = {"sso": issuer, "groups": [g for g in groups if g in settings.OIDC_GROUP_ROLES]}
     with transaction.atomic():
         link = (
             OidcIdentity.objects.select_for_update()
