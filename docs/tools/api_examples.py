@@ -260,6 +260,8 @@ def build() -> str:
         "- **Tenant context**: `X-Tenant-ID: <id>` narrows lists for platform principals; a "
         "tenant-bound principal naming another tenant gets 403 `tenant_context_mismatch`.",
         "- Every response carries `X-Request-ID` (also recorded in the audit trail).",
+        "- **Unknown paths** answer 404 `not_found` on every method and door, a token- or "
+        "session-authenticated write included (no CSRF check runs where nothing lives).",
         "- **Times** are RFC 3339 (`2026-12-06T10:09:22.752468Z`); the management commands "
         "print them in UTC with `Z`, as the API's date-time fields (`onboarding/rfc3339.py`), "
         "never `2026-12-06 10:09:22.752468+00:00`.",
