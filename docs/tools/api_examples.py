@@ -1039,18 +1039,30 @@ def build() -> str:
     r.endpoint(
         "GET",
         "/admin/audit",
-        "The hash-chained audit trail, newest first. Filters: `tenant_id`, `action`, `actor`, "
-        "`object_type`, `domain`, `version`, `since`, `until` (ISO 8601), `page`, `page_size`; "
-        "`?format=csv` streams CSV.",
-        "400 `invalid_filter`.",
+        "The hash-chained audit trail, newest first (occurred_at, then id). Filters: "
+        "`tenant_id`, `action`, `actor`, `object_type`, `domain`, `version`, `since`, `until` "
+        "(ISO 8601); `page_size` (1 to 200, default 50). Pages go by keyset: `next` and `previous` "
+        "are links carrying an opaque, signed `cursor` (the filters stay in the link; a page "
+        "costs the same however deep). `count` is exact up to `AUDIT_EXACT_COUNT_LIMIT` "
+        "matches (10,000), beyond it the planner's estimate with `count_is_estimate: true`. "
+        "`?format=csv` streams every match as CSV.",
+        "400 `invalid_filter`, `invalid_cursor` (a cursor this service did not give out), "
+        "`invalid_page` (`page` other than 1: follow `next`).",
     )
-    r.call("GET", f"/admin/audit?tenant_id={t}&action=config.activated&page_size=1")
+    listed = r.call("GET", f"/admin/audit?tenant_id={t}&action=config.activated&page_size=1")
     r.call(
         "GET",
         f"/admin/audit?tenant_id={t}&page_size=2&format=csv",
         headers={"Accept": "text/csv"},
         title="CSV",
     )
+    r.endpoint(
+        "GET",
+        "/admin/audit/{id}",
+        "One audit event (the same fields as a row of the list); browsers get its page.",
+        "404 `audit_event_not_found` (unknown, or not visible to the caller).",
+    )
+    r.call("GET", f"/admin/audit/{listed['results'][0]['id']}")
 
     r.text("## Webhooks")
     r.text(
