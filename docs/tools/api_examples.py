@@ -994,6 +994,9 @@ def build() -> str:
         "The playbook registry: domain playbooks and tenant custom playbooks with their tools, "
         "whether each is linked for the tenant and compatible with its active configuration. "
         "Filters: `tenant_id`, `domain`.",
+        "400 `tenant_id_or_domain_required` (neither parameter given), 400 `domain_required` "
+        "(the tenant has no active domain and no tenant pack), 400 `tenant_id_required`, 404 "
+        "`tenant_not_found`.",
     )
     r.call("GET", "/admin/playbooks?tenant_id=TENANT_FINANCE_001")
     r.endpoint(
