@@ -821,8 +821,11 @@ def build() -> str:
         "Which revision of the tenant's configuration each serving process answers with, from "
         "the heartbeats the processes write at most every 5 s; a process silent for 30 s is left "
         "out. `checksum` is SHA-256 of `<domain pack checksum>:<tenant pack checksum>`; "
-        "`converged` is true when every listed process serves the active revision and pair (also "
-        "when no process serves the tenant, as here: the generator runs no server). Each process "
+        "`converged` is true when every listed process serves the active revision and pair, "
+        "false while one does not (`state: converging`), and null with `state: not_served` and a "
+        "`reason` when no live process serves the tenant (as here: the generator runs no "
+        "server). A process deregisters when it exits (SIGTERM included), so a recycled worker "
+        "is never listed as behind. Each process "
         "is `{process_id, host, pid, revision, checksum, seen_at, current}`. Tenant-scoped like "
         "every tenant read. Browsers get the panel of the tenant page.",
         "404.",
