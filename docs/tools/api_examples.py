@@ -267,6 +267,8 @@ def build() -> str:
         "- **Tenant context**: `X-Tenant-ID: <id>` narrows lists for platform principals; a "
         "tenant-bound principal naming another tenant gets 403 `tenant_context_mismatch`.",
         "- Every response carries `X-Request-ID` (also recorded in the audit trail).",
+        "- **Unknown paths** answer 404 `not_found` on every method and door, a token- or "
+        "session-authenticated write included (no CSRF check runs where nothing lives).",
         "- **Times** are RFC 3339 (`2026-12-06T10:09:22.752468Z`); the management commands "
         "print them in UTC with `Z`, as the API's date-time fields (`onboarding/rfc3339.py`), "
         "never `2026-12-06 10:09:22.752468+00:00`.",
@@ -826,8 +828,11 @@ def build() -> str:
         "Which revision of the tenant's configuration each serving process answers with, from "
         "the heartbeats the processes write at most every 5 s; a process silent for 30 s is left "
         "out. `checksum` is SHA-256 of `<domain pack checksum>:<tenant pack checksum>`; "
-        "`converged` is true when every listed process serves the active revision and pair (also "
-        "when no process serves the tenant, as here: the generator runs no server). Each process "
+        "`converged` is true when every listed process serves the active revision and pair, "
+        "false while one does not (`state: converging`), and null with `state: not_served` and a "
+        "`reason` when no live process serves the tenant (as here: the generator runs no "
+        "server). A process deregisters when it exits (SIGTERM included), so a recycled worker "
+        "is never listed as behind. Each process "
         "is `{process_id, host, pid, revision, checksum, seen_at, current}`. Tenant-scoped like "
         "every tenant read. Browsers get the panel of the tenant page.",
         "404.",
@@ -999,6 +1004,9 @@ def build() -> str:
         "The playbook registry: domain playbooks and tenant custom playbooks with their tools, "
         "whether each is linked for the tenant and compatible with its active configuration. "
         "Filters: `tenant_id`, `domain`.",
+        "400 `tenant_id_or_domain_required` (neither parameter given), 400 `domain_required` "
+        "(the tenant has no active domain and no tenant pack), 400 `tenant_id_required`, 404 "
+        "`tenant_not_found`.",
     )
     r.call("GET", "/admin/playbooks?tenant_id=TENANT_FINANCE_001")
     r.endpoint(
