@@ -10,6 +10,7 @@ from governance import signals as governance_signals
 from impact import signals as impact_signals
 from packs import signals as pack_signals
 from runtime_config import signals as config_signals
+from sso import signals as sso_signals
 from tenants import signals as tenant_signals
 
 AUDITED_SIGNALS = {
@@ -32,6 +33,11 @@ AUDITED_SIGNALS = {
     "governance.change_request_applied": governance_signals.change_request_applied,
     "impact.sample_set_replaced": impact_signals.sample_set_replaced,
     "governance.change_request_review_refused": governance_signals.change_request_review_refused,
+    # Sign-ins through SSO: the user it created, the roles its group mapping granted or revoked.
+    "sso.sso_user_created": sso_signals.sso_user_created,
+    "sso.sso_role_granted": sso_signals.sso_role_granted,
+    "sso.sso_role_revoked": sso_signals.sso_role_revoked,
+    "sso.sso_logged_in": sso_signals.sso_logged_in,
 }
 
 

@@ -23,8 +23,8 @@ urlpatterns = [
     # The runtime's paths first: they are the hot path, and resolution walks this list in order.
     path("", include("runtime_config.runtime_urls")),
     path("", RedirectView.as_view(url="/admin/tenants", permanent=False), name="home"),
-    path("login", kernel_views.LoginPage.as_view(), name="login"),
-    path("logout", kernel_views.logout_page, name="logout"),
+    # Login and logout, by password and by SSO (sso/urls.py), and the OpenID callback.
+    path("", include("sso.urls")),
     # The ConfirmDialog as a page, for browsers without JavaScript (onboarding/confirm.py).
     path(
         "confirm",

@@ -4,7 +4,16 @@ from pathlib import Path
 
 import dj_database_url
 
-from onboarding.env import ConfigError, env_bool, env_float, env_int, env_list, env_rate, env_str
+from onboarding.env import (
+    ConfigError,
+    env_bool,
+    env_float,
+    env_int,
+    env_list,
+    env_mapping,
+    env_rate,
+    env_str,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -37,6 +46,9 @@ for _key in (AUDIT_HMAC_KEY, *AUDIT_HMAC_OLD_KEYS):
         raise ConfigError(
             "AUDIT_HMAC_KEY and AUDIT_HMAC_OLD_KEYS entries need 32 characters or more"
         )
+# The audit list counts its matches exactly up to this many, and shows the planner's estimate
+# (`count_is_estimate: true`) beyond: an exact COUNT(*) of millions of rows costs seconds.
+AUDIT_EXACT_COUNT_LIMIT = env_int("AUDIT_EXACT_COUNT_LIMIT", 10_000, minimum=0)
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -57,6 +69,7 @@ INSTALLED_APPS = [
     # The project's apps in their layers, lowest first (docs/architecture.md): signal receivers
     # connect in this order.
     "tenants",
+    "sso",
     "packs",
     "runtime_config",
     "impact",
@@ -178,6 +191,27 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "/login"
 LOGIN_REDIRECT_URL = "/admin/tenants"
 LOGOUT_REDIRECT_URL = "/login"
+
+# --- SSO (OpenID Connect, sso app; docs/sso.md) ---
+# Sign-in through an OpenID provider (authorization code + PKCE) when OIDC_ISSUER and
+# OIDC_CLIENT_ID are set; OIDC_GROUP_ROLES maps the provider's groups to platform roles
+# (`ops-admins=ADMIN,ops=VIEWER`). LOCAL_LOGIN=false refuses every password login.
+OIDC_ISSUER = (env_str("OIDC_ISSUER") or "").rstrip("/")
+OIDC_CLIENT_ID = env_str("OIDC_CLIENT_ID", "")
+OIDC_CLIENT_SECRET = env_str("OIDC_CLIENT_SECRET", "")
+OIDC_SCOPES = env_str("OIDC_SCOPES", "openid email profile groups")
+OIDC_GROUPS_CLAIM = env_str("OIDC_GROUPS_CLAIM", "groups")
+OIDC_GROUP_ROLES = env_mapping("OIDC_GROUP_ROLES", ("ADMIN", "VIEWER"))
+OIDC_HTTP_TIMEOUT = env_float("OIDC_HTTP_TIMEOUT", 10.0, minimum=0.1)
+LOCAL_LOGIN = env_bool("LOCAL_LOGIN", True)
+if bool(OIDC_ISSUER) != bool(OIDC_CLIENT_ID):
+    raise ConfigError("OIDC_ISSUER and OIDC_CLIENT_ID are set together (or neither)")
+if not LOCAL_LOGIN and not OIDC_ISSUER:
+    raise ConfigError(
+        "LOCAL_LOGIN=false needs SSO (OIDC_ISSUER, OIDC_CLIENT_ID): nobody could log in"
+    )
+# Passwords are checked only while LOCAL_LOGIN is on (sso.backends).
+AUTHENTICATION_BACKENDS = ["sso.backends.PasswordBackend"]
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -1,40 +1,10 @@
-from django.contrib.auth.views import LoginView, LogoutView
 from django.http import HttpResponse
 from django.shortcuts import render
-from django.template.response import TemplateResponse
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.response import Response
 
-from onboarding import ratelimit
 from onboarding.doors import wants_html
 from onboarding.problems import problem, problem_response
-from onboarding.ui import error_response
-
-_logout = LogoutView.as_view()
-
-
-class LoginPage(LoginView):
-    """Django's login form, rate limited (docs/operability.md): each POST counts once in the
-    client's bucket and once in the bucket of the username it tries, so neither one client
-    guessing many accounts nor many clients guessing one account go beyond RATE_LIMIT_LOGIN."""
-
-    template_name = "login.html"
-    redirect_authenticated_user = True
-
-    def post(self, request, *args, **kwargs):
-        username = str(request.POST.get("username", "")).strip().lower()[:150]
-        try:
-            ratelimit.enforce(request, "login", extra_keys={"username": username})
-        except ratelimit.RateLimited as exc:
-            return error_response(request, exc)
-        return super().post(request, *args, **kwargs)
-
-
-def logout_page(request):
-    """Logging out changes state, so it takes a POST (with CSRF); a GET asks first."""
-    if request.method == "POST":
-        return _logout(request)
-    return TemplateResponse(request, "logout.html", {})
 
 
 def _error(request, status: int, code: str, title: str, detail: str):

@@ -48,6 +48,11 @@ class ValidateInput(StrictSerializer):
     content = JsonObjectField()
     tenant_id = TenantIdField(required=False)
     domain_pack_version = VersionField(required=False)
+    version = VersionField(
+        required=False,
+        help_text="The version the import would store: checked as import checks it (it must "
+        "parse and agree with the content's `version`).",
+    )
 
 
 class ReportOutput(serializers.Serializer):

@@ -155,6 +155,7 @@ def pack_validate_page(request):
             content=content,
             tenant_id=data.get("tenant_id", "").strip() or None,
             domain_pack_version=data.get("domain_pack_version", "").strip() or None,
+            version=data.get("version", "").strip() or None,
         )
     except ServiceError as exc:
         if exc.status in (401, 403):

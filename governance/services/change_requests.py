@@ -133,7 +133,28 @@ def _approve(principal: Principal, change_request: ConfigChangeRequest, comment:
             send_review_event(
                 signals.change_request_stale, "change_request.stale", change_request, principal
             )
-        elif change_request.apply_at is not None and change_request.apply_at > timezone.now():
+        elif change_request.apply_at is not None and change_request.apply_at <= timezone.now():
+            # Its window is over: applying it now would be a change nobody asked for at this
+            # time. The request ends STALE; the requester asks again with a new apply_at.
+            refusal = Conflict(
+                "This change request was to be applied at "
+                f"{change_request.apply_at.isoformat()}, which has passed; request it again.",
+                code="apply_at_passed",
+                errors=[
+                    finding(
+                        "apply_at_passed",
+                        "/apply_at",
+                        f"apply_at {change_request.apply_at.isoformat()} has passed.",
+                    )
+                ],
+            )
+            end_stale(
+                change_request,
+                reason="apply_at_passed",
+                actor=principal.username,
+                what="was approved after its apply_at had passed",
+            )
+        elif change_request.apply_at is not None:
             # Approved for later: the worker applies it at apply_at, re-checking everything.
             close_request(change_request, ChangeRequestStatus.SCHEDULED, principal, comment)
             send_review_event(

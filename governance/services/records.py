@@ -15,6 +15,15 @@ def policy_text(policy: dict[str, Any] | None) -> str:
     return f"activation approval → {word}"
 
 
+def approvers_text(tenant_id: str | None) -> str:
+    """Who may approve a request of this scope, in the words a confirmation shows: a tenant's
+    request by an ADMIN of the tenant or a platform ADMIN, never its requester; the global
+    setting's by a platform ADMIN (`reviews.may_review`)."""
+    if not tenant_id:
+        return "another platform ADMIN"
+    return f"another ADMIN of {tenant_id} or a platform ADMIN"
+
+
 def pair_text(change_request: ConfigChangeRequest) -> str:
     if change_request.kind == "policy":
         return policy_text(change_request.policy)
