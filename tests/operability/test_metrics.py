@@ -178,6 +178,7 @@ def test_metrics__tenant_role_only__403_platform_role_required(member):
 def test_metrics__admin_session__prometheus_text_with_request_counters(admin, client):
     client.force_login(admin.user)
     client.get(CONFIG)
+    client.generic("BREW", "/no/such/path/4f1c")  # any method, any path: bounded label values
     response = client.get("/metrics")
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/plain")
@@ -185,3 +186,5 @@ def test_metrics__admin_session__prometheus_text_with_request_counters(admin, cl
     families = {family.name for family in text_string_to_metric_families(text)}
     assert {"onboarding_http_requests", "onboarding_webhook_queue_depth"} <= families
     assert f'route="{CONFIG_ROUTE}"' in text
+    assert 'route="(unmatched)",method="other"' in text
+    assert "4f1c" not in text and "BREW" not in text
