@@ -186,5 +186,5 @@ def test_metrics__admin_session__prometheus_text_with_request_counters(admin, cl
     families = {family.name for family in text_string_to_metric_families(text)}
     assert {"onboarding_http_requests", "onboarding_webhook_queue_depth"} <= families
     assert f'route="{CONFIG_ROUTE}"' in text
-    assert 'route="(unmatched)",method="other"' in text
+    assert 'method="other",route="(unmatched)"' in text
     assert "4f1c" not in text and "BREW" not in text
