@@ -54,8 +54,10 @@ urlpatterns = [
     path("", include("packs.playbook_urls")),
     path("", include("runtime_config.urls")),
     path("", include("governance.urls")),
+    path("", include("rollouts.urls")),
     path("", include("audit.urls")),
     path("", include("webhooks.urls")),
+    path("", include("identity.urls")),
     path("", include("impact.urls")),
     # Last: any other path is the styled 404 (page or problem+json), with DEBUG on too, where
     # Django would otherwise answer its own technical page.

@@ -33,7 +33,7 @@ from onboarding.api import (
 from packs.api import VersionField
 from runtime_config.api import ActivationResultOutput, active_config_data
 from runtime_config.models import ChangeRequestStatus, ConfigChangeRequest
-from runtime_config.services import KIND_POLICY, ActivationOutcome
+from runtime_config.services import KIND_ACCESS, KIND_POLICY, KIND_ROLLOUT, ActivationOutcome
 from tenants import selectors as tenant_selectors
 
 # --- input ---
@@ -362,8 +362,9 @@ class ChangeRequestApproveView(RoleApiView):
         change_request, config = services.change_request_approve(
             principal=self.principal, change_request_id=id, **data
         )
-        if change_request.kind == KIND_POLICY:
-            # The policy is applied; no configuration moved.
+        if change_request.kind in (KIND_POLICY, KIND_ACCESS, KIND_ROLLOUT):
+            # The policy or access grant is applied, or the rollout started (its worker moves
+            # the tenants): no configuration moved here.
             return Response({"change_request": change_request_data(change_request)})
         if change_request.status == ChangeRequestStatus.SCHEDULED:
             # Approved for later: nothing is active yet.

@@ -335,7 +335,7 @@ def change_list_page(request):
     table.page.object_list = list(table.page.object_list)
     for row in table.page.object_list:
         row.actions = services.change_request_actions(principal=principal, change_request=row)
-        row.policy_text = services.policy_text(row.policy) if row.kind == "policy" else ""
+        row.policy_text = services.pair_text(row) if row.kind in ("policy", "access") else ""
     pending = selectors.change_request_list(principal=principal, status="PENDING").count()
     return render_page(
         request,
@@ -382,7 +382,7 @@ def change_detail_page(request, id):
     context = {
         "change": change,
         "review": review,
-        "policy_text": services.policy_text(change.policy) if change.kind == "policy" else "",
+        "policy_text": services.pair_text(change) if change.kind in ("policy", "access") else "",
         "diff_view": diff_view(entries_from_json(review["diff"] or {})),
         "is_requester": actions.is_requester,
         "can_approve": actions.approve,

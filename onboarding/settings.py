@@ -69,11 +69,13 @@ INSTALLED_APPS = [
     # The project's apps in their layers, lowest first (docs/architecture.md): signal receivers
     # connect in this order.
     "tenants",
+    "identity",
     "sso",
     "packs",
     "runtime_config",
     "impact",
     "governance",
+    "rollouts",
     "audit",
     "webhooks",
     "console",
@@ -291,7 +293,7 @@ if PACKS_FILE_FALLBACK_DIR and not Path(PACKS_FILE_FALLBACK_DIR).is_dir():
 TASKS = {
     "default": {
         "BACKEND": "django_tasks_db.DatabaseBackend",
-        "QUEUES": ["default", "webhooks", "webhooks_slow", "activations"],
+        "QUEUES": ["default", "webhooks", "webhooks_slow", "activations", "rollouts"],
     }
 }
 WORKER_POLL_INTERVAL = env_float("WORKER_POLL_INTERVAL", 0.5, minimum=0.01)
@@ -389,6 +391,12 @@ LOG_FORMAT = env_str("LOG_FORMAT", "text")
 if LOG_FORMAT not in ("text", "json"):
     raise ConfigError(f"LOG_FORMAT must be text or json, got {LOG_FORMAT!r}")
 LOG_REQUESTS = env_bool("LOG_REQUESTS", True)
+# --- Rollouts (DESIGN §16, docs/rollouts.md) ---
+# A plan's preview and change request sum the decision impact of at most this many tenants.
+ROLLOUT_IMPACT_MAX_TENANTS = env_int("ROLLOUT_IMPACT_MAX_TENANTS", 200, minimum=1)
+# A RUNNING or BAKING rollout whose wave is overdue this long lost its task (a worker died):
+# the worker's recovery step runs it.
+ROLLOUT_RECOVERY_GRACE_SECONDS = env_float("ROLLOUT_RECOVERY_GRACE_SECONDS", 5.0, minimum=0.0)
 
 LOGGING = {
     "version": 1,

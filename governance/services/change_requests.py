@@ -8,7 +8,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from governance import signals
+from governance import hooks, signals
+from governance.services.access import approve_access
 from governance.services.pending import end_stale, supersede_pending
 from governance.services.policy import approve_policy
 from governance.services.records import change_request_snapshot, pair_text
@@ -27,7 +28,7 @@ from onboarding.events import DomainEvent, send_event
 from onboarding.principal import Principal
 from runtime_config.models import ChangeRequestStatus, ConfigChangeRequest, TenantActiveConfig
 from runtime_config.services.apply import apply_target, lock_config
-from runtime_config.services.targets import KIND_POLICY, Target
+from runtime_config.services.targets import KIND_ACCESS, KIND_POLICY, KIND_ROLLOUT, Target
 from tenants.identity import same_identity
 from tenants.models import Tenant
 
@@ -108,6 +109,10 @@ def _approve(principal: Principal, change_request: ConfigChangeRequest, comment:
         )
     if change_request.kind == KIND_POLICY:
         return approve_policy(principal, change_request, comment), None
+    if change_request.kind == KIND_ACCESS:
+        return approve_access(principal, change_request, comment), None
+    if change_request.kind == KIND_ROLLOUT:
+        return _approve_rollout(principal, change_request, comment), None
     refusal: ServiceError | None = None
     with transaction.atomic():
         # Tenant row first, then the request: the order every writer of this tenant takes.
@@ -209,6 +214,21 @@ def _approve(principal: Principal, change_request: ConfigChangeRequest, comment:
     return change_request, config
 
 
+def _approve_rollout(
+    principal: Principal, change_request: ConfigChangeRequest, comment: str
+) -> ConfigChangeRequest:
+    """A fleet rollout's plan (DESIGN §16): approving it starts the rollout, whose worker
+    re-checks every tenant as each wave applies."""
+    with transaction.atomic():
+        change_request = lock_pending(change_request.pk)
+        close_request(change_request, ChangeRequestStatus.APPLIED, principal, comment)
+        send_review_event(
+            signals.change_request_approved, "change_request.approved", change_request, principal
+        )
+        hooks.rollout_approved(change_request=change_request, principal=principal)
+    return change_request
+
+
 def change_request_reject(
     *, principal: Principal, change_request_id: Any, comment: str = ""
 ) -> ConfigChangeRequest:
@@ -259,4 +279,6 @@ def _end_open(
         change_request = lock_pending(change_request.pk, also=(ChangeRequestStatus.SCHEDULED,))
         close_request(change_request, status, principal, comment)
         send_review_event(signal, action, change_request, principal)
+        if change_request.kind == KIND_ROLLOUT:
+            hooks.rollout_request_ended(change_request=change_request, principal=principal)
     return change_request
