@@ -184,7 +184,12 @@ def test_metrics__admin_session__prometheus_text_with_request_counters(admin, cl
     assert response["Content-Type"].startswith("text/plain")
     text = response.content.decode()
     families = {family.name for family in text_string_to_metric_families(text)}
-    assert {"onboarding_http_requests", "onboarding_webhook_queue_depth"} <= families
+    assert {
+        "onboarding_http_requests",
+        "onboarding_webhook_queue_depth",
+        "onboarding_rollouts",
+        "onboarding_runtime_processes_not_converged",
+    } <= families
     assert f'route="{CONFIG_ROUTE}"' in text
     assert 'method="other",route="(unmatched)"' in text
     assert "4f1c" not in text and "BREW" not in text
