@@ -99,7 +99,7 @@ class RequestObservabilityMiddleware:
             count, duration = _request_metrics(route, request.method, response.status_code)
             count.inc()
             duration.observe(elapsed)
-        if self.log_on:
+        if self.log_on and request_log.isEnabledFor(logging.INFO):
             self.log(request, response, route, elapsed)
         return response
 
