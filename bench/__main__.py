@@ -2,7 +2,7 @@
 
 Environment: BENCH_DB (database name, default bench_onboarding), BENCH_PG_URL (server URL),
 BENCH_SKIP (comma-separated parts to skip: scale, import, http, validation, runtime,
-audit, webhooks, impact, rollouts)."""
+audit, webhooks, impact, rollouts, metrics)."""
 
 import importlib
 import os
@@ -82,6 +82,7 @@ def main() -> int:
     part("webhooks", lambda: _other("bench.bench_webhooks", notes))
     part("impact", lambda: _other("bench.bench_impact", notes))
     part("rollouts", lambda: _other("bench.bench_rollouts", notes))
+    part("metrics", lambda: _other("bench.bench_metrics", notes))
 
     notes.append(f"total run time {time.monotonic() - started:.0f} s")
     report.print_table(rows)

@@ -392,6 +392,8 @@ SPECTACULAR_SETTINGS = {
 # PROMETHEUS_MULTIPROC_DIR (read by prometheus_client itself) and
 # `-c python:onboarding.gunicorn_config`.
 METRICS_ENABLED = env_bool("METRICS_ENABLED", True)
+# `manage.py serve_metrics`: /metrics without authentication on this (private) address.
+METRICS_BIND = env_str("METRICS_BIND", "127.0.0.1:9464")
 # Logs: `text` (one plain line a record, the default) or `json` (one JSON object a line, with the
 # request's fields at its top level); LOG_REQUESTS: one record per request on onboarding.request.
 LOG_FORMAT = env_str("LOG_FORMAT", "text")

@@ -293,6 +293,14 @@ def build() -> str:
     r.call("GET", "/healthz", user=None)
     r.endpoint(
         "GET",
+        "/metrics",
+        "Prometheus text: every metric of docs/operability.md, summed over the server's "
+        "processes. A token or session of a platform-wide role (VIEWER or ADMIN).",
+        "401, 403 `platform_role_required`",
+    )
+    r.call("GET", "/metrics", user="viewer", headers={"Accept": "text/plain"})
+    r.endpoint(
+        "GET",
         "/api/schema/",
         "The OpenAPI 3 document (YAML; `?format=json` for JSON). Swagger UI at `/api/docs/`, "
         "served without any CDN.",
