@@ -10,7 +10,9 @@ from contextlib import closing
 from dataclasses import dataclass, field
 
 import orjson
-from django.db.models import TextField
+from django.db import connection
+from django.db.models import F, TextField
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
 
 from audit.checkpoints import checkpoint_is_valid, newest_checkpoints
@@ -25,11 +27,12 @@ from audit.services import (
 )
 
 CHUNK = 5000
-# `details` as text: orjson parses it faster than the driver's json.loads.
-_FETCHED = tuple(
-    "details_text" if name == "details" else name
-    for name in ("id", *HASHED_FIELDS, "hash", "key_id")
-)
+# `details` as text: orjson parses it faster than the driver's json.loads. On PostgreSQL the
+# time comes as the very text `iso_utc` writes (parsing a timestamp and printing it back was a
+# third of the walk's time).
+_RENAMED = {"details": "details_text", "occurred_at": "occurred_at_text"}
+_FETCHED = tuple(_RENAMED.get(name, name) for name in ("id", *HASHED_FIELDS, "hash", "key_id"))
+_ISO_UTC = "to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')"
 
 
 class ChainBroken(Exception):
@@ -85,7 +88,8 @@ class Walk:
     def step(self, row: tuple) -> None:
         pk, *content_values, row_hash, key_id = row
         content = dict(zip(HASHED_FIELDS, content_values, strict=True))
-        content["occurred_at"] = iso_utc(content["occurred_at"])
+        if not isinstance(content["occurred_at"], str):
+            content["occurred_at"] = iso_utc(content["occurred_at"])
         content["details"] = _details(content["details"])
         action = content["action"]
         if content["prev_hash"] != self.head:
@@ -162,10 +166,13 @@ class Walk:
 
 
 def _rows(*, after: int) -> Iterator[tuple]:
+    events = AuditEvent.objects.filter(pk__gt=after).order_by("id")
+    if connection.vendor == "postgresql":
+        occurred_at = RawSQL(_ISO_UTC, [], output_field=TextField())  # noqa: S611 (a constant)
+    else:
+        occurred_at = F("occurred_at")
     rows = (
-        AuditEvent.objects.filter(pk__gt=after)
-        .order_by("id")
-        .annotate(details_text=Cast("details", TextField()))
+        events.annotate(details_text=Cast("details", TextField()), occurred_at_text=occurred_at)
         .values_list(*_FETCHED)
         .iterator(chunk_size=CHUNK)
     )
