@@ -281,7 +281,6 @@ def measure(size: int, log=print) -> dict[str, dict]:
         }
         log(f"audit_scale {size:,}: {label} {median:.1f} ms")
     from audit.models import AuditEvent
-
     from audit.paging import audit_page
 
     everything = AuditEvent.objects.all()
