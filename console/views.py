@@ -16,6 +16,7 @@ from audit.selectors import audit_event_list
 from governance.selectors import change_request_list
 from governance.services import (
     activation_requires_approval,
+    approvers_text,
     change_request_actions,
     pair_text,
     tenant_set_approval_policy,
@@ -39,6 +40,7 @@ from runtime_config.health import runtime_health
 from runtime_config.selectors import activation_history_list, active_config_get
 from tenants import selectors, services
 from tenants.models import TenantStatus
+from tenants.policy import approval_applies
 
 log = logging.getLogger(__name__)
 TABLE_ID = "tenants-table"
@@ -231,7 +233,36 @@ def tenant_detail_context(request, tenant) -> dict:
         ],
         "policy_text": _policy_text(tenant.require_activation_approval),
         "requires_approval": _requires_approval(tenant),
+        "approvers": approvers_text(tenant.tenant_id),
+        "policy_options": policy_options(tenant),
     }
+
+
+def policy_options(tenant) -> list[dict]:
+    """One button per policy the tenant does not have, named by what it does in this state: a
+    change that switches approval off for the tenant only files a request (DESIGN §14)."""
+    approvers = approvers_text(tenant.tenant_id)
+    options = []
+    for value in (True, None, False):
+        if value == tenant.require_activation_approval:
+            continue
+        text = _policy_text(value)
+        weakens = approval_applies(tenant) and not approval_applies(tenant, tenant_policy=value)
+        after = "required" if approval_applies(tenant, tenant_policy=value) else "not required"
+        if weakens:
+            label = f"Request “{text.lower()}” (needs a second ADMIN)"
+            effect = f"Files a request; approval stays required until {approvers} approves it."
+        else:
+            label = f"Set “{text.lower()}” now"
+            effect = f"Applies at once: approval becomes {after} for this tenant."
+        options.append(
+            {
+                "value": {None: "", True: "true", False: "false"}[value],
+                "label": label,
+                "effect": effect,
+            }
+        )
+    return options
 
 
 def _recent_events(principal, tenant_id: str) -> list:

@@ -11,6 +11,7 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 
 from governance import selectors, services
+from onboarding import ratelimit
 from onboarding.errors import InvalidInput, finding
 from onboarding.inputs import parse_int
 from onboarding.ui import (
@@ -26,6 +27,7 @@ from onboarding.ui import (
     wants_write,
 )
 from packs.diff import diff_view, entries_from_json
+from packs.selectors import domain_pack_list, tenant_pack_get
 from runtime_config.models import ChangeRequestStatus
 from tenants.selectors import platform_settings_get, tenant_list
 
@@ -46,12 +48,15 @@ def _pair_text(domain, domain_version, tenant_version, tenant_id) -> str:
 
 
 def _form_apply_at(raw: str) -> str | None:
-    """A `datetime-local` field has no offset: the form says UTC, so it is UTC. A value that
-    already names its offset (the confirm step carries the preview's) is kept."""
+    """A `datetime-local` field has no offset (and no seconds unless they are set): the form
+    says UTC, so it is UTC, at second 0. A value that already names its offset (the confirm
+    step carries the preview's) is kept. The result is then read as strict RFC 3339."""
     raw = (raw or "").strip()
     if not raw:
         return None
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?", raw):
+    if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}", raw, re.ASCII):
+        return raw + ":00Z"
+    if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?", raw):
         return raw + "Z"
     return raw
 
@@ -91,20 +96,49 @@ def activate_page(request):
     if data.get("domain_pack"):
         domain, _, domain_version = data["domain_pack"].partition("::")
     dry_run = data.get("dry_run", "").lower() in _TRUE
-    outcome = services.config_activate(
-        principal=request.principal,
-        tenant_id=tenant_id,
-        domain=domain or None,
-        domain_pack_version=domain_version or None,
-        tenant_pack_version=data.get("tenant_pack_version", "").strip() or None,
-        expected_revision=_int_or_none(data.get("expected_revision"), "expected_revision"),
-        comment=data.get("comment", "")[:2000],
-        dry_run=dry_run,
-        apply_at=_form_apply_at(data.get("apply_at", "")),
-    )
+    if dry_run:
+        ratelimit.enforce(request, "impact")  # a preview runs the decision impact
+    tenant_version = data.get("tenant_pack_version", "").strip() or None
+    try:
+        outcome = services.config_activate(
+            principal=request.principal,
+            tenant_id=tenant_id,
+            domain=domain or None,
+            domain_pack_version=domain_version or None,
+            tenant_pack_version=tenant_version,
+            expected_revision=_int_or_none(data.get("expected_revision"), "expected_revision"),
+            comment=data.get("comment", "")[:2000],
+            dry_run=dry_run,
+            apply_at=_form_apply_at(data.get("apply_at", "")),
+        )
+    except InvalidInput as exc:
+        if not dry_run or exc.code != "domain_pack_version_required":
+            raise
+        return _domain_chooser(request, tenant_id, domain, tenant_version)
     if dry_run:
         return _preview_response(request, outcome.preview)
     return done(request, f"/admin/tenants/{tenant_id}", _outcome_message(outcome, tenant_id))
+
+
+def _domain_chooser(request, tenant_id: str, domain: str | None, tenant_version: str | None):
+    """No dead end: a tenant pack whose domain runs no domain pack for this tenant yet asks for
+    the domain pack version to pair it with, then previews the pair (the same dry run)."""
+    principal = request.principal
+    if not domain and tenant_version:
+        domain = tenant_pack_get(
+            principal=principal, tenant_id=tenant_id, version=tenant_version
+        ).domain
+    choices = list(
+        domain_pack_list(principal=principal, domain=domain).exclude(status="DEPRECATED")[:100]
+    )
+    context = {
+        "tenant_id": tenant_id,
+        "domain": domain,
+        "tenant_pack_version": tenant_version,
+        "choices": choices,
+    }
+    template = "runtime/_domain_chooser.html" if is_htmx(request) else "runtime/domain_chooser.html"
+    return TemplateResponse(request, template, context)
 
 
 _TITLES = {
@@ -134,6 +168,7 @@ def _preview_context(preview: dict, verb: str = "Activate", word: str = "activat
         "blocked_sentence": f"Cannot {word} {pair}: nothing was changed",
         "expected_revision": current.get("revision", 0) if current else 0,
         "diff_view": diff_view(entries_from_json(diff)),
+        "approvers": services.approvers_text(preview.get("tenant_id")),
     }
 
 
@@ -250,6 +285,7 @@ def _rollback_preview(request, tenant_id: str):
     """The rollback's dry run as a page (GET ?to_revision=N): what changes, the effective-config
     diff and the decision impact, then the same confirmation as the dialog, bound to the
     revision the preview was computed from."""
+    ratelimit.enforce(request, "impact")
     to_revision = _int_or_none(request.GET.get("to_revision"), "to_revision")
     outcome = services.config_rollback(
         principal=request.principal, tenant_id=tenant_id, to_revision=to_revision, dry_run=True
@@ -299,7 +335,7 @@ def change_list_page(request):
     table.page.object_list = list(table.page.object_list)
     for row in table.page.object_list:
         row.actions = services.change_request_actions(principal=principal, change_request=row)
-        row.policy_text = services.policy_text(row.policy) if row.kind == "policy" else ""
+        row.policy_text = services.pair_text(row) if row.kind in ("policy", "access") else ""
     pending = selectors.change_request_list(principal=principal, status="PENDING").count()
     return render_page(
         request,
@@ -338,6 +374,7 @@ def _review(request, change_id, action: str):
 def change_detail_page(request, id):
     """The review page of a change request: the request, its effective-config diff and its
     decision impact, with the approve and reject forms (DESIGN §14)."""
+    ratelimit.enforce(request, "impact")  # the review carries the decision impact
     principal = request.principal
     change = selectors.change_request_get(principal=principal, change_request_id=id)
     review = services.change_request_review(change)
@@ -345,12 +382,13 @@ def change_detail_page(request, id):
     context = {
         "change": change,
         "review": review,
-        "policy_text": services.policy_text(change.policy) if change.kind == "policy" else "",
+        "policy_text": services.pair_text(change) if change.kind in ("policy", "access") else "",
         "diff_view": diff_view(entries_from_json(review["diff"] or {})),
         "is_requester": actions.is_requester,
         "can_approve": actions.approve,
         "can_reject": actions.reject,
         "can_cancel": actions.cancel,
+        "approvers": services.approvers_text(change.tenant_id),
     }
     return TemplateResponse(request, "runtime/change_detail.html", context)
 

@@ -1,7 +1,8 @@
 """Strict JSON intake (DESIGN §7): every pack and API body enters through `load_json_bytes`.
 
 Refused, each with its own code: bodies over PACK_MAX_BYTES (`too_large`, 413), bytes that are
-not UTF-8 (`invalid_encoding`), text that is not JSON (`malformed_json`, with line and column),
+not UTF-8 (`invalid_encoding`; a binary file such as an image is `not_a_json_file`), text that
+is not JSON (`malformed_json`, the mistake in words with its line and column: json_errors.py),
 duplicate keys (`duplicate_key`), NaN/Infinity and numbers outside the 64-bit integer range
 (`invalid_number`: canonical JSON is written by orjson and CEL integers are 64-bit, and
 PostgreSQL's jsonb would turn a huge float into an integer neither can read back), `\\u0000` and
@@ -26,6 +27,7 @@ import orjson
 from django.conf import settings
 
 from onboarding.errors import InvalidInput, PayloadTooLarge, finding
+from onboarding.json_errors import binary_kind, describe
 
 INT_MIN = -(2**63)
 INT_MAX = 2**63 - 1
@@ -255,6 +257,11 @@ def _load_exact(data: bytes, max_depth: int) -> Any:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
+        kind = binary_kind(data)
+        if kind:
+            raise _error(
+                "not_a_json_file", f"This is not a JSON file: it looks like {kind}."
+            ) from None
         raise _error(
             "invalid_encoding", f"The document is not UTF-8 (byte {exc.start} is invalid)."
         ) from None
@@ -264,10 +271,11 @@ def _load_exact(data: bytes, max_depth: int) -> Any:
             text, object_pairs_hook=_pairs, parse_constant=_constant, parse_int=_integer
         )
     except json.JSONDecodeError as exc:
-        raise _error(
-            "malformed_json",
-            f"Malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}.",
-        ) from None
+        if binary_kind(data):
+            raise _error(
+                "not_a_json_file", f"This is not a JSON file: it looks like {binary_kind(data)}."
+            ) from None
+        raise _error("malformed_json", describe(text, exc)) from None
     except RecursionError:  # unreachable after the depth scan; kept as a last guard
         raise _error("too_deep", f"Nesting is deeper than {max_depth} levels.") from None
     check_json_value(value, max_depth=max_depth)

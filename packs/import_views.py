@@ -5,6 +5,7 @@ packs/urls.py."""
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 
+from onboarding import ratelimit
 from onboarding.errors import InvalidInput, ServiceError, finding
 from onboarding.intake import load_json_object
 from onboarding.ui import (
@@ -80,6 +81,7 @@ def _failure_state(exc: ServiceError, action: str) -> dict:
 def domain_pack_import_page(request):
     if not wants_write(request):
         return HttpResponseRedirect("/admin/packs?tab=domain")
+    ratelimit.enforce(request, "pack_import")
     data = form_data(request)
     try:
         content = _refused_upload_recorded(request, data, "domain")
@@ -100,6 +102,7 @@ def domain_pack_import_page(request):
 def tenant_pack_import_page(request):
     if not wants_write(request):
         return HttpResponseRedirect("/admin/packs?tab=tenant")
+    ratelimit.enforce(request, "pack_import")
     data = form_data(request)
     try:
         content = _refused_upload_recorded(request, data, "tenant")
@@ -141,6 +144,7 @@ def _success_state(result, pack_type: str) -> dict:
 def pack_validate_page(request):
     if not wants_write(request):
         return HttpResponseRedirect("/admin/packs")
+    ratelimit.enforce(request, "pack_validate")
     data = form_data(request)
     pack_type = data.get("pack_type", "domain")
     try:
@@ -151,6 +155,7 @@ def pack_validate_page(request):
             content=content,
             tenant_id=data.get("tenant_id", "").strip() or None,
             domain_pack_version=data.get("domain_pack_version", "").strip() or None,
+            version=data.get("version", "").strip() or None,
         )
     except ServiceError as exc:
         if exc.status in (401, 403):

@@ -215,5 +215,5 @@ def test_load_json_bytes__random_bytes__value_or_intake_error(data):
     except IntakeError as error:
         assert error.code in {
             "malformed_json", "duplicate_key", "invalid_number", "invalid_string", "too_deep",
-            "invalid_encoding",
+            "invalid_encoding", "not_a_json_file",
         }  # fmt: skip

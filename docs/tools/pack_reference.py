@@ -149,7 +149,7 @@ def _cases() -> list[tuple[str, str, str, str, Any]]:
         (
             "malformed_json",
             "The file is not JSON (here: a trailing comma).",
-            "Fix the syntax at the line and column named.",
+            "Fix the mistake the message names, at its line and column.",
             "domain",
             b'{"domainName": "Demo",}',
         ),
@@ -159,6 +159,13 @@ def _cases() -> list[tuple[str, str, str, str, Any]]:
             "Save the file as UTF-8.",
             "domain",
             '{"domainName": "Démo"}'.encode("latin-1"),
+        ),
+        (
+            "not_a_json_file",
+            "The file is not text at all (here: a PNG image chosen by mistake).",
+            "Choose the pack's `.json` file.",
+            "domain",
+            b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR",
         ),
         (
             "not_an_object",

@@ -42,7 +42,12 @@ from governance.services.previews import (
     effective_config_diff,
     pair_diff,
 )
-from governance.services.records import change_request_snapshot, pair_text, policy_text
+from governance.services.records import (
+    approvers_text,
+    change_request_snapshot,
+    pair_text,
+    policy_text,
+)
 from governance.services.reviews import ReviewActions, change_request_actions
 from governance.services.rollback import config_rollback
 from governance.services.scheduling import (
@@ -57,6 +62,7 @@ __all__ = [
     "TenantChange",
     "activation_preview",
     "activation_requires_approval",
+    "approvers_text",
     "change_request_actions",
     "change_request_apply_scheduled",
     "change_request_approve",

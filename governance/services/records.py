@@ -15,9 +15,26 @@ def policy_text(policy: dict[str, Any] | None) -> str:
     return f"activation approval → {word}"
 
 
+def approvers_text(tenant_id: str | None) -> str:
+    """Who may approve a request of this scope, in the words a confirmation shows: a tenant's
+    request by an ADMIN of the tenant or a platform ADMIN, never its requester; the global
+    setting's by a platform ADMIN (`reviews.may_review`)."""
+    if not tenant_id:
+        return "another platform ADMIN"
+    return f"another ADMIN of {tenant_id} or a platform ADMIN"
+
+
+def access_text(policy: dict[str, Any] | None) -> str:
+    access = (policy or {}).get("access") or {}
+    scope = access.get("tenant_id") or "the platform"
+    return f"{access.get('role', '?')} on {scope} for {access.get('username', '?')}"
+
+
 def pair_text(change_request: ConfigChangeRequest) -> str:
     if change_request.kind == "policy":
         return policy_text(change_request.policy)
+    if change_request.kind == "access":
+        return access_text(change_request.policy)
     domain_version = change_request.domain_pack.version if change_request.domain_pack else "-"
     tenant_version = change_request.tenant_pack.version if change_request.tenant_pack else "-"
     return f"{change_request.domain} {domain_version} + tenant pack {tenant_version}"

@@ -35,6 +35,18 @@ _BADGES = {
     "MEDIUM": "draft",
     "LOW": "muted",
     "CONVERGED": "ok",
+    # Rollouts (DESIGN §16): their statuses, their waves' and their tenants'.
+    "RUNNING": "draft",
+    "BAKING": "draft",
+    "PAUSED": "warn",
+    "PENDING_APPROVAL": "warn",
+    "COMPLETED": "ok",
+    "HALTED": "bad",
+    "ROLLED_BACK": "bad",
+    "MOVED": "ok",
+    "SKIPPED": "warn",
+    "RESTORED": "muted",
+    "NOT_RESTORED": "bad",
     "CONVERGING": "warn",
     "BEHIND": "warn",
 }

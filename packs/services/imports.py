@@ -321,6 +321,14 @@ def _agreed_version(requested: str | None, content: dict[str, Any]) -> str | Non
     return stated
 
 
+def _check_version_label(requested: str | None, content: dict[str, Any]) -> None:
+    """Import's checks of the version label, for validation: the request's and the content's
+    must each parse and agree (`_agreed_version`), a content version alone must parse
+    (`_resolve_version`)."""
+    if _agreed_version(requested, content) is None and "version" in content:
+        parse_version(content["version"], "/content/version")
+
+
 def _resolve_domain_pack(
     *, principal: Principal, content: dict[str, Any], tenant_id: str | None, version: str | None
 ) -> DomainPack | None:
@@ -458,13 +466,18 @@ def pack_validate(
     content: dict[str, Any],
     tenant_id: str | None = None,
     domain_pack_version: str | None = None,
+    version: str | None = None,
 ) -> dict[str, Any]:
-    """The validation report of a document, valid or not; nothing is written."""
+    """The validation report of a document, valid or not; nothing is written. The version label
+    (`version`, and the content's own) is checked the way import checks it, with the same 400
+    `invalid_version` / `version_mismatch`: a document that validates also imports."""
 
     require_any_role(principal)
     if tenant_id is not None:
         tenant_for_read(principal=principal, tenant_id=tenant_id)
     _check_content(content)
+    if pack_type in ("domain", "tenant"):
+        _check_version_label(version, content)
     if pack_type == "domain":
         return _report_with_checksum(validate_domain_pack(content), content)
     if pack_type == "tenant":

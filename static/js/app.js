@@ -233,8 +233,44 @@
     note.textContent = file ? file.name + " · " + fileSize(file.size) : "";
   });
 
+  /* Line numbers beside a pasted document (textarea[data-line-numbers]): a gutter kept in step
+     with the text's lines and its scrolling. Without this script the box is a plain textarea.
+     Lines are counted by "\n" (the textarea does not wrap: wrap="off"), as the parser counts
+     them, so "line 55" in an error is the 55th number here. */
+  function numberLines(area) {
+    if (area._gutter) return;
+    var wrap = el("div", "numbered-input");
+    var gutter = el("div", "line-gutter");
+    gutter.setAttribute("aria-hidden", "true");
+    area.parentNode.insertBefore(wrap, area);
+    wrap.appendChild(gutter);
+    wrap.appendChild(area);
+    area._gutter = gutter;
+    var shown = 0;
+    function refresh() {
+      var lines = area.value.split("\n").length;
+      if (lines !== shown) {
+        var numbers = [];
+        for (var i = 1; i <= lines; i += 1) numbers.push(i);
+        gutter.textContent = numbers.join("\n");
+        shown = lines;
+      }
+      gutter.scrollTop = area.scrollTop;
+    }
+    area.addEventListener("input", refresh);
+    area.addEventListener("scroll", function () { gutter.scrollTop = area.scrollTop; });
+    refresh();
+  }
+
+  function numberAll(root) {
+    (root || document).querySelectorAll("textarea[data-line-numbers]").forEach(numberLines);
+  }
+
+  document.addEventListener("htmx:afterSettle", function () { numberAll(document); });
+
   /* Toasts rendered by the server (after a redirect) fade like the others. */
   document.addEventListener("DOMContentLoaded", function () {
+    numberAll(document);
     document.querySelectorAll("#toasts .toast:not(.toast-error)").forEach(function (item) {
       setTimeout(function () { item.remove(); }, TOAST_MS);
     });

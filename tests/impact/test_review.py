@@ -132,7 +132,7 @@ def test_review_page__requester__no_approve_form(requested, admin, client):
 
     page = client.get(detail_url(requested), HTTP_ACCEPT="text/html").content.decode()
 
-    assert "/approve" not in page and "another ADMIN must approve it" in page
+    assert "/approve" not in page and "or a platform ADMIN must approve it" in page
     assert "/reject" not in page and f'action="{detail_url(requested)}/cancel"' in page
 
 

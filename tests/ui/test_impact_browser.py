@@ -55,7 +55,7 @@ def test_four_eyes__second_admin_reviews_diff_and_impact_then_approves(
     dialog = page.locator("#activate-dialog")
     dialog.wait_for(state="visible")
     assert "Decision impact" in dialog.inner_text()
-    dialog.locator("button:has-text('Request approval')").click()
+    dialog.locator("button:has-text('Request activation')").click()
     page.wait_for_selector(".toast-success:has-text('Change request created')")
 
     reviewer = open_page(second_admin)
@@ -71,7 +71,7 @@ def test_four_eyes__second_admin_reviews_diff_and_impact_then_approves(
     assert reviewer.dialogs_seen == []  # the hostile sample stays text
     shot(reviewer, "config-change-review")
     reviewer.fill("form[action$='/approve'] textarea[name=comment]", "Impact checked")
-    reviewer.click("button:has-text('Approve and apply')")
+    reviewer.click("button:has-text('Approve and activate')")
     reviewer.wait_for_selector(".toast-success:has-text('approved and applied')")
     assert "APPLIED" in reviewer.inner_text("#changes-table")
     assert console_failures(page) == [] and console_failures(reviewer) == []
