@@ -48,7 +48,7 @@ for _key in (AUDIT_HMAC_KEY, *AUDIT_HMAC_OLD_KEYS):
         )
 # The audit list counts its matches exactly up to this many, and shows the planner's estimate
 # (`count_is_estimate: true`) beyond: an exact COUNT(*) of millions of rows costs seconds.
-AUDIT_EXACT_COUNT_LIMIT = env_int("AUDIT_EXACT_COUNT_LIMIT", 10_000, minimum=0)
+AUDIT_EXACT_COUNT_LIMIT = env_int("AUDIT_EXACT_COUNT_LIMIT", 1_000, minimum=0)
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])

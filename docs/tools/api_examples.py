@@ -1065,7 +1065,7 @@ def build() -> str:
         "(ISO 8601); `page_size` (1 to 200, default 50). Pages go by keyset: `next` and `previous` "
         "are links carrying an opaque, signed `cursor` (the filters stay in the link; a page "
         "costs the same however deep). `count` is exact up to `AUDIT_EXACT_COUNT_LIMIT` "
-        "matches (10,000), beyond it the planner's estimate with `count_is_estimate: true`. "
+        "matches (1,000), beyond it the planner's estimate with `count_is_estimate: true`. "
         "`?format=csv` streams every match as CSV.",
         "400 `invalid_filter`, `invalid_cursor` (a cursor this service did not give out), "
         "`invalid_page` (`page` other than 1: follow `next`).",
