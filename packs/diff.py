@@ -12,10 +12,11 @@ have one, so that inserting a playbook does not pair every later playbook with i
 
 Items sharing an identity are paired in order (the second `X` with the second `X`). A matched
 item that moved is compared in place: its changes are reported at its new pointer, with
-`old_path` giving the old one; a move alone is not a change. An entry under an item paired by
-identity also carries `label`, its steps as people read them (`humanApprovalRules › HIGH ›
-requireApproval`), so the pages that show a stored diff later pair and name it the same way. A value whose type changes (object →
-list, number → string) is reported once, at its path, with both whole values.
+`old_path` giving the old one; a move alone is not a change. A value whose type changes (object →
+list, number → string) is reported once, at its path, with both whole values. An entry under an
+item paired by identity also carries `label`, its steps as people read them
+(`["humanApprovalRules", "HIGH", "requireApproval"]`, not the index 1), so the pages that show a
+stored diff later name it the same way.
 
 Why not a diff library: `deepdiff` (the maintained one with an identity hook,
 `iterable_compare_func`) was measured on packs of the sizes we accept: it pairs array items by
@@ -70,7 +71,7 @@ class DiffEntry:
             item["old_path"] = self.old_path
         if self.label and list(self.label) != _tokens(self.path):
             # An array item paired by its identity: the steps as people read them
-            # (humanApprovalRules › HIGH › requireApproval, not … › 1 › …), kept with the
+            # (humanApprovalRules, HIGH, requireApproval: not the index 1), kept with the
             # entry so every page that shows it later (review, preview, audit) says the same.
             item["label"] = [str(step) for step in self.label]
         return item

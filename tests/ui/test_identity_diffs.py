@@ -1,6 +1,6 @@
 """Array items with an identity are paired and named by it everywhere (issue 23, item 4): an
-approval rule is "humanApprovalRules › HIGH › requireApproval" on the version diff, the
-activation preview (both doors) and the review page, never "… › 1 › …"."""
+approval rule is named by its severity (humanApprovalRules, HIGH, requireApproval) on the version
+diff, the activation preview (both doors) and the review page, never by its index."""
 
 import copy
 import re
@@ -17,8 +17,9 @@ from tests.ui.conftest import HTML, HTMX, browser, console_failures, seed_demo_p
 
 DEMO = "TENANT_FINANCE_001"
 DOMAIN = "CapitalMarketsTrading"
-LABEL = "humanApprovalRules › HIGH › requireApproval"
-POSITIONAL = re.compile(r"humanApprovalRules › \d")
+SEP = " \N{SINGLE RIGHT-POINTING ANGLE QUOTATION MARK} "  # how the pages join a label
+LABEL = SEP.join(["humanApprovalRules", "HIGH", "requireApproval"])
+POSITIONAL = re.compile("humanApprovalRules" + SEP + r"\d")
 
 
 def _high_needs_approval_v15() -> None:
@@ -40,7 +41,7 @@ def _high_needs_approval_v15() -> None:
 
 
 def _text(body: str) -> str:
-    return re.sub(r"\s+", " ", body.replace("&rsaquo;", "›"))
+    return re.sub(r"\s+", " ", body.replace("&rsaquo;", SEP.strip()))
 
 
 @pytest.mark.django_db
@@ -65,7 +66,7 @@ def test_preview__both_doors__approval_rule_named_by_severity(admin):
     )
     assert api.status_code == 200, api.content
     changed = api.json()["effective_config_diff"]["changed"]
-    assert [item.get("label") for item in changed] == [LABEL.split(" › ")]
+    assert [item.get("label") for item in changed] == [LABEL.split(SEP)]
 
 
 @pytest.mark.browser
