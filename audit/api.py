@@ -9,15 +9,21 @@ from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from audit.models import AuditEvent
-from audit.selectors import audit_event_list, parse_audit_filters
+from audit.paging import audit_page
+from audit.selectors import audit_event_get, audit_event_list, parse_audit_filters
 from audit.services import HASHED_FIELDS, iso_utc, streaming_read
-from onboarding.api import Pagination, RoleApiView, problems
-from onboarding.errors import InvalidInput, finding
+from onboarding.api import RoleApiView, problems
+from onboarding.errors import InvalidInput, NotFound, finding
+from onboarding.inputs import parse_int
 from packs.canonical import canonical_json
 
 COLUMNS = ("id", *HASHED_FIELDS, "hash")
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
 CSV_CHUNK_ROWS = 500  # rows per piece of the response
 FETCH_CHUNK_ROWS = 2000  # rows per database round trip (a server-side cursor on PostgreSQL)
 # A spreadsheet would run a cell starting with one of these as a formula (CSV injection).
@@ -87,14 +93,24 @@ _FILTER_PARAMS = [
     OpenApiParameter("since", OpenApiTypes.DATETIME, description="ISO 8601, inclusive"),
     OpenApiParameter("until", OpenApiTypes.DATETIME, description="ISO 8601, exclusive"),
     OpenApiParameter(
+        "cursor", OpenApiTypes.STR, description="opaque: the `next` or `previous` of a page"
+    ),
+    OpenApiParameter("page_size", OpenApiTypes.INT, description=f"1 to {MAX_PAGE_SIZE}"),
+    OpenApiParameter(
         "format", OpenApiTypes.STR, enum=["json", "csv"], description="csv streams every match"
     ),
 ]
 
 
-class AuditEventListView(RoleApiView):
-    pagination_class = Pagination
+class AuditPageSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    count_is_estimate = serializers.BooleanField()
+    next = serializers.CharField(allow_null=True)
+    previous = serializers.CharField(allow_null=True)
+    results = AuditEventSerializer(many=True)
 
+
+class AuditEventListView(RoleApiView):
     def perform_content_negotiation(self, request, force=False):
         # `format` is DRF's URL format override, which would answer 404 to anything but json.
         # Here it selects JSON or the CSV stream (written by `get` itself), any other value is a
@@ -107,7 +123,7 @@ class AuditEventListView(RoleApiView):
     @extend_schema(
         operation_id="audit_events_list",
         parameters=_FILTER_PARAMS,
-        responses={200: AuditEventSerializer(many=True), **problems(400, 401, 403, 404)},
+        responses={200: AuditPageSerializer, **problems(400, 401, 403, 404)},
     )
     def get(self, request):
         output = request.query_params.get("format") or "json"
@@ -123,6 +139,47 @@ class AuditEventListView(RoleApiView):
             response = StreamingHttpResponse(csv_rows(events), content_type="text/csv")
             response["Content-Disposition"] = 'attachment; filename="audit-events.csv"'
             return response
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(events, request, view=self)
-        return paginator.get_paginated_response([event_as_dict(event) for event in page])
+        params = request.query_params
+        _refuse_offset_pages(params.get("page"))
+        size = PAGE_SIZE
+        if params.get("page_size"):
+            size = min(parse_int(params["page_size"], path="/page_size", minimum=1), MAX_PAGE_SIZE)
+        page = audit_page(events, cursor=params.get("cursor") or None, size=size)
+        url = remove_query_param(request.build_absolute_uri(), "page")
+        return Response(
+            {
+                "count": page.count,
+                "count_is_estimate": page.count_is_estimate,
+                "next": _link(url, page.next_cursor),
+                "previous": _link(url, page.previous_cursor),
+                "results": [event_as_dict(event) for event in page.rows],
+            }
+        )
+
+
+def _link(url: str, cursor: str | None) -> str | None:
+    return replace_query_param(url, "cursor", cursor) if cursor else None
+
+
+def _refuse_offset_pages(raw: str | None) -> None:
+    """The list pages by cursor; `page=1` (the first page) is still understood."""
+    if raw is None or raw == "1":
+        return
+    parse_int(raw, path="/page", code="invalid_page", minimum=1)
+    raise InvalidInput(
+        "The audit list pages by cursor: follow the `next` link instead of asking for a page.",
+        code="invalid_page",
+        errors=[finding("invalid_page", "/page", "Use `cursor` (the `next` link of a page).")],
+    )
+
+
+class AuditEventDetailView(RoleApiView):
+    @extend_schema(
+        operation_id="audit_events_retrieve",
+        responses={200: AuditEventSerializer, **problems(401, 403, 404)},
+    )
+    def get(self, request, event_id: int):
+        event = audit_event_get(principal=self.principal, event_id=event_id)
+        if event is None:
+            raise NotFound(f"Audit event {event_id} not found.", code="audit_event_not_found")
+        return Response(event_as_dict(event))

@@ -78,3 +78,24 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AuditAppendOnlyError("Audit events are append-only: they are never deleted.")
+
+
+class AuditCheckpoint(models.Model):
+    """A point up to which `verify_audit` found the chain intact: the row id, its hash, and an
+    HMAC of both with the audit key (`key_id` names it), so that whoever can write to the
+    database cannot forge one. The next `verify_audit` starts after the newest valid checkpoint;
+    `verify_audit --full` ignores them."""
+
+    event_id = models.BigIntegerField()
+    event_hash = models.CharField(max_length=64)
+    key_id = models.CharField(max_length=16)
+    signature = models.CharField(max_length=64)
+    rows_verified = models.BigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "audit_checkpoints"
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"checkpoint at audit row {self.event_id}"

@@ -7,9 +7,12 @@ The apps below audit are listed here; an app above it (webhooks) hands its own s
 
 from audit.services import audit_append
 from governance import signals as governance_signals
+from identity import signals as identity_signals
 from impact import signals as impact_signals
 from packs import signals as pack_signals
+from rollouts import signals as rollout_signals
 from runtime_config import signals as config_signals
+from sso import signals as sso_signals
 from tenants import signals as tenant_signals
 
 AUDITED_SIGNALS = {
@@ -32,6 +35,19 @@ AUDITED_SIGNALS = {
     "governance.change_request_applied": governance_signals.change_request_applied,
     "impact.sample_set_replaced": impact_signals.sample_set_replaced,
     "governance.change_request_review_refused": governance_signals.change_request_review_refused,
+    # Sign-ins through SSO: the user it created, the roles its group mapping granted or revoked.
+    "sso.sso_user_created": sso_signals.sso_user_created,
+    "sso.sso_role_granted": sso_signals.sso_role_granted,
+    "sso.sso_role_revoked": sso_signals.sso_role_revoked,
+    "sso.sso_logged_in": sso_signals.sso_logged_in,
+    "identity.user_created": identity_signals.user_created,
+    "identity.user_updated": identity_signals.user_updated,
+    "identity.user_deactivated": identity_signals.user_deactivated,
+    "identity.role_granted": identity_signals.role_granted,
+    "identity.role_revoked": identity_signals.role_revoked,
+    "identity.token_created": identity_signals.token_created,
+    "identity.token_revoked": identity_signals.token_revoked,
+    "rollouts.rollout_changed": rollout_signals.rollout_changed,
 }
 
 

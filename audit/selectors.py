@@ -107,3 +107,8 @@ def audit_event_list(
     if until is not None:
         events = events.filter(occurred_at__lt=until)
     return events.order_by("-occurred_at", "-id")
+
+
+def audit_event_get(*, principal: Principal, event_id: int) -> AuditEvent | None:
+    """One event the principal may see, or None (unknown and invisible answer alike: 404)."""
+    return audit_event_list(principal=principal).filter(pk=event_id).first()

@@ -87,17 +87,23 @@ class ChainHasher:
         }
 
     def hash(self, row: Any) -> str:
-        key_id = getattr(row, "key_id", "") or ""
+        return self.hash_content(row_content(row), getattr(row, "key_id", "") or "")
+
+    def hash_content(self, content: dict[str, Any], key_id: str) -> str:
+        """The hash of a row given as `row_content` (HASHED_FIELDS, `occurred_at` in ISO 8601).
+        `content` gains `key_id` when the row is keyed."""
+        prev_hash = content["prev_hash"].encode("ascii")
         if not key_id:
-            digest = hashlib.sha256(row.prev_hash.encode("ascii"))
-            digest.update(canonical_json(row_content(row)))
+            digest = hashlib.sha256(prev_hash)
+            digest.update(canonical_json(content))
             return digest.hexdigest()
         state = self._states.get(key_id)
         if state is None:
             raise UnknownAuditKey(key_id)
         mac = state.copy()
-        mac.update(row.prev_hash.encode("ascii"))
-        mac.update(canonical_json({**row_content(row), "key_id": key_id}))
+        mac.update(prev_hash)
+        content["key_id"] = key_id
+        mac.update(canonical_json(content))
         return mac.hexdigest()
 
 

@@ -2,7 +2,6 @@
 compose several apps (the tenant pages, /healthz)."""
 
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
@@ -10,23 +9,22 @@ from console import api, views
 from onboarding import views as kernel_views
 from onboarding.confirm import confirm_page
 from onboarding.doors import page_only, two_doors
+from onboarding.metrics_api import MetricsView
 from onboarding.ui import page_view
 from tenants import api as tenant_api
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    # Prometheus (docs/operability.md): a platform role's token or session.
+    path("metrics", MetricsView.as_view(), name="metrics"),
     path("api/schema/", kernel_views.SchemaView.as_view(), name="schema"),
     path("api/docs/", kernel_views.SwaggerDocsView.as_view(url_name="schema"), name="swagger-ui"),
     path("django-admin/", admin.site.urls),
     # The runtime's paths first: they are the hot path, and resolution walks this list in order.
     path("", include("runtime_config.runtime_urls")),
     path("", RedirectView.as_view(url="/admin/tenants", permanent=False), name="home"),
-    path(
-        "login",
-        auth_views.LoginView.as_view(template_name="login.html", redirect_authenticated_user=True),
-        name="login",
-    ),
-    path("logout", kernel_views.logout_page, name="logout"),
+    # Login and logout, by password and by SSO (sso/urls.py), and the OpenID callback.
+    path("", include("sso.urls")),
     # The ConfirmDialog as a page, for browsers without JavaScript (onboarding/confirm.py).
     path(
         "confirm",
@@ -56,8 +54,10 @@ urlpatterns = [
     path("", include("packs.playbook_urls")),
     path("", include("runtime_config.urls")),
     path("", include("governance.urls")),
+    path("", include("rollouts.urls")),
     path("", include("audit.urls")),
     path("", include("webhooks.urls")),
+    path("", include("identity.urls")),
     path("", include("impact.urls")),
     # Last: any other path is the styled 404 (page or problem+json), with DEBUG on too, where
     # Django would otherwise answer its own technical page.

@@ -15,6 +15,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from governance import selectors, services
+from onboarding import ratelimit
 from onboarding.api import (
     FindingSerializer,
     Pagination,
@@ -32,7 +33,7 @@ from onboarding.api import (
 from packs.api import VersionField
 from runtime_config.api import ActivationResultOutput, active_config_data
 from runtime_config.models import ChangeRequestStatus, ConfigChangeRequest
-from runtime_config.services import KIND_POLICY, ActivationOutcome
+from runtime_config.services import KIND_ACCESS, KIND_POLICY, KIND_ROLLOUT, ActivationOutcome
 from tenants import selectors as tenant_selectors
 
 # --- input ---
@@ -235,6 +236,7 @@ _CHANGE_RESPONSES = {
         403,
         404,
         409,
+        429,
         s400="unknown_pack_version, invalid_version, domain_required, "
         "domain_pack_version_required, unknown_revision, unknown_field, wrong_type, "
         "invalid_apply_at, apply_at_in_past, apply_at_too_far",
@@ -261,6 +263,8 @@ class ActivateView(RoleApiView):
     )
     def post(self, request):
         data = valid_input(ActivateInput, request.data)
+        if data["dry_run"]:
+            ratelimit.enforce(request, "impact")  # a preview runs the decision impact
         outcome = services.config_activate(principal=self.principal, **data)
         return outcome_response(outcome)
 
@@ -275,6 +279,8 @@ class RollbackView(RoleApiView):
     )
     def post(self, request, tenant_id: str):
         data = valid_input(RollbackInput, request.data)
+        if data["dry_run"]:
+            ratelimit.enforce(request, "impact")
         outcome = services.config_rollback(principal=self.principal, tenant_id=tenant_id, **data)
         return outcome_response(outcome)
 
@@ -315,13 +321,14 @@ def change_request_detail_data(change_request: ConfigChangeRequest) -> dict[str,
 class ChangeRequestDetailView(RoleApiView):
     @extend_schema(
         operation_id="config_changes_get",
-        responses={200: ChangeRequestDetailOutput, **problems(401, 403, 404)},
+        responses={200: ChangeRequestDetailOutput, **problems(401, 403, 404, 429)},
         description="A change request with what its reviewer decides on: `diff`, the "
         "effective-config diff from the configuration at its base revision to its pair, and "
         "`impact`, every sample exception (the packs' testSuites and the tenant's sample set) "
         "whose severity, playbook or approval would change.",
     )
     def get(self, request, id):
+        ratelimit.enforce(request, "impact")  # the review carries the decision impact
         change_request = selectors.change_request_get(
             principal=self.principal, change_request_id=id
         )
@@ -355,8 +362,9 @@ class ChangeRequestApproveView(RoleApiView):
         change_request, config = services.change_request_approve(
             principal=self.principal, change_request_id=id, **data
         )
-        if change_request.kind == KIND_POLICY:
-            # The policy is applied; no configuration moved.
+        if change_request.kind in (KIND_POLICY, KIND_ACCESS, KIND_ROLLOUT):
+            # The policy or access grant is applied, or the rollout started (its worker moves
+            # the tenants): no configuration moved here.
             return Response({"change_request": change_request_data(change_request)})
         if change_request.status == ChangeRequestStatus.SCHEDULED:
             # Approved for later: nothing is active yet.

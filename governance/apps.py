@@ -8,8 +8,9 @@ class GovernanceConfig(AppConfig):
 
     def ready(self) -> None:
         # AppConfig.ready: both modules import models, which exist only now.
-        from governance import receivers, services
+        from governance import metrics, receivers, services
 
         receivers.connect()
+        metrics.connect()
         worker.register_queue("activations")
         worker.register_recovery_step(services.scheduled_recover)

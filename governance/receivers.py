@@ -1,8 +1,11 @@
 """How governance answers the apps below it (docs/architecture.md, "Hooks and signals across
-layers"), connected in GovernanceConfig.ready: the veto on deprecating a pack that a change
-request waiting for approval or for its time names (409 `pack_pending_approval`)."""
+layers"), connected in GovernanceConfig.ready: role grants that need a second ADMIN and
+deactivated requesters (governance.services.access), and the veto on deprecating a pack that a
+change request waiting for approval or for its time names (409 `pack_pending_approval`)."""
 
 from governance.selectors import open_requests_naming
+from governance.services.access import access_request_create, requester_gone
+from identity import hooks as identity_hooks
 from onboarding.errors import Conflict, finding
 from packs import hooks as pack_hooks
 from packs.models import DomainPack, PackStatus, TenantPack
@@ -34,6 +37,11 @@ def refuse_deprecating_requested_pack(sender, pack, before: str, after: str, **k
 
 
 def connect() -> None:
+    # Granting ADMIN under four-eyes, and a deactivated requester (DESIGN §15).
+    identity_hooks.admin_grant_review.answer(access_request_create)
+    identity_hooks.requester_gone.connect(
+        requester_gone, dispatch_uid="governance.requester_gone", weak=False
+    )
     for model in (DomainPack, TenantPack):
         pack_hooks.pack_status_changing.connect(
             refuse_deprecating_requested_pack,

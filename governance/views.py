@@ -11,6 +11,7 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 
 from governance import selectors, services
+from onboarding import ratelimit
 from onboarding.errors import InvalidInput, finding
 from onboarding.inputs import parse_int
 from onboarding.ui import (
@@ -47,12 +48,15 @@ def _pair_text(domain, domain_version, tenant_version, tenant_id) -> str:
 
 
 def _form_apply_at(raw: str) -> str | None:
-    """A `datetime-local` field has no offset: the form says UTC, so it is UTC. A value that
-    already names its offset (the confirm step carries the preview's) is kept."""
+    """A `datetime-local` field has no offset (and no seconds unless they are set): the form
+    says UTC, so it is UTC, at second 0. A value that already names its offset (the confirm
+    step carries the preview's) is kept. The result is then read as strict RFC 3339."""
     raw = (raw or "").strip()
     if not raw:
         return None
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?", raw):
+    if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}", raw, re.ASCII):
+        return raw + ":00Z"
+    if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?", raw):
         return raw + "Z"
     return raw
 
@@ -92,6 +96,8 @@ def activate_page(request):
     if data.get("domain_pack"):
         domain, _, domain_version = data["domain_pack"].partition("::")
     dry_run = data.get("dry_run", "").lower() in _TRUE
+    if dry_run:
+        ratelimit.enforce(request, "impact")  # a preview runs the decision impact
     tenant_version = data.get("tenant_pack_version", "").strip() or None
     try:
         outcome = services.config_activate(
@@ -279,6 +285,7 @@ def _rollback_preview(request, tenant_id: str):
     """The rollback's dry run as a page (GET ?to_revision=N): what changes, the effective-config
     diff and the decision impact, then the same confirmation as the dialog, bound to the
     revision the preview was computed from."""
+    ratelimit.enforce(request, "impact")
     to_revision = _int_or_none(request.GET.get("to_revision"), "to_revision")
     outcome = services.config_rollback(
         principal=request.principal, tenant_id=tenant_id, to_revision=to_revision, dry_run=True
@@ -329,7 +336,7 @@ def change_list_page(request):
     table.page.object_list = list(table.page.object_list)
     for row in table.page.object_list:
         row.actions = services.change_request_actions(principal=principal, change_request=row)
-        row.policy_text = services.policy_text(row.policy) if row.kind == "policy" else ""
+        row.policy_text = services.pair_text(row) if row.kind in ("policy", "access") else ""
     pending = selectors.change_request_list(principal=principal, status="PENDING").count()
     return render_page(
         request,
@@ -368,6 +375,7 @@ def _review(request, change_id, action: str):
 def change_detail_page(request, id):
     """The review page of a change request: the request, its effective-config diff and its
     decision impact, with the approve and reject forms (DESIGN §14)."""
+    ratelimit.enforce(request, "impact")  # the review carries the decision impact
     principal = request.principal
     change = selectors.change_request_get(principal=principal, change_request_id=id)
     review = services.change_request_review(change)
@@ -375,7 +383,7 @@ def change_detail_page(request, id):
     context = {
         "change": change,
         "review": review,
-        "policy_text": services.policy_text(change.policy) if change.kind == "policy" else "",
+        "policy_text": services.pair_text(change) if change.kind in ("policy", "access") else "",
         "diff_view": diff_view(entries_from_json(review["diff"] or {})),
         "is_requester": actions.is_requester,
         "can_approve": actions.approve,

@@ -27,6 +27,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from impact.models import TenantSampleSet
+from onboarding import metrics
 from onboarding.errors import ServiceError
 from packs.cel import Activation
 from packs.models import DomainPack, TenantPack
@@ -244,9 +245,13 @@ def decision_impact(*, tenant_id: str, before: Pair, after: Pair) -> dict[str, A
     cached = _cache_get(key)
     if cached is not None:
         return cached
+    started = monotonic()
     samples = samples_for(tenant_id, [after, before])
     result = evaluate_impact(
         compile_pair(tenant_id, before), compile_pair(tenant_id, after), samples
+    )
+    metrics.IMPACT_SECONDS.labels(result="partial" if result["partial"] else "complete").observe(
+        monotonic() - started
     )
     tenant_count = sum(1 for sample in samples if sample.source.startswith("tenant samples"))
     result["sources"] = {"packs": len(samples) - tenant_count, "tenant": tenant_count}

@@ -185,6 +185,7 @@ def problems(*statuses: int, **described: str) -> dict[Any, Any]:
         404: "Not found",
         409: "Conflict with the current state",
         413: "Payload too large",
+        429: "Too many requests (rate_limited, with Retry-After)",
     }
     return {
         (status, PROBLEM_CONTENT_TYPE): OpenApiResponse(

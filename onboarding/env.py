@@ -63,8 +63,32 @@ def env_list(name: str, default: list[str]) -> list[str]:
 
 
 def env_rate(name: str, default: str) -> str:
-    """A rate limit, `<count>/<period>`: `10/m`, `100/5m`, `1000/d` (s, m, h, d)."""
+    """A rate limit, `<count>/<period>`: `10/m`, `100/5m`, `1000/d` (s, m, h, d), or `off`."""
     value = (env_str(name) or default).strip()
+    if value.lower() == "off":
+        return "off"
     if not _RATE.match(value):
         raise ConfigError(f"{name} must be a rate like 10/m or 100/5m (s, m, h, d), got {value!r}")
     return value
+
+
+def env_mapping(name: str, allowed_values: tuple[str, ...]) -> dict[str, str]:
+    """`key=VALUE,key2=VALUE2` (e.g. OIDC_GROUP_ROLES `ops-admins=ADMIN,ops=VIEWER`): every item
+    must have a non-empty key, a value among `allowed_values` and a key seen only once."""
+    raw = env_str(name)
+    if raw is None:
+        return {}
+    mapping: dict[str, str] = {}
+    for item in raw.split(","):
+        key, sep, value = (part.strip() for part in item.partition("="))
+        if not item.strip():
+            continue
+        if not sep or not key or value not in allowed_values:
+            raise ConfigError(
+                f"{name} must be a comma-separated list of key=VALUE with VALUE one of "
+                f"{', '.join(allowed_values)}; got {item.strip()!r}"
+            )
+        if key in mapping:
+            raise ConfigError(f"{name} names {key!r} twice")
+        mapping[key] = value
+    return mapping

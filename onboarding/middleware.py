@@ -1,7 +1,9 @@
+import functools
 import io
 import re
 import uuid
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import DatabaseError
@@ -274,8 +276,21 @@ class SecurityHeadersMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        response.setdefault("Content-Security-Policy", self.POLICY)
+        response.setdefault("Content-Security-Policy", policy_for_issuer(settings.OIDC_ISSUER))
         return response
+
+
+@functools.lru_cache(maxsize=8)
+def policy_for_issuer(issuer: str) -> str:
+    """The policy, with the OpenID provider's origin allowed as a form target when SSO is set up:
+    every page's "Log out" form ends at the provider's end_session_endpoint (RP-initiated
+    logout), and browsers check form-action on every redirect of a form's navigation."""
+    if not issuer:
+        return SecurityHeadersMiddleware.POLICY
+    parts = urlsplit(issuer)
+    return SecurityHeadersMiddleware.POLICY.replace(
+        "form-action 'self'", f"form-action 'self' {parts.scheme}://{parts.netloc}"
+    )
 
 
 def database_unavailable_response(request, exception):

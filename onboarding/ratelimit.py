@@ -57,6 +57,7 @@ from onboarding.errors import ServiceError
 
 logger = logging.getLogger(__name__)
 CACHE_ALIAS = "default"
+OFF = "off"  # a scope whose limit is `off` counts nothing
 # pg_advisory_xact_lock(namespace, key) namespace of the counters ("RL").
 _LOCK_NAMESPACE = 0x524C
 
@@ -100,6 +101,8 @@ def limited(scope: str) -> Callable:
 def hit(scope: str, keys: Mapping[str, str]) -> None:
     """The core: count one call of `scope` in the bucket of each `kind: value` of `keys`."""
     rate = rate_for(scope)
+    if rate == OFF:
+        return
     waits = [
         wait for kind, value in keys.items() if value and (wait := _count(scope, rate, kind, value))
     ]

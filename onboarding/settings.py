@@ -4,7 +4,16 @@ from pathlib import Path
 
 import dj_database_url
 
-from onboarding.env import ConfigError, env_bool, env_float, env_int, env_list, env_rate, env_str
+from onboarding.env import (
+    ConfigError,
+    env_bool,
+    env_float,
+    env_int,
+    env_list,
+    env_mapping,
+    env_rate,
+    env_str,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -37,6 +46,9 @@ for _key in (AUDIT_HMAC_KEY, *AUDIT_HMAC_OLD_KEYS):
         raise ConfigError(
             "AUDIT_HMAC_KEY and AUDIT_HMAC_OLD_KEYS entries need 32 characters or more"
         )
+# The audit list counts its matches exactly up to this many, and shows the planner's estimate
+# (`count_is_estimate: true`) beyond: an exact COUNT(*) of millions of rows costs seconds.
+AUDIT_EXACT_COUNT_LIMIT = env_int("AUDIT_EXACT_COUNT_LIMIT", 10_000, minimum=0)
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -57,10 +69,13 @@ INSTALLED_APPS = [
     # The project's apps in their layers, lowest first (docs/architecture.md): signal receivers
     # connect in this order.
     "tenants",
+    "identity",
+    "sso",
     "packs",
     "runtime_config",
     "impact",
     "governance",
+    "rollouts",
     "audit",
     "webhooks",
     "console",
@@ -69,7 +84,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First: sends token-authenticated runtime reads down RUNTIME_MIDDLEWARE instead.
+    # Operability (docs/operability.md): request metrics and the request log line, around
+    # everything (the runtime's fast path included).
+    "onboarding.observability.RequestObservabilityMiddleware",
+    # Then: sends token-authenticated runtime reads down RUNTIME_MIDDLEWARE instead.
     "runtime_config.fastpath.RuntimeFastPathMiddleware",
     "onboarding.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -153,6 +171,15 @@ else:
 RATE_LIMITS = {
     # Redelivery re-sends an event to a receiver: a burst of them floods it (issue 25).
     "webhook_redeliver": env_rate("RATE_LIMIT_WEBHOOK_REDELIVER", "10/m"),
+    # The expensive endpoints (issue 26, docs/operability.md): a pack's validation (up to
+    # PACK_MAX_BYTES of schema, CEL and self-test work), imports (the same, then stored),
+    # evaluations, and decision impacts (every sample under two configurations).
+    "pack_validate": env_rate("RATE_LIMIT_PACK_VALIDATE", "60/m"),
+    "pack_import": env_rate("RATE_LIMIT_PACK_IMPORT", "30/m"),
+    "evaluate": env_rate("RATE_LIMIT_EVALUATE", "600/m"),
+    "impact": env_rate("RATE_LIMIT_IMPACT", "60/m"),
+    # Password guessing: per client address, and per username tried from anywhere.
+    "login": env_rate("RATE_LIMIT_LOGIN", "10/m"),
 }
 # The request META key holding the client's address: REMOTE_ADDR, or behind a proxy the header
 # it sets (e.g. HTTP_X_REAL_IP; with HTTP_X_FORWARDED_FOR the last hop counts).
@@ -166,6 +193,27 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "/login"
 LOGIN_REDIRECT_URL = "/admin/tenants"
 LOGOUT_REDIRECT_URL = "/login"
+
+# --- SSO (OpenID Connect, sso app; docs/sso.md) ---
+# Sign-in through an OpenID provider (authorization code + PKCE) when OIDC_ISSUER and
+# OIDC_CLIENT_ID are set; OIDC_GROUP_ROLES maps the provider's groups to platform roles
+# (`ops-admins=ADMIN,ops=VIEWER`). LOCAL_LOGIN=false refuses every password login.
+OIDC_ISSUER = (env_str("OIDC_ISSUER") or "").rstrip("/")
+OIDC_CLIENT_ID = env_str("OIDC_CLIENT_ID", "")
+OIDC_CLIENT_SECRET = env_str("OIDC_CLIENT_SECRET", "")
+OIDC_SCOPES = env_str("OIDC_SCOPES", "openid email profile groups")
+OIDC_GROUPS_CLAIM = env_str("OIDC_GROUPS_CLAIM", "groups")
+OIDC_GROUP_ROLES = env_mapping("OIDC_GROUP_ROLES", ("ADMIN", "VIEWER"))
+OIDC_HTTP_TIMEOUT = env_float("OIDC_HTTP_TIMEOUT", 10.0, minimum=0.1)
+LOCAL_LOGIN = env_bool("LOCAL_LOGIN", True)
+if bool(OIDC_ISSUER) != bool(OIDC_CLIENT_ID):
+    raise ConfigError("OIDC_ISSUER and OIDC_CLIENT_ID are set together (or neither)")
+if not LOCAL_LOGIN and not OIDC_ISSUER:
+    raise ConfigError(
+        "LOCAL_LOGIN=false needs SSO (OIDC_ISSUER, OIDC_CLIENT_ID): nobody could log in"
+    )
+# Passwords are checked only while LOCAL_LOGIN is on (sso.backends).
+AUTHENTICATION_BACKENDS = ["sso.backends.PasswordBackend"]
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -245,7 +293,7 @@ if PACKS_FILE_FALLBACK_DIR and not Path(PACKS_FILE_FALLBACK_DIR).is_dir():
 TASKS = {
     "default": {
         "BACKEND": "django_tasks_db.DatabaseBackend",
-        "QUEUES": ["default", "webhooks", "webhooks_slow", "activations"],
+        "QUEUES": ["default", "webhooks", "webhooks_slow", "activations", "rollouts"],
     }
 }
 WORKER_POLL_INTERVAL = env_float("WORKER_POLL_INTERVAL", 0.5, minimum=0.01)
@@ -333,16 +381,40 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# Operability (docs/operability.md). Metrics: GET /metrics; under gunicorn set
+# PROMETHEUS_MULTIPROC_DIR (read by prometheus_client itself) and
+# `-c python:onboarding.gunicorn_config`.
+METRICS_ENABLED = env_bool("METRICS_ENABLED", True)
+# Logs: `text` (one plain line a record, the default) or `json` (one JSON object a line, with the
+# request's fields at its top level); LOG_REQUESTS: one record per request on onboarding.request.
+LOG_FORMAT = env_str("LOG_FORMAT", "text")
+if LOG_FORMAT not in ("text", "json"):
+    raise ConfigError(f"LOG_FORMAT must be text or json, got {LOG_FORMAT!r}")
+LOG_REQUESTS = env_bool("LOG_REQUESTS", True)
+# --- Rollouts (DESIGN §16, docs/rollouts.md) ---
+# A plan's preview and change request sum the decision impact of at most this many tenants.
+ROLLOUT_IMPACT_MAX_TENANTS = env_int("ROLLOUT_IMPACT_MAX_TENANTS", 200, minimum=1)
+# A RUNNING or BAKING rollout whose wave is overdue this long lost its task (a worker died):
+# the worker's recovery step runs it.
+ROLLOUT_RECOVERY_GRACE_SECONDS = env_float("ROLLOUT_RECOVERY_GRACE_SECONDS", 5.0, minimum=0.0)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
     # No log line holds a credential (URL userinfo and query values, tokens): onboarding.redaction.
     "filters": {"redact": {"()": "onboarding.redaction.RedactingFilter"}},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
             "filters": ["redact"],
         }
     },

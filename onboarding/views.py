@@ -1,21 +1,10 @@
-from django.contrib.auth.views import LogoutView
 from django.http import HttpResponse
 from django.shortcuts import render
-from django.template.response import TemplateResponse
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.response import Response
 
 from onboarding.doors import wants_html
 from onboarding.problems import problem, problem_response
-
-_logout = LogoutView.as_view()
-
-
-def logout_page(request):
-    """Logging out changes state, so it takes a POST (with CSRF); a GET asks first."""
-    if request.method == "POST":
-        return _logout(request)
-    return TemplateResponse(request, "logout.html", {})
 
 
 def _error(request, status: int, code: str, title: str, detail: str):

@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import close_old_connections, connections
 
+from onboarding import observability  # noqa: F401  one log record per finished task
+
 logger = logging.getLogger("onboarding.worker")
 
 # queue name -> whether it runs WORKER_CONCURRENCY loops (network-bound work) or one, or the name

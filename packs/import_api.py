@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
+from onboarding import ratelimit
 from onboarding.api import (
     FindingSerializer,
     JsonObjectField,
@@ -108,7 +109,7 @@ class DomainPackImportView(RoleApiView):
         responses={
             201: PackImportOutput,
             200: PackImportOutput,
-            **problems(400, 401, 403, 409, 413),
+            **problems(400, 401, 403, 409, 413, 429),
         },
         description="201 new version; 200 the same version with the same checksum exists. "
         "`version` and the content's `version` must agree when both are given. A new version "
@@ -118,6 +119,7 @@ class DomainPackImportView(RoleApiView):
         "409 version_exists. Every refusal is a `pack.import_rejected` audit row.",
     )
     def post(self, request):
+        ratelimit.enforce(request, "pack_import")
         data = _import_input(self, DomainImportInput, "domain")
         result = services.domain_pack_import(principal=self.principal, **data)
         return _import_response(self, result)
@@ -130,7 +132,7 @@ class TenantPackImportView(RoleApiView):
         responses={
             201: PackImportOutput,
             200: PackImportOutput,
-            **problems(400, 401, 403, 404, 409, 413),
+            **problems(400, 401, 403, 404, 409, 413, 429),
         },
         description="Validated against the domain pack version it would run with (recorded "
         "on the pack for export). `version` and the content's `version` must agree; identical "
@@ -139,6 +141,7 @@ class TenantPackImportView(RoleApiView):
         "refusal is a `pack.import_rejected` audit row.",
     )
     def post(self, request):
+        ratelimit.enforce(request, "pack_import")
         data = _import_input(self, TenantImportInput, "tenant")
         result = services.tenant_pack_import(principal=self.principal, **data)
         return _import_response(self, result)
@@ -148,9 +151,10 @@ class PackValidateView(RoleApiView):
     @extend_schema(
         operation_id="packs_validate",
         request=ValidateInput,
-        responses={200: ReportOutput, **problems(400, 401, 403, 404, 413)},
+        responses={200: ReportOutput, **problems(400, 401, 403, 404, 413, 429)},
         description="The validation report, valid or not; nothing is stored.",
     )
     def post(self, request):
+        ratelimit.enforce(request, "pack_validate")
         data = valid_input(ValidateInput, request.data)
         return Response(services.pack_validate(principal=self.principal, **data))

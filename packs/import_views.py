@@ -5,6 +5,7 @@ packs/urls.py."""
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 
+from onboarding import ratelimit
 from onboarding.errors import InvalidInput, ServiceError, finding
 from onboarding.intake import load_json_object
 from onboarding.ui import (
@@ -81,6 +82,7 @@ def _failure_state(exc: ServiceError, action: str) -> dict:
 def domain_pack_import_page(request):
     if not wants_write(request):
         return HttpResponseRedirect("/admin/packs?tab=domain")
+    ratelimit.enforce(request, "pack_import")
     data = form_data(request)
     try:
         content = _refused_upload_recorded(request, data, "domain")
@@ -101,6 +103,7 @@ def domain_pack_import_page(request):
 def tenant_pack_import_page(request):
     if not wants_write(request):
         return HttpResponseRedirect("/admin/packs?tab=tenant")
+    ratelimit.enforce(request, "pack_import")
     data = form_data(request)
     try:
         content = _refused_upload_recorded(request, data, "tenant")
@@ -143,6 +146,7 @@ def _success_state(result, pack_type: str, request) -> dict:
 def pack_validate_page(request):
     if not wants_write(request):
         return HttpResponseRedirect("/admin/packs")
+    ratelimit.enforce(request, "pack_validate")
     data = form_data(request)
     pack_type = data.get("pack_type", "domain")
     try:

@@ -6,7 +6,8 @@ class RuntimeConfigConfig(AppConfig):
 
     def ready(self) -> None:
         # AppConfig.ready: both modules import models, which exist only now.
-        from runtime_config import invalidation, receivers
+        from runtime_config import invalidation, metrics, receivers
 
         invalidation.connect()
         receivers.connect()
+        metrics.connect()

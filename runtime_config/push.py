@@ -33,6 +33,7 @@ from urllib.parse import urlparse
 from django.conf import settings
 from django.db import DatabaseError, connection, connections, transaction
 
+from onboarding import metrics
 from onboarding.errors import ServiceError
 from runtime_config import cache, convergence
 from runtime_config.models import TenantActiveConfig
@@ -284,6 +285,7 @@ class Listener:
                 continue
             if self.channel_epoch:
                 self.reconnects += 1
+                metrics.LISTENER_RECONNECTS.inc()
                 log.warning("runtime push channel reconnected; cached configurations dropped")
             delay = RETRY_MIN
             self.channel_epoch += 1

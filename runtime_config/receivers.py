@@ -5,7 +5,7 @@ layers"), connected in RuntimeConfigConfig.ready:
   on deprecating a pack a tenant runs (409 `pack_in_use`);
 - domain signals whose change alters what the runtime serves: a pack's status set by hand, and a
   tenant's suspension or reactivation, reach every serving process after the commit;
-- and, inside the app, the push listener's reload of a dropped tenant (runtime.load_and_cache:
+- and, inside the app, the push listener's reload of a dropped tenant (runtime.reload_after_push:
   push sits below runtime and does not import it)."""
 
 from onboarding.errors import Conflict, finding
@@ -70,7 +70,7 @@ def tenant_status_changed(sender, event=None, **kwargs) -> None:
 
 
 def connect() -> None:
-    push.reload_dropped_with(runtime.load_and_cache)
+    push.reload_dropped_with(runtime.reload_after_push)
     pack_hooks.active_config.answer(active_config)
     pack_hooks.tenants_running.answer(tenants_running)
     for model in (DomainPack, TenantPack):

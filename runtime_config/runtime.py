@@ -6,9 +6,12 @@ checksums, and cached per process (runtime_config.cache) until a generation bump
 lookup and a clock comparison."""
 
 import logging
-from time import monotonic
+from time import monotonic, time
 from typing import Any
 
+from django.conf import settings
+
+from onboarding import metrics
 from onboarding.errors import Conflict, InvalidInput, NotFound, ServiceError, finding
 from packs.canonical import checksum
 from runtime_config import cache as _cache
@@ -56,6 +59,8 @@ def get_effective_config(tenant_id: str, min_revision: int | None = None) -> Eff
         push.tick(now)
     entry = _cache._entries.get(tenant_id)
     if entry is not None and entry[0] > now:
+        if settings.METRICS_ENABLED:
+            metrics.CACHE_HIT.inc()
         value = entry[1]
         if value.__class__ is EffectiveConfig:
             if min_revision is None or value.revision >= min_revision:
@@ -119,12 +124,37 @@ def parse_min_revision(raw: Any, path: str = "/min_revision") -> int | None:
 
 def load_and_cache(tenant_id: str) -> EffectiveConfig:
     epoch = _cache.state.epoch
+    if settings.METRICS_ENABLED:
+        metrics.CACHE_MISS.inc()
     try:
         config = load_effective_config(tenant_id)
     except ServiceError as exc:
         _cache.store(tenant_id, _refusal(exc), epoch)
         raise
     _cache.store(tenant_id, config, epoch)
+    _loaded_revisions[tenant_id] = config.revision
+    return config
+
+
+# tenant_id -> the revision this process last loaded (the propagation lag's "before").
+_loaded_revisions: dict[str, int] = {}
+
+
+def reload_after_push(tenant_id: str) -> EffectiveConfig:
+    """The push listener's reload of a tenant a message dropped. When it brings a newer revision
+    than this process had loaded, the time since that activation's commit is the propagation lag
+    (`onboarding_propagation_lag_seconds`: its `activated_at` is taken in the activating
+    transaction, just before the commit)."""
+    previous = _loaded_revisions.get(tenant_id)
+    config = load_and_cache(tenant_id)
+    if previous is not None and config.revision > previous:
+        activated_at = (
+            TenantActiveConfig.objects.filter(tenant_id=tenant_id, revision=config.revision)
+            .values_list("activated_at", flat=True)
+            .first()
+        )
+        if activated_at is not None:
+            metrics.PROPAGATION_LAG.observe(max(time() - activated_at.timestamp(), 0.0))
     return config
 
 

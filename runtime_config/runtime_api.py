@@ -23,6 +23,7 @@ from rest_framework import exceptions, serializers
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.authtoken.models import Token
 
+from onboarding import ratelimit
 from onboarding.api import (
     JsonObjectField,
     RoleApiView,
@@ -255,6 +256,7 @@ class EvaluateView(RoleApiView):
                 403,
                 404,
                 409,
+                429,
                 s400="Invalid body, or `unknown_exception_type`",
                 s404="Unknown tenant, or no active configuration (`no_active_config`)",
                 s409="`tenant_suspended`, `revision_not_available` (`min_revision`)",
@@ -262,6 +264,7 @@ class EvaluateView(RoleApiView):
         },
     )
     def post(self, request):
+        ratelimit.enforce(request, "evaluate")
         data = _valid_input(EvaluateInput, request.data)
         _require_read(self.principal, data["tenant_id"])
         decision = evaluate(

@@ -10,6 +10,7 @@ import json
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 
+from onboarding import ratelimit
 from onboarding.errors import InvalidInput, ServiceError, finding
 from onboarding.intake import load_json_bytes
 from onboarding.ui import Column, Table, form_data, is_htmx, page_view, render_page, wants_write
@@ -114,6 +115,7 @@ def runtime_config_page(request, tenant_id: str):
 def evaluate_page(request):
     if not wants_write(request):
         return HttpResponseRedirect("/ops")
+    ratelimit.enforce(request, "evaluate")
     data = form_data(request)
     tenant_id = data.get("tenant_id", "").strip()
     exception_type = data.get("exception_type", "").strip()

@@ -9,20 +9,24 @@ Django's admin, createsuperuser, a shell):
   another script (Latin "admin" with a Cyrillic a, U+0430) is refused. Detection uses the
   `confusable-homoglyphs` library (Unicode confusables.txt and script data) rather than a
   hand-kept table;
-- unique after NFKC + casefold: "ADMIN", fullwidth "admin" and "admin" are one identity. The
-  database holds that key with a unique constraint (table `username_keys`), so two concurrent
-  creations cannot both succeed.
+- one identity per look (DESIGN §15): the key of a name is its Unicode TR39 confusable
+  skeleton taken after NFKC + casefold, so "ADMIN", fullwidth "admin", "adm\u0131n" (dotless
+  i), "\u0251dmin" (Latin alpha), a whole-script Cyrillic "\u0430dmin" and "admin" are one
+  identity. The skeleton is computed from Unicode's confusables.txt (`tenants/skeleton.py`);
+  before it, Latin small capitals (U+1D00 block, e.g. "aᴅmin") are read as the letter they
+  show: TR39 keeps them as prototypes of their own, people do not. The database holds that key
+  with a unique constraint (table `username_keys`), so two concurrent creations
+  cannot both succeed."""
 
-Whole-script confusables (a name written entirely in Cyrillic letters that look Latin) are not
-refused: telling them from ordinary names in that script needs a skeleton comparison that no
-maintained Python library offers; role bindings are granted by operators, who see the name."""
-
+import re
 import unicodedata
+from functools import cache
 
 from confusable_homoglyphs import confusables
 
 from onboarding.errors import Conflict, InvalidInput, finding
 from tenants.models import UsernameKey
+from tenants.skeleton import skeleton
 
 MAX_LENGTH = 150
 _REFUSED_CATEGORIES = {"Cc", "Cf", "Co", "Cn", "Cs", "Zs", "Zl", "Zp"}
@@ -36,10 +40,24 @@ class UsernameTaken(Conflict):
     code = "username_taken"
 
 
-def username_key(username: str) -> str:
-    """The identity a name stands for: NFKC, casefolded, NFKC again (casefolding can leave a
-    string that is not in NFKC)."""
+_SMALL_CAPITAL = re.compile(r"LATIN LETTER SMALL CAPITAL ([A-Z])")
+
+
+def folded(username: str) -> str:
+    """NFKC, casefolded, NFKC again (casefolding can leave a string that is not in NFKC)."""
     return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", username).casefold())
+
+
+@cache
+def _small_capital(char: str) -> str:
+    match = _SMALL_CAPITAL.fullmatch(unicodedata.name(char, ""))
+    return match.group(1).lower() if match else char
+
+
+def username_key(username: str) -> str:
+    """The identity a name stands for: the TR39 skeleton of its folded form (module doc)."""
+    text = "".join(_small_capital(char) for char in folded(username))
+    return skeleton(text)
 
 
 def same_identity(first: str, second: str) -> bool:
@@ -65,7 +83,7 @@ def _problem(username: str) -> str:
     for char in username:
         if unicodedata.category(char) in _REFUSED_CATEGORIES:
             return f"it contains U+{ord(char):04X} ({unicodedata.name(char, 'unnamed')})"
-    if len(username) > MAX_LENGTH or len(username_key(username)) > MAX_LENGTH:
+    if len(username) > MAX_LENGTH or len(folded(username)) > MAX_LENGTH:
         return f"it is longer than {MAX_LENGTH} characters"
     if confusables.is_dangerous(username):
         return "it mixes scripts with look-alike letters"
@@ -75,7 +93,7 @@ def _problem(username: str) -> str:
 def username_taken(username: str, existing: str) -> UsernameTaken:
     return UsernameTaken(
         f"Username {username!r} is the same identity as the existing user {existing!r} "
-        "(usernames are compared after NFKC normalisation and case folding).",
+        "(usernames are compared by their look: TR39 skeleton after NFKC and case folding).",
         errors=[finding("username_taken", "/username", f"User {existing!r} exists.")],
         extra={"existing_username": existing},
     )

@@ -27,6 +27,7 @@ LOCAL_IMPORTS = {
     "tenants.apps": 1,
     "runtime_config.apps": 1,
     "governance.apps": 1,
+    "rollouts.apps": 1,
     "audit.apps": 1,
     "webhooks.apps": 1,
 }
@@ -187,11 +188,13 @@ def test_worker__apps_registered__queues_and_recovery_steps():
         "activations": False,
         "webhooks": True,
         "webhooks_slow": "WEBHOOK_SLOW_LANE_CONCURRENCY",
+        "rollouts": False,
     }
     steps = {f"{step.__module__}.{step.__name__}" for step in worker.RECOVERY_STEPS}
     assert steps == {
         "governance.services.scheduling.scheduled_recover",
         "webhooks.services.recovery.outbox_recover",
+        "rollouts.services.waves.rollouts_recover",
     }
 
 

@@ -8,8 +8,9 @@ class WebhooksConfig(AppConfig):
 
     def ready(self) -> None:
         # AppConfig.ready: the outbox receivers (next to audit's) and the services import models.
-        from webhooks import receivers, services  # noqa: F401
+        from webhooks import metrics, receivers, services  # noqa: F401
 
+        metrics.connect()
         worker.register_queue("webhooks", concurrent=True)
         # Endpoints that time out or answer slowly: loops of their own (webhooks.services.breaker).
         worker.register_queue("webhooks_slow", loops_setting="WEBHOOK_SLOW_LANE_CONCURRENCY")

@@ -5,6 +5,24 @@ from typing import Any
 from onboarding.events import DomainEvent
 from onboarding.redaction import redact_text
 
+ROLLOUT_EVENT_TYPES: tuple[str, ...] = tuple(
+    f"rollout.{what}"
+    for what in (
+        "created",
+        "started",
+        "wave_applied",
+        "paused",
+        "resumed",
+        "advanced",
+        "alarm",
+        "halted",
+        "aborted",
+        "rolled_back",
+        "completed",
+        "cancelled",
+    )
+)
+
 EVENT_TYPES: tuple[str, ...] = (
     "pack.imported",
     "pack.import_rejected",
@@ -18,6 +36,15 @@ EVENT_TYPES: tuple[str, ...] = (
     "change_request.scheduled",
     "change_request.applied",
     "tenant.status_changed",
+    "user.created",
+    "user.updated",
+    "user.deactivated",
+    "role.granted",
+    "role.revoked",
+    "token.created",
+    "token.revoked",
+    # Fleet rollouts (DESIGN §16): every state change of a rollout.
+    *ROLLOUT_EVENT_TYPES,
 )
 
 # Audit action → webhook event type. Actions not named here are not published.
@@ -34,6 +61,14 @@ _BY_ACTION = {
     "change_request.scheduled": "change_request.scheduled",
     "change_request.applied": "change_request.applied",
     "tenant.status_changed": "tenant.status_changed",
+    "user.created": "user.created",
+    "user.updated": "user.updated",
+    "user.deactivated": "user.deactivated",
+    "role.granted": "role.granted",
+    "role.revoked": "role.revoked",
+    "token.created": "token.created",
+    "token.revoked": "token.revoked",
+    **{event_type: event_type for event_type in ROLLOUT_EVENT_TYPES},
 }
 
 # A receiver is an HTTP endpoint, not an archive: details larger than this are left out (the

@@ -260,6 +260,9 @@ def build() -> str:
         "- **Tenant context**: `X-Tenant-ID: <id>` narrows lists for platform principals; a "
         "tenant-bound principal naming another tenant gets 403 `tenant_context_mismatch`.",
         "- Every response carries `X-Request-ID` (also recorded in the audit trail).",
+        "- **Times** are RFC 3339 (`2026-12-06T10:09:22.752468Z`); the management commands "
+        "print them in UTC with `Z`, as the API's date-time fields (`onboarding/rfc3339.py`), "
+        "never `2026-12-06 10:09:22.752468+00:00`.",
         "- **Pack documents in bodies**: the examples read pack files from `docs/examples/` "
         "(written by the generator) and wrap them into the request body with `jq`; the same "
         "works for any pack file, e.g.:",
@@ -757,16 +760,22 @@ def build() -> str:
     )
 
     r.text(
-        "**Scheduled activation**: with `apply_at` (RFC 3339 with an offset, in the future, at "
-        "most 90 days ahead) the answer is 202 with a change request in status `SCHEDULED` "
-        "(PENDING first when approval applies; approving it then schedules it). `manage.py "
+        "**Scheduled activation**: with `apply_at` (strict RFC 3339 `date-time`: ASCII digits, "
+        "extended format, `T`, seconds, optional fraction, `Z` or an offset `±HH:MM` up to "
+        "±23:59, stored in UTC; in the future, at most 90 days ahead) the answer is 202 with a "
+        "change request in status `SCHEDULED` (PENDING first when approval applies; approving it "
+        "then schedules it). Approving a PENDING request whose `apply_at` has passed does not "
+        "apply it: 409 `apply_at_passed`, and the request ends `STALE` with `status_reason: "
+        "apply_at_passed` (ask again with a new time). `manage.py "
         "run_worker` applies it within about a second of `apply_at`, re-running every check "
         "(suspension, deprecation, compatibility, playbook links, and the tenant's revision: "
         "one that moved since the request makes it STALE). A failing check ends it `STALE` with "
         "`status_reason`; until it is applied, `POST /admin/config-changes/{id}/cancel` cancels "
         "it. Audit actions and webhook events: `change_request.scheduled`, then "
         "`config.activated` and `change_request.applied`, or `change_request.stale`. Bad "
-        "`apply_at`: 400 `invalid_apply_at`, `apply_at_in_past`, `apply_at_too_far`."
+        "`apply_at`: 400 `invalid_apply_at` (also for `٢٠٢٦-…` digits, the basic format "
+        "`20261206T110709Z`, no seconds, an offset past ±23:59), `apply_at_in_past`, "
+        "`apply_at_too_far`."
     )
     scheduled = r.call(
         "POST",
@@ -1028,18 +1037,30 @@ def build() -> str:
     r.endpoint(
         "GET",
         "/admin/audit",
-        "The hash-chained audit trail, newest first. Filters: `tenant_id`, `action`, `actor`, "
-        "`object_type`, `domain`, `version`, `since`, `until` (ISO 8601), `page`, `page_size`; "
-        "`?format=csv` streams CSV.",
-        "400 `invalid_filter`.",
+        "The hash-chained audit trail, newest first (occurred_at, then id). Filters: "
+        "`tenant_id`, `action`, `actor`, `object_type`, `domain`, `version`, `since`, `until` "
+        "(ISO 8601); `page_size` (1 to 200, default 50). Pages go by keyset: `next` and `previous` "
+        "are links carrying an opaque, signed `cursor` (the filters stay in the link; a page "
+        "costs the same however deep). `count` is exact up to `AUDIT_EXACT_COUNT_LIMIT` "
+        "matches (10,000), beyond it the planner's estimate with `count_is_estimate: true`. "
+        "`?format=csv` streams every match as CSV.",
+        "400 `invalid_filter`, `invalid_cursor` (a cursor this service did not give out), "
+        "`invalid_page` (`page` other than 1: follow `next`).",
     )
-    r.call("GET", f"/admin/audit?tenant_id={t}&action=config.activated&page_size=1")
+    listed = r.call("GET", f"/admin/audit?tenant_id={t}&action=config.activated&page_size=1")
     r.call(
         "GET",
         f"/admin/audit?tenant_id={t}&page_size=2&format=csv",
         headers={"Accept": "text/csv"},
         title="CSV",
     )
+    r.endpoint(
+        "GET",
+        "/admin/audit/{id}",
+        "One audit event (the same fields as a row of the list); browsers get its page.",
+        "404 `audit_event_not_found` (unknown, or not visible to the caller).",
+    )
+    r.call("GET", f"/admin/audit/{listed['results'][0]['id']}")
 
     r.text("## Webhooks")
     r.text(

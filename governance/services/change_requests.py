@@ -8,7 +8,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from governance import signals
+from governance import hooks, signals
+from governance.services.access import approve_access
 from governance.services.pending import end_stale, supersede_pending
 from governance.services.policy import approve_policy
 from governance.services.records import change_request_snapshot, pair_text
@@ -27,7 +28,7 @@ from onboarding.events import DomainEvent, send_event
 from onboarding.principal import Principal
 from runtime_config.models import ChangeRequestStatus, ConfigChangeRequest, TenantActiveConfig
 from runtime_config.services.apply import apply_target, lock_config
-from runtime_config.services.targets import KIND_POLICY, Target
+from runtime_config.services.targets import KIND_ACCESS, KIND_POLICY, KIND_ROLLOUT, Target
 from tenants.identity import same_identity
 from tenants.models import Tenant
 
@@ -108,6 +109,10 @@ def _approve(principal: Principal, change_request: ConfigChangeRequest, comment:
         )
     if change_request.kind == KIND_POLICY:
         return approve_policy(principal, change_request, comment), None
+    if change_request.kind == KIND_ACCESS:
+        return approve_access(principal, change_request, comment), None
+    if change_request.kind == KIND_ROLLOUT:
+        return _approve_rollout(principal, change_request, comment), None
     refusal: ServiceError | None = None
     with transaction.atomic():
         # Tenant row first, then the request: the order every writer of this tenant takes.
@@ -133,7 +138,28 @@ def _approve(principal: Principal, change_request: ConfigChangeRequest, comment:
             send_review_event(
                 signals.change_request_stale, "change_request.stale", change_request, principal
             )
-        elif change_request.apply_at is not None and change_request.apply_at > timezone.now():
+        elif change_request.apply_at is not None and change_request.apply_at <= timezone.now():
+            # Its window is over: applying it now would be a change nobody asked for at this
+            # time. The request ends STALE; the requester asks again with a new apply_at.
+            refusal = Conflict(
+                "This change request was to be applied at "
+                f"{change_request.apply_at.isoformat()}, which has passed; request it again.",
+                code="apply_at_passed",
+                errors=[
+                    finding(
+                        "apply_at_passed",
+                        "/apply_at",
+                        f"apply_at {change_request.apply_at.isoformat()} has passed.",
+                    )
+                ],
+            )
+            end_stale(
+                change_request,
+                reason="apply_at_passed",
+                actor=principal.username,
+                what="was approved after its apply_at had passed",
+            )
+        elif change_request.apply_at is not None:
             # Approved for later: the worker applies it at apply_at, re-checking everything.
             close_request(change_request, ChangeRequestStatus.SCHEDULED, principal, comment)
             send_review_event(
@@ -188,6 +214,21 @@ def _approve(principal: Principal, change_request: ConfigChangeRequest, comment:
     return change_request, config
 
 
+def _approve_rollout(
+    principal: Principal, change_request: ConfigChangeRequest, comment: str
+) -> ConfigChangeRequest:
+    """A fleet rollout's plan (DESIGN §16): approving it starts the rollout, whose worker
+    re-checks every tenant as each wave applies."""
+    with transaction.atomic():
+        change_request = lock_pending(change_request.pk)
+        close_request(change_request, ChangeRequestStatus.APPLIED, principal, comment)
+        send_review_event(
+            signals.change_request_approved, "change_request.approved", change_request, principal
+        )
+        hooks.rollout_approved(change_request=change_request, principal=principal)
+    return change_request
+
+
 def change_request_reject(
     *, principal: Principal, change_request_id: Any, comment: str = ""
 ) -> ConfigChangeRequest:
@@ -238,4 +279,6 @@ def _end_open(
         change_request = lock_pending(change_request.pk, also=(ChangeRequestStatus.SCHEDULED,))
         close_request(change_request, status, principal, comment)
         send_review_event(signal, action, change_request, principal)
+        if change_request.kind == KIND_ROLLOUT:
+            hooks.rollout_request_ended(change_request=change_request, principal=principal)
     return change_request

@@ -11,7 +11,7 @@ from governance import signals
 from governance.services.records import change_request_snapshot, pair_text
 from onboarding.events import DomainEvent, send_event
 from runtime_config.models import ChangeRequestStatus, ConfigChangeRequest
-from runtime_config.services.targets import KIND_POLICY
+from runtime_config.services.targets import KIND_ACCESS, KIND_POLICY
 
 SUPERSEDED = "superseded"
 
@@ -19,7 +19,10 @@ SUPERSEDED = "superseded"
 def supersede_pending(
     *, tenant_id: str | None, kind: str, actor: str, keep: Any = None
 ) -> list[ConfigChangeRequest]:
-    """End STALE `superseded` every PENDING request of the scope but `keep` (the new one)."""
+    """End STALE `superseded` every PENDING request of the scope but `keep` (the new one).
+    Access requests (role grants) neither supersede nor are superseded: each names a person."""
+    if kind == KIND_ACCESS:
+        return []
     older = (
         ConfigChangeRequest.objects.select_for_update(of=("self",))
         .filter(status=ChangeRequestStatus.PENDING)
@@ -27,7 +30,9 @@ def supersede_pending(
     )
     older = older.filter(tenant_id=tenant_id) if tenant_id else older.filter(tenant__isnull=True)
     older = (
-        older.filter(kind=KIND_POLICY) if kind == KIND_POLICY else older.exclude(kind=KIND_POLICY)
+        older.filter(kind=KIND_POLICY)
+        if kind == KIND_POLICY
+        else older.exclude(kind__in=(KIND_POLICY, KIND_ACCESS))
     )
     ended = []
     for change_request in older.select_related("domain_pack", "tenant_pack").order_by(

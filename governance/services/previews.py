@@ -3,6 +3,7 @@ configuration the runtime serves, and every problem and warning — nothing is w
 
 from typing import Any
 
+from governance import hooks
 from governance.services.policy import activation_requires_approval
 from impact.engine import decision_impact
 from onboarding.errors import ServiceError
@@ -15,6 +16,7 @@ from runtime_config.services.compatibility import link_findings
 from runtime_config.services.targets import (
     KIND_ACTIVATE,
     KIND_ROLLBACK,
+    KIND_ROLLOUT,
     Target,
     config_snapshot,
 )
@@ -112,6 +114,8 @@ def change_request_review(change_request: ConfigChangeRequest) -> dict[str, Any]
     `impact` of a change request, from the configuration at its base revision (what the tenant
     ran when it was requested, and still runs while it can be approved) to its target pair. A
     request without a pair to activate (another kind) has neither."""
+    if change_request.kind == KIND_ROLLOUT:
+        return {"diff": None, "impact": hooks.rollout_impact(change_request=change_request)}
     if change_request.kind not in (KIND_ACTIVATE, KIND_ROLLBACK):
         return {"diff": None, "impact": None}
     base = (

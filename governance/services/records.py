@@ -24,9 +24,17 @@ def approvers_text(tenant_id: str | None) -> str:
     return f"another ADMIN of {tenant_id} or a platform ADMIN"
 
 
+def access_text(policy: dict[str, Any] | None) -> str:
+    access = (policy or {}).get("access") or {}
+    scope = access.get("tenant_id") or "the platform"
+    return f"{access.get('role', '?')} on {scope} for {access.get('username', '?')}"
+
+
 def pair_text(change_request: ConfigChangeRequest) -> str:
     if change_request.kind == "policy":
         return policy_text(change_request.policy)
+    if change_request.kind == "access":
+        return access_text(change_request.policy)
     domain_version = change_request.domain_pack.version if change_request.domain_pack else "-"
     tenant_version = change_request.tenant_pack.version if change_request.tenant_pack else "-"
     return f"{change_request.domain} {domain_version} + tenant pack {tenant_version}"

@@ -14,7 +14,6 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django_tasks import task
 
 from governance import signals
@@ -22,6 +21,7 @@ from governance.services.records import change_request_snapshot, pair_text
 from onboarding.errors import Conflict, Forbidden, InvalidInput, ServiceError, finding
 from onboarding.events import DomainEvent, send_event
 from onboarding.principal import Principal
+from onboarding.rfc3339 import parse_rfc3339
 from runtime_config.models import ChangeRequestStatus, ConfigChangeRequest
 from runtime_config.services.apply import apply_target, lock_config, locked_target
 from runtime_config.services.compatibility import deprecated_findings
@@ -38,13 +38,8 @@ RECOVERY_GRACE = timedelta(seconds=30)
 def parse_apply_at(value: Any, *, now: datetime | None = None) -> datetime:
     """An RFC 3339 date-time with an explicit offset, in the future, at most 90 days ahead."""
     path = "/apply_at"
-    moment = None
-    if isinstance(value, str) and 0 < len(value) <= 64 and ("T" in value or "t" in value):
-        try:
-            moment = parse_datetime(value.upper())
-        except (ValueError, OverflowError):
-            moment = None
-    if moment is None or moment.tzinfo is None:
+    moment = parse_rfc3339(value)
+    if moment is None:
         raise InvalidInput(
             "apply_at must be an RFC 3339 date-time with a UTC offset.",
             code="invalid_apply_at",

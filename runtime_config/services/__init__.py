@@ -8,10 +8,12 @@ Modules, each importing only those listed before it:
 - `compatibility`: every blocking problem of a target (suspension, revision, a pack failing its
   checksum, deprecation, pack compatibility, playbook links).
 - `apply`: `apply_target`, the one transaction step that moves the active-config pointers.
+- `batch`: `apply_targets`, the same step for many tenants in one transaction (a rollout's wave).
 
 Callers import from this package; the names below are its public API."""
 
 from runtime_config.services.apply import apply_target, lock_config, locked_target
+from runtime_config.services.batch import BatchOutcome, apply_targets
 from runtime_config.services.compatibility import (
     blocking_problems,
     compatibility_errors,
@@ -20,9 +22,11 @@ from runtime_config.services.compatibility import (
     revision_conflict,
 )
 from runtime_config.services.targets import (
+    KIND_ACCESS,
     KIND_ACTIVATE,
     KIND_POLICY,
     KIND_ROLLBACK,
+    KIND_ROLLOUT,
     ActivationOutcome,
     Target,
     config_snapshot,
@@ -31,12 +35,16 @@ from runtime_config.services.targets import (
 )
 
 __all__ = [
+    "KIND_ACCESS",
     "KIND_ACTIVATE",
     "KIND_POLICY",
     "KIND_ROLLBACK",
+    "KIND_ROLLOUT",
     "ActivationOutcome",
+    "BatchOutcome",
     "Target",
     "apply_target",
+    "apply_targets",
     "blocking_problems",
     "compatibility_errors",
     "config_snapshot",

@@ -90,7 +90,7 @@ def apply_target(
         kind=kind,
         change_request=change_request,
     )
-    _send_activated(principal, config, before, kind, comment, change_request, promoted)
+    send_activated(principal, config, before, kind, comment, change_request, promoted)
     bump_generation_on_commit(f"{config.tenant_id}:{config.revision}")  # push + poll fallback
     return config
 
@@ -106,7 +106,10 @@ def locked_target(target: Target) -> Target:
     return target
 
 
-def _send_activated(principal, config, before, kind, comment, change_request, promoted) -> None:
+def send_activated(
+    principal, config, before, kind, comment, change_request, promoted, extra=None
+) -> None:
+    """The `config.activated` event of one tenant; `extra` adds details (a rollout's id)."""
     after = config_snapshot(config)
     verb = "rolled back to" if kind == KIND_ROLLBACK else "activated"
     send_event(
@@ -133,6 +136,7 @@ def _send_activated(principal, config, before, kind, comment, change_request, pr
                 # DRAFT packs that became ACTIVE with the activation; each also has its own
                 # `pack.status_changed` row, like an explicit status change.
                 "promoted_to_active": promoted,
+                **(extra or {}),
             },
         ),
     )

@@ -15,6 +15,12 @@ KIND_ROLLBACK = "rollback"
 # A change of the approval policy (a tenant's, or the global setting when the request names no
 # tenant) that weakens four-eyes: it waits for a second ADMIN (DESIGN §14).
 KIND_POLICY = "policy"
+# A role grant (ADMIN while four-eyes applies) waiting for a second ADMIN (DESIGN §15); its
+# `policy` field holds {"access": {"username", "role", "tenant_id"}}.
+KIND_ACCESS = "access"
+# A fleet rollout (DESIGN §16): one request approves the whole plan; no tenant, the domain pack
+# it moves to. Its tenants' activations are recorded with this kind too.
+KIND_ROLLOUT = "rollout"
 
 
 @dataclass(frozen=True)

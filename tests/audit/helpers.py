@@ -11,7 +11,7 @@ def events(**filters) -> list[AuditEvent]:
     return list(AuditEvent.objects.filter(**filters).order_by("id"))
 
 
-def verify() -> str:
+def verify(*args: str) -> str:
     out = StringIO()
-    call_command("verify_audit", stdout=out)
+    call_command("verify_audit", *args, stdout=out)
     return out.getvalue()

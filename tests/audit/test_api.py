@@ -135,7 +135,7 @@ def test_audit_list__pagination__pages_of_the_requested_size(admin, trail):
     assert first["count"] == len(trail)
     assert [row["id"] for row in first["results"]] == newest_first(trail)[:3]
     assert first["next"] and first["previous"] is None
-    second = admin.client.get(URL, {"page_size": 3, "page": 2}).json()
+    second = admin.client.get(first["next"]).json()
     assert [row["id"] for row in second["results"]] == newest_first(trail)[3:]
 
 
@@ -182,10 +182,6 @@ def test_audit_list__unknown_format__400_invalid_filter(admin, trail, value):
     response = admin.client.get(URL, {"format": value})
     assert_problem(response, 400, "invalid_filter")
     assert response.json()["errors"][0]["path"] == "/format"
-
-
-def test_audit_list__page_out_of_range__404_problem(admin, trail):
-    assert_problem(admin.client.get(URL, {"page": 99}), 404, "not_found")
 
 
 def test_audit_list__page_zero__400_invalid_page(admin, trail):

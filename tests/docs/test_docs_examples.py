@@ -15,7 +15,19 @@ DOCS = [ROOT / "README.md", *sorted(DOCS_DIR.glob("*.md"))]
 GENERATED_LATER = {DOCS_DIR / "performance.md"}
 # Paths that only serve pages or Django's own tools, not the JSON API.
 # Pages with no API, and the catch-all 404 ("^").
-NOT_API = {"", "login", "logout", "confirm", "admin/packs", "ops", "api/docs/", "^"}
+# The OpenID Connect sign-in (oidc/login, oidc/callback) is a browser redirect flow (docs/sso.md).
+NOT_API = {
+    "",
+    "login",
+    "logout",
+    "oidc/login",
+    "oidc/callback",
+    "confirm",
+    "admin/packs",
+    "ops",
+    "api/docs/",
+    "^",
+}
 LINK = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s]+)\)")
 IMAGE = re.compile(r"!\[[^\]]*\]\(([^)\s]+)\)")
 HEADING = re.compile(r"^#{1,6}\s+(.*)$", re.MULTILINE)

@@ -1,5 +1,6 @@
 import io
 import json
+import re
 
 import pytest
 from django.core.cache import cache
@@ -415,6 +416,10 @@ def test_command__applies__prints_json_exit_0(packs):
     body = json.loads(out.getvalue())
     assert body["revision"] == 1
     assert body["activated_by"] == "ops-bot"
+    # Times as the API prints them (issue 25 item 11): RFC 3339 in UTC with Z, not str(datetime).
+    activated_at = TenantActiveConfig.objects.get(pk="TENANT_A").activated_at
+    assert body["activated_at"] == activated_at.isoformat().replace("+00:00", "Z")
+    assert re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}(\.[0-9]+)?Z", body["activated_at"])
 
 
 def test_command__dry_run__writes_nothing(packs):

@@ -2,8 +2,8 @@
 when approval applies) that the worker applies when it comes due, re-running every check; a
 failing check ends it STALE with the reason; it can be cancelled until applied."""
 
-import time
 from datetime import UTC, datetime, timedelta
+from datetime import timezone as dt_timezone
 
 import pytest
 from django.utils import timezone
@@ -11,7 +11,6 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from governance.services import (
     change_request_apply_scheduled,
-    change_request_approve,
     config_activate,
     parse_apply_at,
     scheduled_recover,
@@ -23,6 +22,7 @@ from runtime_config.models import ChangeRequestStatus, ConfigChangeRequest, Tena
 from tenants.models import RoleBinding
 from tests.api.conftest import assert_problem, send
 from tests.runtime_config.activation_helpers import SETUP, domain_pack, tenant_pack
+from tests.waiting import wait_until
 
 ACTIVATE = "/admin/packs/activate"
 
@@ -87,6 +87,19 @@ def _due(change_request_id, when=None) -> None:
         ("2020-01-01T00:00:00Z", "apply_at_in_past"),
         ("2999-01-01T00:00:00Z", "apply_at_too_far"),
         ("2026-01-01T00:00:00Z" + " " * 100, "invalid_apply_at"),
+        # Issue 25 item 4: RFC 3339 and nothing looser.
+        ("\u0662\u0660\u0662\u0666-12-07T10:00:00Z", "invalid_apply_at"),  # Arabic-Indic digits
+        ("\uff12\uff10\uff12\uff16-12-07T10:00:00Z", "invalid_apply_at"),  # full-width digits
+        ("20261206T110709Z", "invalid_apply_at"),  # ISO 8601 basic format
+        ("2026-12-07T10:00Z", "invalid_apply_at"),  # no seconds
+        ("2026-12-07 10:00:00Z", "invalid_apply_at"),  # no T
+        ("2026-12-07T10:00:00+2400", "invalid_apply_at"),  # offset without a colon
+        ("2026-12-07T10:00:00+24:00", "invalid_apply_at"),  # past ±23:59
+        ("2026-12-07T10:00:00-99:99", "invalid_apply_at"),
+        ("2026-12-07T10:00:00+05", "invalid_apply_at"),
+        ("2026-02-30T10:00:00Z", "invalid_apply_at"),
+        ("2026-12-07T24:00:00Z", "invalid_apply_at"),
+        ("0001-01-01T00:00:00+23:59", "apply_at_in_past"),  # before year 1 in UTC
     ],
 )
 def test_activate__bad_apply_at__400_with_code_and_nothing_written(admin, packs, value, code):
@@ -105,6 +118,28 @@ def test_activate__bad_apply_at__400_with_code_and_nothing_written(admin, packs,
 def test_activate__apply_at_not_a_string__400(admin, packs):
     response = send(admin.client, "POST", ACTIVATE, {"tenant_id": "TENANT_A", "apply_at": 5})
     assert_problem(response, 400, "wrong_type")
+
+
+@pytest.mark.parametrize("offset", ["+23:59", "-23:59", "+16:00", "-15:59", "+15:59"])
+def test_activate__apply_at_with_any_rfc3339_offset__202_stored_as_the_same_instant(
+    admin, packs, offset
+):
+    """PostgreSQL refuses an offset past ±15:59 in a literal ("time zone displacement out of
+    range", which was a 500): the instant is stored in UTC, whatever offset named it."""
+    hours, minutes = int(offset[1:3]), int(offset[4:6])
+    zone = timedelta(hours=hours, minutes=minutes) * (-1 if offset[0] == "-" else 1)
+    moment = (timezone.now() + timedelta(days=2)).replace(microsecond=0)
+    text = moment.astimezone(dt_timezone(zone)).isoformat()
+    assert text.endswith(offset)
+    response = send(
+        admin.client,
+        "POST",
+        ACTIVATE,
+        {"tenant_id": "TENANT_A", "tenant_pack_version": "v1.5", "apply_at": text},
+    )
+    assert response.status_code == 202, response.content
+    change_id = response.json()["change_request"]["id"]
+    assert ConfigChangeRequest.objects.get(pk=change_id).apply_at == moment
 
 
 def test_parse_apply_at__offsets__normalised_instant():
@@ -151,10 +186,12 @@ def test_activate__blocked_now__refused_now_not_scheduled(admin, packs):
 def test_scheduled__comes_due__applied_within_2s_of_apply_at_with_events(admin, packs):
     change_id = _schedule(admin, seconds=1.5).json()["change_request"]["id"]
     apply_at = ConfigChangeRequest.objects.get(pk=change_id).apply_at
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and _active_version() != "v1.5":
+
+    def applied() -> bool:
         drain(queues=("activations",))
-        time.sleep(0.05)
+        return _active_version() == "v1.5"
+
+    wait_until(applied, timeout=10, interval=0.05)
     applied_at = TenantActiveConfig.objects.get(pk="TENANT_A").activated_at
     assert _active_version() == "v1.5"
     assert apply_at <= applied_at <= apply_at + timedelta(seconds=2)
@@ -292,18 +329,27 @@ def test_scheduled_with_approval__pending_then_scheduled_on_approval_then_applie
     assert TenantActiveConfig.objects.get(pk="TENANT_A").activated_by == second_admin.username
 
 
-def test_scheduled_with_approval__approved_after_apply_at__applied_at_once(
+def test_scheduled_with_approval__approved_after_apply_at__409_apply_at_passed_and_stale(
     admin, second_admin, packs
 ):
+    """Issue 25 item 4: a PENDING request whose window passed is not applied at approval (that
+    would be a change at a time nobody chose); it ends STALE with the reason."""
     tenant_set_approval_policy(
         principal=SETUP, tenant_id="TENANT_A", require_activation_approval=True
     )
     change_id = _schedule(admin).json()["change_request"]["id"]
     _due(change_id)
-    change, config = change_request_approve(
-        principal=second_admin.principal, change_request_id=change_id
-    )
-    assert change.status == "APPLIED" and config.tenant_pack.version == "v1.5"
+    approved = send(second_admin.client, "POST", f"/admin/config-changes/{change_id}/approve", {})
+    problem = assert_problem(approved, 409, "apply_at_passed")
+    assert problem["errors"][0]["path"] == "/apply_at"
+    change = ConfigChangeRequest.objects.get(pk=change_id)
+    assert (change.status, change.status_reason) == ("STALE", "apply_at_passed")
+    assert _active_version() == "v1.4"
+    stale = AuditEvent.objects.filter(action="change_request.stale", object_id=str(change_id))
+    assert stale.count() == 1
+    assert not AuditEvent.objects.filter(action="config.activated", version="v1.5").exists()
+    again = send(second_admin.client, "POST", f"/admin/config-changes/{change_id}/approve", {})
+    assert again.status_code == 409 and _active_version() == "v1.4"  # no longer pending
 
 
 def test_scheduled__webhook_events_for_scheduling_applying_and_failing(admin, packs):

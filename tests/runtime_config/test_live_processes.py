@@ -18,6 +18,7 @@ from tests.runtime_config.runtime_support import (
     store_domain,
     store_tenant,
 )
+from tests.waiting import holds, wait_until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 PUSH_DEADLINE = 1.0
@@ -63,11 +64,14 @@ def refused_everywhere(servers, token: str, statuses: set[int]) -> float | None:
     """Seconds until every server refuses the token, or None past the deadline."""
     started = time.monotonic()
     pending = list(servers)
-    while pending and time.monotonic() - started < PUSH_DEADLINE:
-        pending = [s for s in pending if Client(s.base, token).get(URL).status not in statuses]
-        if pending:
-            time.sleep(0.01)
-    return None if pending else time.monotonic() - started
+
+    def refused() -> bool:
+        pending[:] = [s for s in pending if Client(s.base, token).get(URL).status not in statuses]
+        return not pending
+
+    return (
+        time.monotonic() - started if holds(refused, timeout=PUSH_DEADLINE, interval=0.01) else None
+    )
 
 
 def warm(servers, token: str) -> None:
@@ -109,6 +113,9 @@ def test_activation__every_process_serves_new_revision_within_deadline(
     started = time.monotonic()
     for server in two_processes:
         client = Client(server.base, reader.token)
-        while client.get(URL).json()["revision"] != 2:
-            assert time.monotonic() - started < PUSH_DEADLINE
-            time.sleep(0.01)
+        left = PUSH_DEADLINE - (time.monotonic() - started)
+        wait_until(
+            lambda c=client: c.get(URL).json()["revision"] == 2,
+            timeout=max(left, 0.001),
+            interval=0.01,
+        )

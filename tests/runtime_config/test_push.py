@@ -3,7 +3,6 @@ push channel can deliver a change within the deadline. PostgreSQL LISTEN/NOTIFY,
 pub/sub when CACHE_URL is Redis; a killed listener connection comes back and drops everything."""
 
 import os
-import time
 
 import pytest
 from django.db import connection
@@ -19,6 +18,7 @@ from tests.runtime_config.runtime_support import (
     store_domain,
     store_tenant,
 )
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 # Far below the 30 s poll of the watching process: only a push arrives in time.
@@ -90,13 +90,7 @@ def _listener_backends() -> list[int]:
 
 
 def _wait_for(predicate, timeout: float = 10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    return predicate()
+    return wait_until(predicate, timeout=timeout, interval=0.05)
 
 
 @pytest.mark.postgres

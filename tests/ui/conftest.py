@@ -154,10 +154,13 @@ def open_page(chromium, live_server):
     yield make
     for context in contexts:
         # Let requests in flight finish first: the live server would otherwise still be writing
-        # while the test database is flushed.
+        # while the test database is flushed. ("networkidle" is no such wait: a loaded page has
+        # reached it long before; htmx marks the element of a request in flight.)
         for page in context.pages:
             with contextlib.suppress(Exception):  # a page that never settles is closed anyway
-                page.wait_for_load_state("networkidle", timeout=5000)
+                page.wait_for_function(
+                    "() => document.querySelector('.htmx-request') === null", timeout=5000
+                )
         context.close()
 
 

@@ -2,7 +2,6 @@
 PostgreSQL: both report the active revision, an activation moves both to the new one."""
 
 import threading
-import time
 
 import pytest
 from django.test import Client as DjangoClient
@@ -20,6 +19,7 @@ from tests.runtime_config.runtime_support import (
     store_tenant,
 )
 from tests.ui.conftest import shot
+from tests.waiting import wait_until
 
 pytestmark = [
     pytest.mark.browser,
@@ -49,12 +49,12 @@ def _load_both_workers(server, token: str, timeout: float = 20.0) -> None:
     for thread in threads:
         thread.start()
     try:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if len(convergence_get(principal=SETUP, tenant_id=FINANCE)["processes"]) == 2:
-                return
-            time.sleep(0.2)
-        raise AssertionError("both gunicorn workers did not report within the timeout")
+        wait_until(
+            lambda: len(convergence_get(principal=SETUP, tenant_id=FINANCE)["processes"]) == 2,
+            timeout=timeout,
+            interval=0.2,
+            message="both gunicorn workers reporting",
+        )
     finally:
         stop.set()
         for thread in threads:
@@ -66,12 +66,12 @@ def _panel_rows(page) -> list[str]:
 
 
 def _wait_panel(page, predicate, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate(page.locator("#convergence").inner_text(), _panel_rows(page)):
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"panel never matched: {page.locator('#convergence').inner_text()!r}")
+    wait_until(
+        lambda: predicate(page.locator("#convergence").inner_text(), _panel_rows(page)),
+        timeout=timeout,
+        interval=0.2,
+        message="the convergence panel matching",
+    )
 
 
 def test_convergence_panel__two_gunicorn_workers__converge_after_activation(

@@ -3,7 +3,6 @@ retries, `deliver` — the worker's task loops run in this thread until a condit
 `settle`, which runs them until nothing is due (no fixed absence window: a test that checks
 that nothing more is sent waits for the outbox to be quiet, not for time to pass)."""
 
-import time
 from collections.abc import Callable
 
 import pytest
@@ -12,6 +11,7 @@ from django_tasks_db.models import DBTaskResult
 
 from onboarding.worker import drain
 from tenants.principals import Principal
+from tests.waiting import holds
 from tests.webhooks.receiver import Receiver
 from webhooks.events import EVENT_TYPES
 from webhooks.services import webhook_create
@@ -46,14 +46,15 @@ def subscribe(url: str, *, events=EVENT_TYPES, tenant_id: str | None = None, act
     )
 
 
-def deliver(until: Callable[[], bool] = lambda: False, timeout: float = 10.0) -> None:
-    """Run due tasks until `until()` holds (or, with the default, once)."""
-    deadline = time.monotonic() + timeout
-    while True:
+def deliver(until: Callable[[], bool], timeout: float = 10.0) -> bool:
+    """Run due tasks until `until()` holds or `timeout` passes; whether it held (the caller
+    asserts on the outcome it means)."""
+
+    def drained() -> bool:
         drain()
-        if until() or time.monotonic() > deadline:
-            return
-        time.sleep(0.02)
+        return until()
+
+    return holds(drained, timeout=timeout)
 
 
 def due_tasks() -> int:

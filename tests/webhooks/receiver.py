@@ -9,6 +9,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from standardwebhooks.webhooks import Webhook
 
+from tests.waiting import holds
+
 
 @dataclass
 class Received:
@@ -85,13 +87,13 @@ class Receiver:
         self.server.server_close()
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def arrived() -> bool:
             with self._lock:
-                if len(self.requests) >= count:
-                    return list(self.requests)
-            time.sleep(0.02)
-        return list(self.requests)
+                return len(self.requests) >= count
+
+        holds(arrived, timeout=timeout)
+        with self._lock:
+            return list(self.requests)
 
     def verified(self, secret: str) -> list[dict]:
         """Every request body, each verified with the standardwebhooks library."""

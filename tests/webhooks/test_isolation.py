@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import pytest
 
 from tenants.services import tenant_create, tenant_set_status
+from tests.waiting import holds
 from tests.webhooks.conftest import SETUP, subscribe
 from tests.webhooks.receiver import Receiver
 from tests.webhooks.test_worker import Workers, started
@@ -124,13 +125,8 @@ def _read_request(conn: socket.socket) -> tuple[str, str]:
     return lines[0].split(" ")[1], headers.get("webhook-id", "")
 
 
-def _wait(condition, timeout: float, step: float = 0.02) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(step)
-    return condition()
+def _wait(condition, timeout: float) -> bool:
+    return holds(condition, timeout=timeout)
 
 
 @pytest.fixture

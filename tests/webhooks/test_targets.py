@@ -11,6 +11,7 @@ from http.server import ThreadingHTTPServer
 import pytest
 
 from onboarding.errors import InvalidInput
+from tests.waiting import holds
 from tests.webhooks.receiver import Receiver
 from webhooks import targets, transport
 from webhooks.targets import TargetRefused, address_allowed, check_url, resolve
@@ -408,14 +409,7 @@ def test_deadline__socket_registered_after_expiry__shut_at_once():
 
 
 def _wait_true(condition, timeout: float = 10.0) -> bool:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return False
+    return holds(condition, timeout=timeout, interval=0.01)
 
 
 def test_resolver_pool__is_bounded():

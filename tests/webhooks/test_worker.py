@@ -18,6 +18,7 @@ from django.conf import settings
 
 from tenants.services import tenant_create, tenant_set_status
 from tests.runtime_config.runtime_support import child_database_env
+from tests.waiting import holds
 from tests.webhooks.conftest import SETUP, subscribe
 from tests.webhooks.receiver import Receiver
 from webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEvent
@@ -97,12 +98,7 @@ def _events(count: int) -> list[str]:
 
 
 def _wait(condition, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
+    return holds(condition, timeout=timeout, interval=0.05)
 
 
 @pytest.mark.postgres

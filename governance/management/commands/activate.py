@@ -9,6 +9,7 @@ from governance import services
 from governance.api import change_request_data
 from onboarding.errors import ServiceError
 from onboarding.principal import Principal
+from onboarding.rfc3339 import json_default
 from runtime_config.api import active_config_data
 
 EXIT_PENDING = 3
@@ -51,6 +52,6 @@ class Command(BaseCommand):
             result = {"change_request": change_request_data(outcome.change_request)}
         else:
             result = active_config_data(outcome.config, changed=outcome.changed)
-        self.stdout.write(json.dumps(result, indent=2, default=str, ensure_ascii=False))
+        self.stdout.write(json.dumps(result, indent=2, default=json_default, ensure_ascii=False))
         if outcome.status == "pending":
             sys.exit(EXIT_PENDING)

@@ -1,0 +1,37 @@
+"""Reads of identity, scoped by the acting principal (identity.access)."""
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from identity.access import user_for_read, visible_users
+from onboarding.principal import Principal
+from tenants.models import RoleBinding
+
+
+def visible_bindings(principal: Principal) -> QuerySet:
+    """The bindings a principal may see: all for a platform principal, else its tenants' only
+    (a user's roles elsewhere would tell it about other tenants)."""
+    bindings = RoleBinding.objects.order_by("tenant_id", "id")
+    if principal.is_platform:
+        return bindings
+    return bindings.filter(tenant_id__in=sorted(principal.tenant_roles))
+
+
+def user_list(*, principal: Principal, search: str = "", active: bool | None = None) -> QuerySet:
+    users = visible_users(principal).select_related("identity_profile")
+    if search:
+        users = users.filter(
+            Q(username__icontains=search)
+            | Q(email__icontains=search)
+            | Q(identity_profile__display_name__icontains=search)
+        )
+    if active is not None:
+        users = users.filter(is_active=active)
+    return users.prefetch_related(
+        Prefetch("role_bindings", queryset=visible_bindings(principal), to_attr="visible_roles")
+    ).order_by("username")
+
+
+def user_get(*, principal: Principal, username: str):
+    user = user_for_read(principal=principal, username=username)
+    user.visible_roles = list(visible_bindings(principal).filter(user=user))
+    return user

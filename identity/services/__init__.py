@@ -1,0 +1,16 @@
+"""Every state change of identity (DESIGN §15). Modules: `common` (events, snapshots, the
+self-grant and last-admin guards), `users`, `roles`, `tokens`. Callers import from here."""
+
+from identity.services.roles import GrantOutcome, role_binding_apply, role_grant, role_revoke
+from identity.services.users import identity_exists, user_create, user_deactivate, user_update
+
+__all__ = [
+    "GrantOutcome",
+    "identity_exists",
+    "role_binding_apply",
+    "role_grant",
+    "role_revoke",
+    "user_create",
+    "user_deactivate",
+    "user_update",
+]

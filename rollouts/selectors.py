@@ -1,0 +1,72 @@
+"""Reads of rollouts, scoped by the acting principal: a platform principal sees every rollout; a
+tenant-bound one sees the rollouts whose tenants are all its own (never another tenant's id)."""
+
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+
+from onboarding.errors import Forbidden, NotFound
+from onboarding.principal import Principal, require_any_role
+from rollouts.models import OPEN_STATUSES, Rollout, RolloutTenant, RolloutWave
+
+
+def rollout_list(*, principal: Principal) -> QuerySet[Rollout]:
+    require_any_role(principal)
+    rollouts = Rollout.objects.select_related("domain_pack").order_by("-created_at")
+    visible = principal.visible_tenant_ids()
+    if visible is None:
+        return rollouts
+    if principal.is_platform:  # narrowed by X-Tenant-ID: the rollouts that name the tenant
+        return rollouts.filter(tenants__tenant_id__in=visible).distinct()
+    others = RolloutTenant.objects.exclude(tenant_id__in=visible).values("rollout_id")
+    return rollouts.filter(tenants__tenant_id__in=visible).exclude(pk__in=others).distinct()
+
+
+def rollout_get(*, principal: Principal, rollout_id) -> Rollout:
+    try:
+        rollout = rollout_list(principal=principal).filter(pk=rollout_id).first()
+    except (ValidationError, ValueError):
+        rollout = None
+    if rollout is None:
+        raise NotFound(f"Rollout {rollout_id} not found.", code="rollout_not_found")
+    return rollout
+
+
+def rollout_for_write(*, principal: Principal, rollout_id) -> Rollout:
+    """ADMIN of every tenant of the rollout (a platform ADMIN is)."""
+    rollout = rollout_get(principal=principal, rollout_id=rollout_id)
+    if not principal.is_platform_admin:
+        ids = RolloutTenant.objects.filter(rollout=rollout).values_list("tenant_id", flat=True)
+        if not all(principal.can_write_tenant(tenant_id) for tenant_id in ids):
+            raise Forbidden(
+                "ADMIN role on every tenant of the rollout required.", code="admin_required"
+            )
+    return rollout
+
+
+def rollout_waves(rollout: Rollout) -> list[tuple[RolloutWave, list[RolloutTenant]]]:
+    members: dict[int, list[RolloutTenant]] = {}
+    for member in RolloutTenant.objects.filter(rollout=rollout).order_by("tenant_id"):
+        members.setdefault(member.wave_id, []).append(member)
+    return [(wave, members.get(wave.pk, [])) for wave in rollout.waves.order_by("index")]
+
+
+def rollout_counts(rollout: Rollout) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for status in RolloutTenant.objects.filter(rollout=rollout).values_list("status", flat=True):
+        counts[status] = counts.get(status, 0) + 1
+    return counts
+
+
+def open_rollout_of_tenant(*, principal: Principal, tenant_id: str) -> Rollout | None:
+    """The open rollout a tenant is in (the tenant page links to it), if the principal may see
+    it."""
+    row = (
+        RolloutTenant.objects.filter(
+            tenant_id=tenant_id, holding=True, rollout__status__in=OPEN_STATUSES
+        )
+        .values_list("rollout_id", flat=True)
+        .first()
+    )
+    if row is None:
+        return None
+    return rollout_list(principal=principal).filter(pk=row).first()

@@ -1,0 +1,111 @@
+"""`verify_audit` from signed checkpoints (issue 26): the new rows only, `--full` for everything,
+forged checkpoints refused."""
+
+import pytest
+from django.core.management import CommandError
+
+from audit.checkpoints import checkpoint_signature
+from audit.models import AuditCheckpoint, AuditEvent
+from tenants.services import tenant_create, tenant_set_status
+from tests.audit.helpers import events, verify
+from tests.audit.test_keyed_chain import OTHER_KEY, _raw
+
+
+@pytest.fixture
+def chain(admin, tenant_a) -> list[AuditEvent]:
+    tenant_set_status(principal=admin.principal, tenant_id="TENANT_A", status="SUSPENDED")
+    tenant_set_status(principal=admin.principal, tenant_id="TENANT_A", status="ACTIVE")
+    tenant_create(principal=admin.principal, tenant_id="TENANT_C", name="C")
+    return events()
+
+
+def _more_rows(admin, count: int = 3) -> list[AuditEvent]:
+    for index in range(count):
+        tenant_create(principal=admin.principal, tenant_id=f"TENANT_N{index}", name=f"N{index}")
+    return events()
+
+
+def _fails(*args: str) -> str:
+    with pytest.raises(CommandError) as err:
+        verify(*args)
+    assert err.value.returncode == 1, str(err.value)
+    return str(err.value)
+
+
+def _tamper(row: AuditEvent) -> None:
+    _raw("UPDATE audit_events SET summary = %s WHERE id = %s", ["nothing happened", row.pk])
+
+
+def test_verify_audit__intact_walk__writes_a_signed_checkpoint_at_the_head(chain):
+    verify()
+    checkpoint = AuditCheckpoint.objects.get()
+    assert (checkpoint.event_id, checkpoint.event_hash) == (chain[-1].pk, chain[-1].hash)
+    assert checkpoint.rows_verified == len(chain)
+    assert len(checkpoint.signature) == 64
+
+
+def test_verify_audit__after_a_checkpoint__walks_only_the_new_rows(chain, admin):
+    verify()
+    rows = _more_rows(admin)
+    out = verify()
+    assert f"intact: 3 events verified, head {rows[-1].hash}" in out
+    assert "from checkpoint" in out
+    assert "intact: 0 events verified" in verify()
+    assert f"intact: {len(rows)} events verified" in verify("--full")
+
+
+def test_verify_audit__tampered_new_row__incremental_exit_1(chain, admin):
+    verify()
+    rows = _more_rows(admin)
+    _tamper(rows[-2])
+    message = _fails()
+    assert f"id={rows[-2].pk}" in message and "content" in message
+    assert AuditCheckpoint.objects.count() == 1  # a broken walk records nothing
+
+
+def test_verify_audit__tampered_old_row__full_catches_it(chain, admin):
+    verify()
+    _more_rows(admin)
+    _tamper(chain[1])
+    assert "intact: 3 events verified" in verify()  # the checkpoint vouches for the old rows
+    message = _fails("--full")
+    assert f"id={chain[1].pk}" in message
+
+
+def test_verify_audit__checkpointed_row_rewritten__exit_1(chain):
+    verify()
+    _raw("UPDATE audit_events SET hash = %s WHERE id = %s", ["f" * 64, chain[-1].pk])
+    assert "no longer has the hash" in _fails()
+
+
+@pytest.mark.parametrize("forgery", ["signature", "other-key", "moved"])
+def test_verify_audit__forged_checkpoint__refused_exit_1_and_walk_from_a_valid_one(
+    chain, admin, forgery
+):
+    verify()
+    rows = _more_rows(admin)
+    head = rows[-1]
+    signature = "0" * 64
+    if forgery == "other-key":
+        signature = checkpoint_signature(event_id=head.pk, event_hash=head.hash, key=OTHER_KEY)
+    valid = AuditCheckpoint.objects.get()
+    forged = AuditCheckpoint.objects.create(
+        event_id=head.pk,
+        event_hash=head.hash,
+        key_id=valid.key_id,
+        signature=signature if forgery != "moved" else valid.signature,
+        rows_verified=1,
+    )
+    _tamper(rows[-2])  # the forger hides a change behind their checkpoint: still caught
+    message = _fails()
+    assert f"id={rows[-2].pk}" in message
+    _raw("UPDATE audit_events SET summary = %s WHERE id = %s", [rows[-2].summary, rows[-2].pk])
+    message = _fails()
+    assert f"checkpoint(s) id={forged.pk} refused" in message
+    assert "intact: 3 events verified" in message
+    assert AuditCheckpoint.objects.count() == 2  # nothing recorded while a forgery stands
+
+
+def test_verify_audit__no_checkpoint_flag__records_nothing(chain):
+    verify("--no-checkpoint")
+    assert not AuditCheckpoint.objects.exists()
