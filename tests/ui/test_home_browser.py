@@ -4,7 +4,7 @@ screen and leads to its page."""
 import pytest
 
 from tests.console.test_home import _needs_attention
-from tests.ui.conftest import console_failures
+from tests.ui.conftest import console_failures, shot
 
 
 @pytest.mark.browser
@@ -23,6 +23,7 @@ def test_home__browser__links_on_screen_and_lead_to_the_item(
         box = links.nth(index).bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= width
     assert page.evaluate("() => document.documentElement.scrollWidth") <= width
+    shot(page, "mobile-home" if phone else "home")
     page.locator(f"main a[href='/admin/config-changes/{state['pending'].pk}']").click()
     page.wait_for_selector("h1:text('Review change request')")
     assert console_failures(page) == []

@@ -6,7 +6,7 @@ import pytest
 
 from runtime_config.models import ConfigChangeRequest
 from tenants.models import Tenant
-from tests.ui.conftest import HTML, PHONE, browser, console_failures
+from tests.ui.conftest import HTML, PHONE, browser, console_failures, shot
 from tests.ui.test_identity_diffs import DEMO, _high_needs_approval_v15
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -60,6 +60,7 @@ def test_phone__review_page__every_value_and_action_on_screen(
     page.goto(f"/admin/config-changes/{change.pk}")
     page.locator("#review-diff td.diff-new").first.wait_for()
     _fits(page, "main")
+    shot(page, "mobile-config-change-review")
     # The values themselves are there: base and requested, before → after.
     assert page.locator("#review-diff td.diff-old").first.inner_text() == "false"
     assert page.locator("#review-diff td.diff-new").first.inner_text() == "true"
@@ -92,6 +93,7 @@ def test_phone__approvals_list__status_and_actions_on_screen(
     row = page.locator("#changes-table tbody tr").first
     row.locator("td[data-label=Status]").wait_for()
     _fits(page, "#changes-table")
+    shot(page, "mobile-config-changes")
     assert "PENDING" in row.locator("td[data-label=Status]").inner_text()
     assert row.locator("[data-dialog-open]:text-is('Approve')").is_visible()
     assert console_failures(page) == []
