@@ -2,7 +2,7 @@
 
 Environment: BENCH_DB (database name, default bench_onboarding), BENCH_PG_URL (server URL),
 BENCH_SKIP (comma-separated parts to skip: scale, import, http, validation, runtime,
-audit, audit_scale, webhooks, impact, rollouts, metrics)."""
+audit, audit_scale, webhooks, impact, rollouts, metrics, console)."""
 
 import importlib
 import os
@@ -85,6 +85,7 @@ def main() -> int:
     part("impact", lambda: _other("bench.bench_impact", notes))
     part("rollouts", lambda: _other("bench.bench_rollouts", notes))
     part("metrics", lambda: _other("bench.bench_metrics", notes))
+    part("console", lambda: _other("bench.bench_console", notes))
 
     notes.append(f"total run time {time.monotonic() - started:.0f} s")
     report.print_table(rows)
