@@ -72,8 +72,10 @@ def tenants_with_active_config(*, principal: Principal, limit: int = 500) -> lis
 
 def convergence_get(*, principal: Principal, tenant_id: str) -> dict:
     """Which revision every live serving process answers with for the tenant, against the active
-    one: `{revision, checksum, converged, processes: [...]}` (DESIGN §14). `converged` is true when
-    every listed process serves the active revision and pair (vacuously, when none serves it)."""
+    one: `{revision, checksum, converged, state, reason, processes: [...]}` (DESIGN §14).
+    `converged` is true when every listed process serves the active revision and pair, false
+    while one does not, and null when no live process serves the tenant (state `not_served`):
+    "every one of no processes" is no evidence of anything (issue 25)."""
     from django.utils import timezone
 
     tenant_for_read(principal=principal, tenant_id=tenant_id)
@@ -104,10 +106,20 @@ def convergence_get(*, principal: Principal, tenant_id: str) -> dict:
         }
         for row in rows
     ]
+    if not processes:
+        converged, state = None, "not_served"
+        reason = "No live serving process has reported serving this tenant."
+    elif all(item["current"] for item in processes):
+        converged, state, reason = True, "converged", ""
+    else:
+        converged, state = False, "converging"
+        reason = "Some serving processes still answer with another revision."
     return {
         "tenant_id": tenant_id,
         "revision": revision,
         "checksum": checksum,
-        "converged": all(item["current"] for item in processes),
+        "converged": converged,
+        "state": state,
+        "reason": reason,
         "processes": processes,
     }
