@@ -579,11 +579,11 @@ def _page_paths(samples: dict[str, str]) -> list[str]:
 def test_every_page__390px_phone__nothing_wider_than_the_screen(
     open_page, admin, second_admin, console
 ):
+    from audit.models import AuditEvent
     from governance.services import platform_settings_update, tenant_set_approval_policy
     from impact.services import sample_set_replace
     from packs.models import PlaybookLink
     from runtime_config.models import ConfigChangeRequest
-    from audit.models import AuditEvent
     from tenants.models import PlatformSettings, RoleBinding
     from webhooks.services import webhook_create
 
