@@ -1103,8 +1103,26 @@ def build() -> str:
         "`webhook-signature: v1,<base64 HMAC-SHA256 of id.timestamp.body>`. A 2xx answer is "
         "success; anything else (redirects are not followed) is retried with exponential "
         "backoff, 10 attempts over about 33 hours by default, every attempt kept. Private, "
-        "loopback, link-local, multicast and reserved addresses are refused (at subscription "
-        "and, after DNS resolution, at every send) unless `WEBHOOK_ALLOW_PRIVATE=true`.",
+        "loopback, link-local, site-local, unique-local, multicast and reserved addresses, and "
+        "names of this machine (`localhost`, `*.localhost`, `localhost.localdomain`, with or "
+        "without the trailing dot), are refused (at subscription and, after DNS resolution, at "
+        "every send) unless `WEBHOOK_ALLOW_PRIVATE=true`.",
+        "Isolation: an attempt never lasts longer than `WEBHOOK_ATTEMPT_TIMEOUT` (the connection "
+        "is cut, whatever the receiver still sends). One endpoint has at most "
+        "`WEBHOOK_ENDPOINT_MAX_IN_FLIGHT` attempts running, one tenant "
+        "`WEBHOOK_TENANT_MAX_IN_FLIGHT`; the other deliveries wait their turn, in order. "
+        "Endpoints that time out or answer slowly are served by loops of their own. After "
+        "`WEBHOOK_BREAKER_THRESHOLD` failed attempts in a row an endpoint is **paused** "
+        "(`paused_at`, `paused_until`, `pause_reason` on the webhook; audit `webhook.paused`): "
+        "its deliveries wait without using attempts, one probe goes out after "
+        "`WEBHOOK_BREAKER_COOLDOWN_SECONDS`, and a success resumes it (audit `webhook.resumed`), "
+        "as does `POST /admin/webhooks/{id}/resume` (an ADMIN of the webhook; 409 "
+        "`webhook_not_paused` otherwise) or a new URL. A tenant has at most "
+        "`WEBHOOK_MAX_SUBSCRIPTIONS_PER_TENANT` webhooks (409 `webhook_limit_reached`); "
+        "redeliveries are limited per principal and per client (`RATE_LIMIT_WEBHOOK_REDELIVER`, "
+        "429 `rate_limited` with `Retry-After`). Webhook bodies, audit rows and logs never hold "
+        "a credential: URL userinfo, query and fragment values and secret-looking path segments "
+        "read `***`.",
         "Verify a delivery in the receiver with the `standardwebhooks` library:",
         "```python\n"
         "from standardwebhooks.webhooks import Webhook\n\n"
@@ -1121,7 +1139,7 @@ def build() -> str:
         "in this answer only; it is stored encrypted under a key derived from `SECRET_KEY`.",
         "400 `invalid_webhook_url`, 400 `webhook_url_forbidden`, 400 `invalid_event_type`, "
         "400 `unknown_field`, 403 `admin_required`, 403 `platform_admin_required`, "
-        "404 `tenant_not_found`.",
+        "404 `tenant_not_found`, 409 `webhook_limit_reached`.",
     )
     hook = r.call(
         "POST",
@@ -1204,7 +1222,8 @@ def build() -> str:
         "Send a delivered, failed or cancelled event again: a new delivery with its own "
         "attempts and the same `webhook-id`. 202 with the new delivery.",
         "403, 404 `webhook_not_found`, 404 `webhook_delivery_not_found`, "
-        "409 `delivery_pending` (still being attempted), 409 `webhook_inactive`.",
+        "409 `delivery_pending` (a delivery of that event to that webhook is still pending), "
+        "409 `webhook_inactive`, 429 `rate_limited` (with `Retry-After`).",
     )
     rows = (deliveries or {}).get("results") or [{}]
     delivery_id = str(rows[0].get("id", 1))
@@ -1213,6 +1232,19 @@ def build() -> str:
         f"/admin/webhooks/{hook_id}/deliveries/{delivery_id}/redeliver",
         {},
         title="While its first attempts are pending → 409",
+    )
+    r.endpoint(
+        "POST",
+        "/admin/webhooks/{id}/resume",
+        "Resume a paused endpoint (its circuit breaker opened after failed attempts in a row): "
+        "its waiting deliveries go out again at once.",
+        "403, 404 `webhook_not_found`, 409 `webhook_not_paused`.",
+    )
+    r.call(
+        "POST",
+        f"/admin/webhooks/{hook_id}/resume",
+        {},
+        title="An endpoint that is not paused → 409",
     )
     r.endpoint(
         "DELETE",
