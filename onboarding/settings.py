@@ -406,6 +406,8 @@ ROLLOUT_IMPACT_MAX_TENANTS = env_int("ROLLOUT_IMPACT_MAX_TENANTS", 200, minimum=
 # A RUNNING or BAKING rollout whose wave is overdue this long lost its task (a worker died):
 # the worker's recovery step runs it.
 ROLLOUT_RECOVERY_GRACE_SECONDS = env_float("ROLLOUT_RECOVERY_GRACE_SECONDS", 5.0, minimum=0.0)
+# Canary shadow counts: each serving process flushes its in-memory counts at most this often.
+CANARY_SHADOW_FLUSH_SECONDS = env_float("CANARY_SHADOW_FLUSH_SECONDS", 1.0, minimum=0.0)
 
 LOGGING = {
     "version": 1,

@@ -36,6 +36,7 @@ class WaveStatus(models.TextChoices):
 class TenantStatus(models.TextChoices):
     PENDING = "PENDING"
     MOVED = "MOVED"
+    CANARY = "CANARY"  # in the rollout's canary: the candidate serves a share of its exceptions
     SKIPPED = "SKIPPED"
     RESTORED = "RESTORED"
     NOT_RESTORED = "NOT_RESTORED"  # moved by someone else since: left as it is, with the reason

@@ -152,6 +152,8 @@ class EffectiveConfig:
     approval_threshold: float | None
     etag: str
     body: bytes  # the JSON the config endpoint serves, serialized once
+    # A rollout's canary on this tenant (runtime_config.canary.Canary), cached with it.
+    canary: Any = None
 
     def packs_used(self) -> dict[str, Any]:
         return {

@@ -18,6 +18,7 @@ import orjson
 
 from onboarding.errors import InvalidInput, finding
 from packs.cel import Activation, condition_matches
+from runtime_config.canary import CANDIDATE, ERRORS, divergence_keys, shadow_count
 from runtime_config.effective import DEFAULT_SEVERITY, EffectiveConfig, SeverityRule
 from runtime_config.runtime import get_effective_config
 
@@ -39,10 +40,33 @@ def unknown_exception_type(config: EffectiveConfig, exception_type: Any) -> Inva
 
 
 def evaluate(
-    *, tenant_id: str, exception_type: str, payload: Any, min_revision: int | None = None
+    *,
+    tenant_id: str,
+    exception_type: str,
+    payload: Any,
+    min_revision: int | None = None,
+    exception_id: str | None = None,
 ) -> dict[str, Any]:
+    """With a canary on the tenant (runtime_config.canary), the arm the exception id falls in
+    decides and the answer says which (`arm`, `rollout_id`); with shadow, the other arm is
+    evaluated too, without acting, and a divergence is counted per rule."""
     config = get_effective_config(tenant_id, min_revision)
-    return evaluate_with(config, exception_type=exception_type, payload=payload)
+    canary = config.canary
+    if canary is None:
+        return evaluate_with(config, exception_type=exception_type, payload=payload)
+    arm = canary.arm(exception_id)
+    serving, other = (canary.candidate, config) if arm == CANDIDATE else (config, canary.candidate)
+    decision = evaluate_with(serving, exception_type=exception_type, payload=payload)
+    if canary.shadow:
+        try:
+            shadowed = evaluate_with(other, exception_type=exception_type, payload=payload)
+        except InvalidInput:  # the other arm cannot evaluate it: counted, never served
+            shadow_count(canary.rollout_id, [ERRORS])
+        else:
+            shadow_count(canary.rollout_id, divergence_keys(decision, shadowed, arm))
+    decision["arm"] = arm
+    decision["rollout_id"] = canary.rollout_id
+    return decision
 
 
 def evaluate_with(config: EffectiveConfig, *, exception_type: str, payload: Any) -> dict[str, Any]:

@@ -165,3 +165,43 @@ class ServedConfig(models.Model):
 
     def __str__(self) -> str:
         return f"{self.process_id} {self.tenant_id} r{self.revision}"
+
+
+class TenantCanary(models.Model):
+    """A tenant in a rollout's canary (DESIGN §16): the candidate domain pack (paired with the
+    tenant's current tenant pack) serves `percent` of its exceptions; `shadow` evaluates the
+    other arm too. Written by the rollouts app through runtime_config.services.canary."""
+
+    tenant = models.OneToOneField(
+        "tenants.Tenant", primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    domain_pack = models.ForeignKey("packs.DomainPack", on_delete=models.PROTECT, related_name="+")
+    percent = models.PositiveSmallIntegerField()
+    shadow = models.BooleanField(default=False)
+    rollout_id = models.UUIDField(db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "tenant_canaries"
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id} canary {self.percent}% ({self.rollout_id})"
+
+
+class CanaryShadowCount(models.Model):
+    """Shadow counts of one rollout, flushed from each serving process's memory at most every
+    CANARY_SHADOW_FLUSH_SECONDS (never a row per evaluation): `rule` is a divergent rule's key,
+    or `*evaluated`, `*divergent`, `*errors` for the totals."""
+
+    rollout_id = models.UUIDField()
+    rule = models.CharField(max_length=300)
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        db_table = "canary_shadow_counts"
+        constraints = [
+            models.UniqueConstraint(fields=["rollout_id", "rule"], name="canary_shadow_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rollout_id} {self.rule} {self.count}"

@@ -36,7 +36,7 @@ from django.db import DatabaseError, connection, connections, transaction
 
 from onboarding import metrics
 from onboarding.errors import ServiceError
-from runtime_config import cache, convergence
+from runtime_config import cache, canary, convergence
 from runtime_config.models import TenantActiveConfig
 
 log = logging.getLogger(__name__)
@@ -366,6 +366,7 @@ class Listener:
         self._polled_epoch = self.channel_epoch if self.connected else None
 
     def _heartbeat(self) -> None:
+        canary.shadow_flush()  # the last counts of a quiet process (never raises)
         try:
             convergence.report(self)
         except Exception as exc:  # convergence is informative: serving goes on without it
@@ -482,6 +483,7 @@ def _after_fork_in_child() -> None:
     _start_lock = threading.Lock()
     cache.reset_after_fork()
     convergence.reset_after_fork()
+    canary.reset_after_fork()
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)

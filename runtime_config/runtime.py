@@ -6,6 +6,7 @@ checksums, and cached per process (runtime_config.cache) until a generation bump
 lookup and a clock comparison."""
 
 import logging
+from dataclasses import replace
 from time import monotonic, time
 from typing import Any
 
@@ -16,9 +17,10 @@ from onboarding.errors import Conflict, InvalidInput, NotFound, ServiceError, fi
 from packs.canonical import checksum
 from runtime_config import cache as _cache
 from runtime_config import health, push
+from runtime_config.canary import Canary
 from runtime_config.effective import EffectiveConfig, PackSource, build_effective_config
 from runtime_config.fallback import load_from_files
-from runtime_config.models import TenantActiveConfig
+from runtime_config.models import TenantActiveConfig, TenantCanary
 from tenants.access import tenant_not_found
 from tenants.models import Tenant, TenantStatus
 
@@ -197,14 +199,38 @@ def load_effective_config(tenant_id: str) -> EffectiveConfig:
     domain_pack = _verified(tenant_id, row.domain_pack, "domain")
     tenant_pack = _verified(tenant_id, row.tenant_pack, "tenant") if row.tenant_pack else None
     health.integrity_ok(tenant_id)
-    return build_effective_config(
+    activated_at = row.activated_at.isoformat() if row.activated_at else None
+    config = build_effective_config(
         tenant_id=tenant_id,
         domain=row.domain_pack.domain,
         domain_pack=domain_pack,
         tenant_pack=tenant_pack,
         revision=row.revision,
         source="database",
-        activated_at=row.activated_at.isoformat() if row.activated_at else None,
+        activated_at=activated_at,
+    )
+    canary = TenantCanary.objects.select_related("domain_pack").filter(tenant_id=tenant_id).first()
+    if canary is None:
+        return config
+    # The candidate arm: the rollout's domain pack with the tenant's own tenant pack, built and
+    # cached with the baseline (runtime_config.canary).
+    candidate = build_effective_config(
+        tenant_id=tenant_id,
+        domain=canary.domain_pack.domain,
+        domain_pack=_verified(tenant_id, canary.domain_pack, "domain"),
+        tenant_pack=tenant_pack,
+        revision=row.revision,
+        source="database",
+        activated_at=activated_at,
+    )
+    return replace(
+        config,
+        canary=Canary(
+            rollout_id=str(canary.rollout_id),
+            percent=canary.percent,
+            shadow=canary.shadow,
+            candidate=candidate,
+        ),
     )
 
 

@@ -133,6 +133,10 @@ DecisionOutput = inline_serializer(
         "playbook": serializers.DictField(allow_null=True),
         "tools": serializers.ListField(child=serializers.CharField()),
         "blocked_tools": serializers.ListField(child=serializers.DictField()),
+        "arm": serializers.CharField(
+            required=False, help_text="`baseline` or `candidate`, only while a canary runs"
+        ),
+        "rollout_id": serializers.UUIDField(required=False, help_text="The canary's rollout"),
         "explanation": serializers.DictField(
             help_text="summary, severity {decided_by, rule, override, default}, playbook, "
             "approval {rule, guardrail}, packs {source, revision, domain_pack, tenant_pack}"
@@ -148,6 +152,8 @@ class EvaluateInput(StrictSerializer):
     min_revision = StrictIntegerField(
         min_value=0, max_value=MAX_REVISION, required=False, allow_null=True, default=None
     )
+    # Chooses the canary arm (DESIGN §16); without one, the baseline serves.
+    exception_id = StrictCharField(max_length=200, required=False, allow_null=True, default=None)
 
 
 class RuntimeConfigView(RoleApiView):
@@ -236,5 +242,6 @@ class EvaluateView(RoleApiView):
             exception_type=data["exception_type"],
             payload=data["payload"],
             min_revision=data["min_revision"],
+            exception_id=data["exception_id"],
         )
         return HttpResponse(orjson.dumps(decision), content_type="application/json")

@@ -1,8 +1,16 @@
+from uuid import UUID
+
 from django.db.models import QuerySet
 
 from onboarding.principal import Principal
 from runtime_config.convergence import SILENCE, pair_checksum
-from runtime_config.models import ActivationHistory, ServedConfig, TenantActiveConfig
+from runtime_config.models import (
+    ActivationHistory,
+    CanaryShadowCount,
+    ServedConfig,
+    TenantActiveConfig,
+    TenantCanary,
+)
 from tenants.access import tenant_for_read
 
 
@@ -123,3 +131,22 @@ def convergence_get(*, principal: Principal, tenant_id: str) -> dict:
         "reason": reason,
         "processes": processes,
     }
+
+
+# --- a rollout's canary (runtime_config.canary) ---
+
+
+def canary_tenants(*, rollout_id: UUID | str) -> list[str]:
+    return list(
+        TenantCanary.objects.filter(rollout_id=rollout_id)
+        .order_by("tenant_id")
+        .values_list("tenant_id", flat=True)
+    )
+
+
+def shadow_counts(*, rollout_id: UUID | str) -> dict[str, int]:
+    """The rollout's flushed shadow counts: `*evaluated`, `*divergent`, `*errors` and one entry
+    per divergent rule."""
+    return dict(
+        CanaryShadowCount.objects.filter(rollout_id=rollout_id).values_list("rule", "count")
+    )

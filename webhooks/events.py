@@ -11,6 +11,8 @@ ROLLOUT_EVENT_TYPES: tuple[str, ...] = tuple(
         "created",
         "started",
         "wave_applied",
+        "canary_started",
+        "canary_promoted",
         "paused",
         "resumed",
         "advanced",

@@ -207,13 +207,14 @@ def _options(bake_seconds: int, max_skipped, guards: dict | None, canary: dict |
     if errors is not None and errors < 0:
         raise _invalid("invalid_guard", "/guards/max_eval_errors", "0 or more.")
     if canary is not None:
-        # Serving a share of a tenant's exceptions from the candidate is not built yet (see
-        # docs/rollouts.md): refused rather than stored and silently not done.
-        raise _invalid(
-            "canary_not_supported",
-            "/canary",
-            "Canary and shadow inside a tenant are not available yet; plan waves instead.",
-        )
+        unknown = sorted(set(canary) - {"percent", "shadow"})
+        if unknown:
+            raise _invalid("invalid_canary", f"/canary/{unknown[0]}", "Only percent and shadow.")
+        percent, shadow = canary.get("percent"), canary.get("shadow", False)
+        if isinstance(percent, bool) or not isinstance(percent, int) or not 1 <= percent <= 100:
+            raise _invalid("invalid_canary", "/canary/percent", "A whole number from 1 to 100.")
+        if not isinstance(shadow, bool):
+            raise _invalid("invalid_canary", "/canary/shadow", "true or false.")
     return guards
 
 
@@ -256,6 +257,14 @@ def plan_check(
     return Plan(domain_pack=pack, waves=wave_ids, percents=percents, configs=configs)
 
 
+def _canary(canary: dict | None) -> dict | None:
+    return (
+        None
+        if canary is None
+        else {"percent": canary["percent"], "shadow": canary.get("shadow", False)}
+    )
+
+
 def rollout_create(
     *,
     principal: Principal,
@@ -287,7 +296,14 @@ def rollout_create(
     try:
         with transaction.atomic():
             return _create(
-                principal, plan, bake_seconds, max_skipped, auto_rollback, guards, comment
+                principal,
+                plan,
+                bake_seconds,
+                max_skipped,
+                auto_rollback,
+                guards,
+                comment,
+                _canary(canary),
             )
     except IntegrityError:
         # Another rollout took one of these tenants between the check and the insert.
@@ -307,7 +323,7 @@ def _approval_applies(plan: Plan) -> bool:
     )
 
 
-def _create(principal, plan, bake_seconds, max_skipped, auto_rollback, guards, comment):
+def _create(principal, plan, bake_seconds, max_skipped, auto_rollback, guards, comment, canary):
     # Decided under the tenants' locks and the global setting held FOR SHARE, like an activation.
     locked = list(
         Tenant.objects.select_for_update(no_key=True)
@@ -324,6 +340,7 @@ def _create(principal, plan, bake_seconds, max_skipped, auto_rollback, guards, c
         max_skipped=max_skipped,
         auto_rollback=auto_rollback,
         guards=guards,
+        canary=canary,
         readings={"eval_errors": 0, "divergence_pct": 0.0, "evaluated": 0, "alarms": []},
         created_by=principal.username,
         acting_as=principal.username,

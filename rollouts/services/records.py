@@ -19,6 +19,7 @@ def rollout_summary(rollout: Rollout) -> dict[str, Any]:
         "max_skipped": rollout.max_skipped,
         "auto_rollback": rollout.auto_rollback,
         "guards": rollout.guards,
+        "canary": rollout.canary,
         "readings": rollout.readings,
         "next_wave_at": rollout.next_wave_at.isoformat() if rollout.next_wave_at else None,
         "status_reason": rollout.status_reason,

@@ -14,7 +14,7 @@ from time import perf_counter
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 from django_tasks import task
 
@@ -31,7 +31,9 @@ from rollouts.models import (
 )
 from rollouts.services.records import rollout_event
 from runtime_config.models import TenantActiveConfig
+from runtime_config.selectors import shadow_counts
 from runtime_config.services.batch import apply_targets
+from runtime_config.services.canary import canaries_clear, canaries_set
 from runtime_config.services.targets import KIND_ROLLBACK, KIND_ROLLOUT, Target
 
 logger = logging.getLogger("rollouts")
@@ -64,6 +66,8 @@ def rollout_step(*, rollout_id: str) -> str:
         if rollout.next_wave_at and rollout.next_wave_at > timezone.now():
             return "not_due"
         wave = rollout.waves.filter(status=WaveStatus.PENDING).order_by("index").first()
+        if rollout.canary:
+            return canary_step(rollout, wave)
         if wave is None:
             finish(rollout, RolloutStatus.COMPLETED, WORKER, "every wave applied")
             return "completed"
@@ -74,54 +78,11 @@ def rollout_step(*, rollout_id: str) -> str:
 def apply_wave(rollout: Rollout, wave: RolloutWave) -> str:
     """Inside the step's transaction, the rollout row locked."""
     started = perf_counter()
-    principal = acting_principal(rollout)
     members = list(
         RolloutTenant.objects.filter(wave=wave, status=TenantStatus.PENDING).order_by("tenant_id")
     )
-    configs = {
-        config.tenant_id: config
-        for config in TenantActiveConfig.objects.select_related(
-            "domain_pack", "tenant_pack"
-        ).filter(tenant_id__in=[member.tenant_id for member in members])
-    }
-    targets, expected, gone = {}, {}, {}
-    for member in members:
-        config = configs.get(member.tenant_id)
-        if config is None or config.domain != rollout.domain:
-            gone[member.tenant_id] = "not_on_domain: the tenant no longer runs this domain."
-            continue
-        targets[member.tenant_id] = Target(rollout.domain, rollout.domain_pack, config.tenant_pack)
-        expected[member.tenant_id] = config.revision
-    outcome = apply_targets(
-        principal=principal,
-        targets=targets,
-        comment=f"Rollout {rollout.id}, wave {wave.index + 1}",
-        kind=KIND_ROLLOUT,
-        details={"rollout_id": str(rollout.id), "wave": wave.index + 1},
-        expected_revisions=expected,
-    )
-    skipped = {**gone, **outcome.skipped}
-    for member in members:
-        if member.tenant_id in outcome.applied:
-            before = outcome.before[member.tenant_id]
-            member.status = TenantStatus.MOVED
-            member.revision_before, member.revision_after = outcome.applied[member.tenant_id]
-            member.from_domain_pack_id = before["domain_pack_id"]
-            member.from_tenant_pack_id = before["tenant_pack_id"]
-        else:
-            member.status = TenantStatus.SKIPPED
-            member.skip_reason = skipped.get(member.tenant_id, "unknown")
-            config = configs.get(member.tenant_id)
-            member.revision_before = config.revision if config else None
-    grouped_update(members, ("status", "revision_before", "revision_after", "from_domain_pack_id"))
-    grouped_update([m for m in members if m.status == TenantStatus.SKIPPED], ("skip_reason",))
-    # A wave keeps each tenant's own tenant pack: the one it ran before is the one it runs now.
-    RolloutTenant.objects.filter(wave=wave, status=TenantStatus.MOVED).update(
-        from_tenant_pack_id=Subquery(
-            TenantActiveConfig.objects.filter(tenant_id=OuterRef("tenant_id")).values(
-                "tenant_pack_id"
-            )[:1]
-        )
+    principal, outcome, skipped = move_members(
+        rollout, wave, members, f"Rollout {rollout.id}, wave {wave.index + 1}"
     )
     now = timezone.now()
     done = RolloutWave.objects.filter(pk=wave.pk, status=WaveStatus.PENDING).update(
@@ -157,6 +118,181 @@ def apply_wave(rollout: Rollout, wave: RolloutWave) -> str:
     rollout.save(update_fields=["status", "next_wave_at", "updated_at"])
     enqueue_step(rollout)
     return "applied"
+
+
+def move_members(rollout: Rollout, wave: RolloutWave, members: list[RolloutTenant], comment: str):
+    """Move `members` (all of `wave`) wholly to the rollout's domain pack, each keeping its own
+    tenant pack, in one batch; their rows say MOVED or SKIPPED (with the reason)."""
+    principal = acting_principal(rollout)
+    configs = {
+        config.tenant_id: config
+        for config in TenantActiveConfig.objects.select_related(
+            "domain_pack", "tenant_pack"
+        ).filter(tenant_id__in=[member.tenant_id for member in members])
+    }
+    targets, expected, gone = {}, {}, {}
+    for member in members:
+        config = configs.get(member.tenant_id)
+        if config is None or config.domain != rollout.domain:
+            gone[member.tenant_id] = "not_on_domain: the tenant no longer runs this domain."
+            continue
+        targets[member.tenant_id] = Target(rollout.domain, rollout.domain_pack, config.tenant_pack)
+        expected[member.tenant_id] = config.revision
+    outcome = apply_targets(
+        principal=principal,
+        targets=targets,
+        comment=comment,
+        kind=KIND_ROLLOUT,
+        details={"rollout_id": str(rollout.id), "wave": wave.index + 1},
+        expected_revisions=expected,
+    )
+    skipped = {**gone, **outcome.skipped}
+    for member in members:
+        if member.tenant_id in outcome.applied:
+            before = outcome.before[member.tenant_id]
+            member.status = TenantStatus.MOVED
+            member.revision_before, member.revision_after = outcome.applied[member.tenant_id]
+            member.from_domain_pack_id = before["domain_pack_id"]
+            member.from_tenant_pack_id = before["tenant_pack_id"]
+        else:
+            member.status = TenantStatus.SKIPPED
+            member.skip_reason = skipped.get(member.tenant_id, "unknown")
+            config = configs.get(member.tenant_id)
+            member.revision_before = config.revision if config else None
+    grouped_update(members, ("status", "revision_before", "revision_after", "from_domain_pack_id"))
+    grouped_update([m for m in members if m.status == TenantStatus.SKIPPED], ("skip_reason",))
+    # A wave keeps each tenant's own tenant pack: the one it ran before is the one it runs now.
+    RolloutTenant.objects.filter(wave=wave, status=TenantStatus.MOVED).update(
+        from_tenant_pack_id=Subquery(
+            TenantActiveConfig.objects.filter(tenant_id=OuterRef("tenant_id")).values(
+                "tenant_pack_id"
+            )[:1]
+        )
+    )
+    return principal, outcome, skipped
+
+
+def canary_step(rollout: Rollout, wave: RolloutWave | None) -> str:
+    """A step of a rollout with `canary` (DESIGN §16): the tenants in canary are checked against
+    the guards (their shadow counts), then promoted (moved wholly, their canary removed); then the
+    next wave's tenants go into canary for the bake time. No wave left: completed."""
+    members = list(
+        RolloutTenant.objects.filter(rollout=rollout, status=TenantStatus.CANARY)
+        .select_related("wave")
+        .order_by("tenant_id")
+    )
+    if members:
+        canary_readings(rollout)
+        tripped = guard_tripped(rollout)
+        if tripped:
+            halt(rollout, tripped, WORKER)
+            return "halted"
+        promote(rollout, members)
+    if wave is None:
+        finish(rollout, RolloutStatus.COMPLETED, WORKER, "every wave applied")
+        return "completed"
+    return start_canary(rollout, wave)
+
+
+def promote(rollout: Rollout, members: list[RolloutTenant]) -> None:
+    """The canary's tenants (one wave's) move wholly; their canary ends in the same commit."""
+    wave = members[0].wave
+    principal, outcome, skipped = move_members(
+        rollout, wave, members, f"Rollout {rollout.id}, wave {wave.index + 1} promoted from canary"
+    )
+    canaries_clear(rollout_id=rollout.id, tenant_ids=[member.tenant_id for member in members])
+    RolloutWave.objects.filter(pk=wave.pk).update(
+        moved=len(outcome.applied), skipped=F("skipped") + len(skipped)
+    )
+    rollout_event(
+        rollout,
+        "canary_promoted",
+        principal.username,
+        f"wave {wave.index + 1}: {len(outcome.applied)} tenant(s) promoted from canary, "
+        f"{len(skipped)} skipped",
+        wave=wave.index + 1,
+        moved=len(outcome.applied),
+        skipped=dict(list(skipped.items())[:100]),
+    )
+
+
+def start_canary(rollout: Rollout, wave: RolloutWave) -> str:
+    """The wave's tenants into canary: the candidate serves `percent` of their exceptions."""
+    started = perf_counter()
+    members = list(
+        RolloutTenant.objects.filter(wave=wave, status=TenantStatus.PENDING).order_by("tenant_id")
+    )
+    revisions = dict(
+        TenantActiveConfig.objects.filter(
+            tenant_id__in=[member.tenant_id for member in members], domain=rollout.domain
+        ).values_list("tenant_id", "revision")
+    )
+    gone = {}
+    for member in members:
+        if member.tenant_id in revisions:
+            member.status, member.revision_before = TenantStatus.CANARY, revisions[member.tenant_id]
+        else:
+            member.status, member.revision_before = TenantStatus.SKIPPED, None
+            member.skip_reason = gone[member.tenant_id] = (
+                "not_on_domain: the tenant no longer runs this domain."
+            )
+    grouped_update(members, ("status", "revision_before", "skip_reason"))
+    canary = rollout.canary
+    count = canaries_set(
+        rollout_id=rollout.id,
+        domain_pack=rollout.domain_pack,
+        percent=canary["percent"],
+        shadow=bool(canary.get("shadow")),
+        tenant_ids=sorted(revisions),
+    )
+    now = timezone.now()
+    done = RolloutWave.objects.filter(pk=wave.pk, status=WaveStatus.PENDING).update(
+        status=WaveStatus.APPLIED,
+        applied_at=now,
+        moved=0,
+        skipped=len(gone),
+        duration_ms=(perf_counter() - started) * 1000,
+    )
+    if done != 1:  # cannot happen under the row lock; never apply a wave twice regardless
+        raise RuntimeError(f"wave {wave.pk} was applied concurrently")
+    rollout_event(
+        rollout,
+        "canary_started",
+        WORKER,
+        f"wave {wave.index + 1}: {count} tenant(s) in canary at {canary['percent']} %"
+        + (" with shadow" if canary.get("shadow") else "")
+        + f", {len(gone)} skipped",
+        wave=wave.index + 1,
+        canary=count,
+        skipped=dict(list(gone.items())[:100]),
+    )
+    tripped = guard_tripped(rollout)
+    if tripped:
+        halt(rollout, tripped, WORKER)
+        return "halted"
+    rollout.status = RolloutStatus.BAKING
+    rollout.next_wave_at = now + timedelta(seconds=rollout.bake_seconds)
+    rollout.save(update_fields=["status", "next_wave_at", "updated_at"])
+    enqueue_step(rollout)
+    return "applied"
+
+
+def canary_readings(rollout: Rollout) -> dict:
+    """The guard readings of a canary: its shadow counts (flushed by the serving processes) —
+    evaluations, divergent ones, the other arm's errors, and the divergent count per rule."""
+    counts = shadow_counts(rollout_id=rollout.id)
+    evaluated, divergent = counts.get("*evaluated", 0), counts.get("*divergent", 0)
+    readings = dict(rollout.readings or {})
+    readings.update(
+        evaluated=evaluated,
+        changed=divergent,
+        eval_errors=counts.get("*errors", 0),
+        divergence_pct=round(100 * divergent / evaluated, 2) if evaluated else 0.0,
+        rules={rule: n for rule, n in sorted(counts.items()) if not rule.startswith("*")},
+    )
+    rollout.readings = readings
+    rollout.save(update_fields=["readings", "updated_at"])
+    return readings
 
 
 def grouped_update(rows: list[RolloutTenant], fields: tuple[str, ...]) -> None:
@@ -298,7 +434,12 @@ def finish(rollout: Rollout, status: str, actor: str, summary: str) -> None:
 
 
 def release(rollout: Rollout) -> None:
-    """A finished rollout holds its tenants no longer: they may join another."""
+    """A finished rollout holds its tenants no longer: they may join another. A canary still
+    running ends: the baseline serves its tenants again."""
+    if RolloutTenant.objects.filter(rollout=rollout, status=TenantStatus.CANARY).update(
+        status=TenantStatus.RESTORED
+    ):
+        canaries_clear(rollout_id=rollout.id)
     RolloutTenant.objects.filter(rollout=rollout, holding=True).update(holding=False)
 
 

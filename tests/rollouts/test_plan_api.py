@@ -43,7 +43,6 @@ def _refused(client, body, status, code):
         ({"tenants": ["T01", "T01"]}, "duplicate_tenant"),
         ({"tenants": None, "all_on_domain": False}, "tenants_required"),
         ({"all_on_domain": True}, "conflicting_fields"),
-        ({"canary": {"percent": 5}}, "canary_not_supported"),
         ({"bake_secs": 3}, "unknown_field"),
     ],
 )
