@@ -1,12 +1,16 @@
 """Reads of rollouts, scoped by the acting principal: a platform principal sees every rollout; a
 tenant-bound one sees the rollouts whose tenants are all its own (never another tenant's id)."""
 
+from typing import Any
+
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
 from onboarding.errors import Forbidden, NotFound
 from onboarding.principal import Principal, require_any_role
-from rollouts.models import OPEN_STATUSES, Rollout, RolloutTenant, RolloutWave
+from rollouts.models import OPEN_STATUSES, Rollout, RolloutTenant, RolloutWave, TenantStatus
+from runtime_config.models import TenantActiveConfig
+from runtime_config.selectors import shadow_counts
 
 
 def rollout_list(*, principal: Principal) -> QuerySet[Rollout]:
@@ -70,3 +74,44 @@ def open_rollout_of_tenant(*, principal: Principal, tenant_id: str) -> Rollout |
     if row is None:
         return None
     return rollout_list(principal=principal).filter(pk=row).first()
+
+
+def shadow_readings(rollout: Rollout) -> dict[str, Any]:
+    """A canary's live readings from its shadow counts (flushed by the serving processes):
+    evaluations each arm served, shadowed evaluations, divergent ones and their share, the other
+    arm's errors, and the divergent count per rule."""
+    counts = shadow_counts(rollout_id=rollout.id)
+    evaluated, divergent = counts.get("*evaluated", 0), counts.get("*divergent", 0)
+    return {
+        "evaluated": evaluated,
+        "changed": divergent,
+        "eval_errors": counts.get("*errors", 0),
+        "divergence_pct": round(100 * divergent / evaluated, 2) if evaluated else 0.0,
+        "rules": {rule: n for rule, n in sorted(counts.items()) if not rule.startswith("*")},
+        "served": {arm: counts.get(f"*served:{arm}", 0) for arm in ("baseline", "candidate")},
+    }
+
+
+def canary_arms(rollout: Rollout) -> dict[str, Any]:
+    """Both arms of a canary rollout for its page: the tenants in canary, the domain pack
+    versions the baseline runs on them and the candidate's, and the live shadow readings (the
+    stored readings are those of the last step)."""
+    tenants = list(
+        RolloutTenant.objects.filter(rollout=rollout, status=TenantStatus.CANARY)
+        .order_by("tenant_id")
+        .values_list("tenant_id", flat=True)
+    )
+    baseline = sorted(
+        set(
+            TenantActiveConfig.objects.filter(tenant_id__in=tenants).values_list(
+                "domain_pack__version", flat=True
+            )
+        )
+    )
+    return {
+        **rollout.canary,
+        "tenants": tenants,
+        "baseline_versions": baseline,
+        "candidate_version": rollout.domain_pack.version,
+        "live": shadow_readings(rollout),
+    }

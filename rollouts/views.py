@@ -80,6 +80,7 @@ def _detail(request, rollout) -> TemplateResponse:
             "counts": selectors.rollout_counts(rollout),
             "readings": rollout.readings or {},
             "guards": rollout.guards or {},
+            "canary": selectors.canary_arms(rollout) if rollout.canary else None,
             "controls": controls,
             "can_alarm": can_write and rollout.status in CONTROLS["abort"][1],
         },

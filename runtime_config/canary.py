@@ -12,7 +12,8 @@ The candidate is built when the tenant's configuration is loaded and cached with
 
 Shadow: the other arm is evaluated too, without acting, and divergent decisions (severity,
 playbook, approval) are counted per rule. Counts accumulate in this process's memory and are
-flushed to `canary_shadow_counts` (one UPDATE per rule and rollout) at most every
+flushed to `canary_shadow_counts` (one UPDATE per rule and rollout, with the count of
+evaluations each arm served, `*served:<arm>`) at most every
 CANARY_SHADOW_FLUSH_SECONDS, never a row per evaluation."""
 
 import logging
@@ -100,14 +101,19 @@ def _playbook_id(decision: dict[str, Any]) -> str | None:
     return playbook["playbook_id"] if playbook else None
 
 
-def shadow_count(rollout_id: str, keys: list[str]) -> None:
-    """Count one shadowed evaluation (`keys`: its divergent rules, or ERRORS); flushes when due."""
+def shadow_count(rollout_id: str, arm: str, keys: list[str] | None) -> None:
+    """Count one evaluation of a tenant in canary: the arm that served it and, when shadowed
+    (`keys` not None), its divergent rules (or ERRORS: the other arm could not evaluate it).
+    Flushes when due."""
     with _lock:
-        _counts[(rollout_id, EVALUATED)] = _counts.get((rollout_id, EVALUATED), 0) + 1
-        if keys and keys != [ERRORS]:
-            _counts[(rollout_id, DIVERGENT)] = _counts.get((rollout_id, DIVERGENT), 0) + 1
-        for key in keys:
-            _counts[(rollout_id, key)] = _counts.get((rollout_id, key), 0) + 1
+        served = (rollout_id, f"*served:{arm}")
+        _counts[served] = _counts.get(served, 0) + 1
+        if keys is not None:
+            _counts[(rollout_id, EVALUATED)] = _counts.get((rollout_id, EVALUATED), 0) + 1
+            if keys and keys != [ERRORS]:
+                _counts[(rollout_id, DIVERGENT)] = _counts.get((rollout_id, DIVERGENT), 0) + 1
+            for key in keys:
+                _counts[(rollout_id, key)] = _counts.get((rollout_id, key), 0) + 1
     now = time.monotonic()
     if now >= _flush.next_at:
         _flush.next_at = now + settings.CANARY_SHADOW_FLUSH_SECONDS

@@ -57,13 +57,15 @@ def evaluate(
     arm = canary.arm(exception_id)
     serving, other = (canary.candidate, config) if arm == CANDIDATE else (config, canary.candidate)
     decision = evaluate_with(serving, exception_type=exception_type, payload=payload)
+    keys = None
     if canary.shadow:
         try:
             shadowed = evaluate_with(other, exception_type=exception_type, payload=payload)
         except InvalidInput:  # the other arm cannot evaluate it: counted, never served
-            shadow_count(canary.rollout_id, [ERRORS])
+            keys = [ERRORS]
         else:
-            shadow_count(canary.rollout_id, divergence_keys(decision, shadowed, arm))
+            keys = divergence_keys(decision, shadowed, arm)
+    shadow_count(canary.rollout_id, arm, keys)
     decision["arm"] = arm
     decision["rollout_id"] = canary.rollout_id
     return decision

@@ -29,9 +29,9 @@ from rollouts.models import (
     TenantStatus,
     WaveStatus,
 )
+from rollouts.selectors import shadow_readings
 from rollouts.services.records import rollout_event
 from runtime_config.models import TenantActiveConfig
-from runtime_config.selectors import shadow_counts
 from runtime_config.services.batch import apply_targets
 from runtime_config.services.canary import canaries_clear, canaries_set
 from runtime_config.services.targets import KIND_ROLLBACK, KIND_ROLLOUT, Target
@@ -278,18 +278,9 @@ def start_canary(rollout: Rollout, wave: RolloutWave) -> str:
 
 
 def canary_readings(rollout: Rollout) -> dict:
-    """The guard readings of a canary: its shadow counts (flushed by the serving processes) —
-    evaluations, divergent ones, the other arm's errors, and the divergent count per rule."""
-    counts = shadow_counts(rollout_id=rollout.id)
-    evaluated, divergent = counts.get("*evaluated", 0), counts.get("*divergent", 0)
+    """The guard readings of a canary: its shadow counts, as flushed by the serving processes."""
     readings = dict(rollout.readings or {})
-    readings.update(
-        evaluated=evaluated,
-        changed=divergent,
-        eval_errors=counts.get("*errors", 0),
-        divergence_pct=round(100 * divergent / evaluated, 2) if evaluated else 0.0,
-        rules={rule: n for rule, n in sorted(counts.items()) if not rule.startswith("*")},
-    )
+    readings.update(shadow_readings(rollout))
     rollout.readings = readings
     rollout.save(update_fields=["readings", "updated_at"])
     return readings

@@ -23,6 +23,7 @@ from tests.api.conftest import assert_problem, send
 from tests.db_state import db_state
 from tests.rollouts.conftest import ROLLOUTS, plan
 from tests.runtime_config.activation_helpers import domain_pack
+from tests.ui.conftest import HTML, browser
 
 # The worker's task loop (`drain`) commits: real transactions.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -256,3 +257,22 @@ def test_rollout_create__bad_canary__400_invalid_canary_nothing_written(fleet, a
     problem = assert_problem(response, 400, code or response.json()["code"])
     assert db_state() == before
     assert problem["errors"]
+
+
+def test_rollout_page__canary_running__shows_both_arms_and_shadow_rules(
+    fleet, admin, finance_domain
+):
+    _candidate(finance_domain)
+    rollout = _start(admin.client, fleet, percent=100, shadow=True)
+    for exception_id in IDS[:3]:
+        _evaluate(admin.client, "T01", exception_id)
+    shadow_flush()
+    response = browser(admin).get(f"{ROLLOUTS}/{rollout.pk}", **HTML)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Canary: 100 % of each tenant's exceptions, with shadow" in page
+    assert '<th scope="row">Baseline</th><td>v3.2</td><td>0</td>' in page
+    assert '<th scope="row">Candidate</th><td>v3.4</td><td>3</td>' in page
+    assert "T01, T02" in page
+    assert "100.0 % of 3 shadowed evaluations" in page
+    assert "<code>severity:/severityRules/0</code> 3" in page
