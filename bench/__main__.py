@@ -2,7 +2,7 @@
 
 Environment: BENCH_DB (database name, default bench_onboarding), BENCH_PG_URL (server URL),
 BENCH_SKIP (comma-separated parts to skip: scale, import, http, validation, runtime,
-audit, webhooks, impact)."""
+audit, webhooks, impact, identity)."""
 
 import importlib
 import os
@@ -81,6 +81,7 @@ def main() -> int:
     part("audit", lambda: _other("bench.bench_audit", notes))
     part("webhooks", lambda: _other("bench.bench_webhooks", notes))
     part("impact", lambda: _other("bench.bench_impact", notes))
+    part("identity", lambda: _other("bench.bench_identity", notes))
 
     notes.append(f"total run time {time.monotonic() - started:.0f} s")
     report.print_table(rows)
