@@ -615,6 +615,11 @@ def test_every_page__390px_phone__nothing_wider_than_the_screen(
         "id": str(ConfigChangeRequest.objects.exclude(kind="policy").first().pk),
         "webhook_id": str(hook.subscription.pk),
         "delivery_id": "1",
+        "event_id": "1",
+        # People (issue 21): a user with roles, and the write-only role and token paths.
+        "username": second_admin.username,
+        "binding_id": str(second_admin.user.role_bindings.first().pk),
+        "token_id": str(second_admin.user.api_tokens.first().pk),
     }
     paths = _page_paths(samples)
     assert len(paths) > 25
