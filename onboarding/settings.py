@@ -48,7 +48,7 @@ for _key in (AUDIT_HMAC_KEY, *AUDIT_HMAC_OLD_KEYS):
         )
 # The audit list counts its matches exactly up to this many, and shows the planner's estimate
 # (`count_is_estimate: true`) beyond: an exact COUNT(*) of millions of rows costs seconds.
-AUDIT_EXACT_COUNT_LIMIT = env_int("AUDIT_EXACT_COUNT_LIMIT", 10_000, minimum=0)
+AUDIT_EXACT_COUNT_LIMIT = env_int("AUDIT_EXACT_COUNT_LIMIT", 1_000, minimum=0)
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -392,6 +392,8 @@ SPECTACULAR_SETTINGS = {
 # PROMETHEUS_MULTIPROC_DIR (read by prometheus_client itself) and
 # `-c python:onboarding.gunicorn_config`.
 METRICS_ENABLED = env_bool("METRICS_ENABLED", True)
+# `manage.py serve_metrics`: /metrics without authentication on this (private) address.
+METRICS_BIND = env_str("METRICS_BIND", "127.0.0.1:9464")
 # Logs: `text` (one plain line a record, the default) or `json` (one JSON object a line, with the
 # request's fields at its top level); LOG_REQUESTS: one record per request on onboarding.request.
 LOG_FORMAT = env_str("LOG_FORMAT", "text")

@@ -365,3 +365,39 @@ def test_import_packs__unreadable_file__rejected_and_recorded(tmp_path):
     before = AuditEvent.objects.count()
     assert run("import_packs", "--dry-run", str(bad))[0] == 1
     assert AuditEvent.objects.count() == before
+
+
+def _outcomes(out: str) -> dict[str, str]:
+    """file name -> outcome, from the per-file progress lines."""
+    lines = [line.split() for line in out.splitlines() if line.startswith("[")]
+    return {Path(parts[-1]).name: parts[1] for parts in lines if len(parts) >= 3}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("activate", [False, True])
+def test_import_packs__dry_run_with_create_tenants__agrees_with_the_real_run(tmp_path, activate):
+    """Issue 25 item 8: the dry run said tenant_not_found and exited 1 where the real run (which
+    creates the tenant, imports the domain pack first and checks the tenant pack against it)
+    succeeds. The dry run is the real run rolled back: same outcomes, nothing written."""
+    from tests.db_state import db_state
+
+    folder = tmp_path / "packs"
+    folder.mkdir()
+    for name in ("domain_capital_markets.json", "tenant_finance_001.json"):
+        shutil.copy(REFERENCE / name, folder / name)
+    extra = ("--activate",) if activate else ()
+    before = db_state()
+    code, dry = run("import_packs", "--dry-run", "--create-tenants", *extra, str(folder))
+    assert db_state() == before
+    assert code == 0, dry
+    assert "tenant_not_found" not in dry and "dry run" in dry
+    code_real, real = run("import_packs", "--create-tenants", *extra, str(folder))
+    assert code_real == 0, real
+    dry_outcomes, real_outcomes = _outcomes(dry), _outcomes(real)
+    assert len(real_outcomes) == 2
+    assert dry_outcomes == {
+        name: "valid" if outcome == "imported" else outcome
+        for name, outcome in real_outcomes.items()
+    }
+    if activate:
+        assert "activation applied" in dry and "activation applied" in real
