@@ -61,6 +61,7 @@ PATH_CASES = [
             "delivery_id": 1,
             "carol_binding_id": 1,
             "carol_token_id": 1,
+            "rollout_id": 1,
         }
     )
     for door in DOORS

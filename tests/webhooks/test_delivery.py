@@ -23,7 +23,6 @@ from onboarding.errors import ServiceError
 from packs.services import domain_pack_import, tenant_pack_import
 from tenants.principals import Principal
 from tenants.services import tenant_create, tenant_set_status
-from tests.identity.events import every_identity_event
 from tests.rollouts.events import every_rollout_event
 from tests.webhooks.conftest import SETUP, deliver, settle, subscribe
 from tests.webhooks.receiver import Answer, Receiver
@@ -144,7 +143,6 @@ def test_every_event_type__local_receiver__each_received_once_with_a_valid_signa
 ):
     created = subscribe(receiver.url)
     _every_kind_of_event(finance_domain, finance_tenant, admin)
-    every_identity_event()
     every_rollout_event(finance_domain, finance_tenant)
     expected = _published_types()
     assert set(expected) == set(EVENT_TYPES)
