@@ -23,6 +23,7 @@ from onboarding.errors import ServiceError
 from packs.services import domain_pack_import, tenant_pack_import
 from tenants.principals import Principal
 from tenants.services import tenant_create, tenant_set_status
+from sso.lockout import login_lockout_record
 from tests.rollouts.events import every_rollout_event
 from tests.webhooks.conftest import SETUP, deliver, settle, subscribe
 from tests.webhooks.receiver import Answer, Receiver
@@ -144,6 +145,7 @@ def test_every_event_type__local_receiver__each_received_once_with_a_valid_signa
     created = subscribe(receiver.url)
     _every_kind_of_event(finance_domain, finance_tenant, admin)
     every_rollout_event(finance_domain, finance_tenant)
+    login_lockout_record(username="mallory", client="203.0.113.9", retry_after=60)
     expected = _published_types()
     assert set(expected) == set(EVENT_TYPES)
 
