@@ -21,9 +21,9 @@ from governance.services import (
 )
 from onboarding.errors import ServiceError
 from packs.services import domain_pack_import, tenant_pack_import
+from sso.lockout import login_lockout_record
 from tenants.principals import Principal
 from tenants.services import tenant_create, tenant_set_status
-from sso.lockout import login_lockout_record
 from tests.rollouts.events import every_rollout_event
 from tests.webhooks.conftest import SETUP, deliver, settle, subscribe
 from tests.webhooks.receiver import Answer, Receiver
