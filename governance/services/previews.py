@@ -130,6 +130,13 @@ def review_impact_request(change_request: ConfigChangeRequest) -> None:
         impact_run_request(tenant_id=change_request.tenant_id, before=before, after=after)
 
 
+def review_computes_impact(change_request: ConfigChangeRequest) -> bool:
+    """Whether reading this request's review computes an impact on the request path (a
+    rollout's fleet impact, rollouts' own); a pack change's is the worker's stored run, so its
+    reads are not rate-limited as impacts."""
+    return change_request.kind == KIND_ROLLOUT
+
+
 def change_request_review(change_request: ConfigChangeRequest) -> dict[str, Any]:
     """What a reviewer decides on (DESIGN §14): the effective-config `diff` and the decision
     `impact` of a change request, from its base pair to its target pair. The impact is the run

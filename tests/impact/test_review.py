@@ -341,3 +341,17 @@ def test_change_request_get__sample_set_replaced__new_run_requested_on_the_worke
     impact = member.client.get(detail_url(requested)).json()["impact"]
     assert impact["status"] == "ready" and impact["sources"]["tenant"] == 1
     assert ImpactRun.objects.count() == 2
+
+
+def test_review__viewer_reloads_past_the_impact_limit__never_429_never_computes(
+    requested, member, settings
+):
+    """Review reads of a pack change are primary-key reads of the stored run: no longer an
+    expensive endpoint, so no impact rate limit (a dry run keeps it)."""
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "impact": "2/m"}
+    runs = list(ImpactRun.objects.values_list("pk", "finished_at"))
+    for _ in range(5):
+        assert member.client.get(detail_url(requested)).status_code == 200
+        page = browser(member).get(detail_url(requested), **HTML)
+        assert page.status_code == 200 and b"data-impact-pending" not in page.content
+    assert list(ImpactRun.objects.values_list("pk", "finished_at")) == runs
