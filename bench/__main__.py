@@ -2,7 +2,7 @@
 
 Environment: BENCH_DB (database name, default bench_onboarding), BENCH_PG_URL (server URL),
 BENCH_SKIP (comma-separated parts to skip: scale, import, http, validation, runtime,
-audit, webhooks, impact)."""
+audit, webhooks, impact, review)."""
 
 import importlib
 import os
@@ -81,6 +81,7 @@ def main() -> int:
     part("audit", lambda: _other("bench.bench_audit", notes))
     part("webhooks", lambda: _other("bench.bench_webhooks", notes))
     part("impact", lambda: _other("bench.bench_impact", notes))
+    part("review", lambda: _other("bench.bench_review", notes))
 
     notes.append(f"total run time {time.monotonic() - started:.0f} s")
     report.print_table(rows)
