@@ -45,7 +45,9 @@ class AuditEvent(models.Model):
     request_id = models.CharField(max_length=128, blank=True, default="")
     # Unique: two rows claiming the same predecessor would be a fork of the chain.
     prev_hash = models.CharField(max_length=64, unique=True)
-    hash = models.CharField(max_length=64, unique=True)
+    # Not indexed: no query looks a row up by its hash (the chain is walked by id), and a fork
+    # is already refused by the unique prev_hash (audit migration 0006).
+    hash = models.CharField(max_length=64)
     # Which AUDIT_HMAC key signed `hash` (audit.services.key_id_of); empty: plain SHA-256, for
     # rows written before the chain was keyed.
     key_id = models.CharField(max_length=16, blank=True, default="")
@@ -60,7 +62,8 @@ class AuditEvent(models.Model):
             models.Index(
                 fields=["tenant_id", "occurred_at", "id"], name="audit_tenant_time_id_idx"
             ),
-            models.Index(fields=["action"], name="audit_action_idx"),
+            # The action filter, newest first, read straight off this index (keyset pages).
+            models.Index(fields=["action", "occurred_at", "id"], name="audit_action_time_id_idx"),
             models.Index(fields=["actor"], name="audit_actor_idx"),
             models.Index(fields=["occurred_at"], name="audit_time_idx"),
             models.Index(fields=["object_type"], name="audit_object_type_idx"),

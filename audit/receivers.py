@@ -35,10 +35,7 @@ AUDITED_SIGNALS = {
     "governance.change_request_applied": governance_signals.change_request_applied,
     "impact.sample_set_replaced": impact_signals.sample_set_replaced,
     "governance.change_request_review_refused": governance_signals.change_request_review_refused,
-    # Sign-ins through SSO: the user it created, the roles its group mapping granted or revoked.
-    "sso.sso_user_created": sso_signals.sso_user_created,
-    "sso.sso_role_granted": sso_signals.sso_role_granted,
-    "sso.sso_role_revoked": sso_signals.sso_role_revoked,
+    # Sign-ins through SSO (the users and roles they create or change are identity's events).
     "sso.sso_logged_in": sso_signals.sso_logged_in,
     "identity.user_created": identity_signals.user_created,
     "identity.user_updated": identity_signals.user_updated,

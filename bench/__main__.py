@@ -2,7 +2,7 @@
 
 Environment: BENCH_DB (database name, default bench_onboarding), BENCH_PG_URL (server URL),
 BENCH_SKIP (comma-separated parts to skip: scale, import, http, validation, runtime,
-audit, webhooks, impact, review)."""
+audit, audit_scale, webhooks, impact, review, rollouts, metrics, console)."""
 
 import importlib
 import os
@@ -43,7 +43,7 @@ def main() -> int:
     call_command("migrate", verbosity=0)
     log("migrated")
 
-    from bench import http, imports, report, scale
+    from bench import audit_scale, http, imports, report, scale
 
     rows: list[dict] = []
     notes: list[str] = []
@@ -79,9 +79,14 @@ def main() -> int:
     part("validation", lambda: _other("bench.bench_validation", notes))
     part("runtime", lambda: _other("bench.bench_runtime", notes))
     part("audit", lambda: _other("bench.bench_audit", notes))
+    # The audit trail at 100k and 1M rows (BENCH_AUDIT_SCALE_ROWS; BENCH_AUDIT_10M=1 adds 10M).
+    part("audit_scale", lambda: [dict(row, group="audit") for row in audit_scale.run(log=log)])
     part("webhooks", lambda: _other("bench.bench_webhooks", notes))
     part("impact", lambda: _other("bench.bench_impact", notes))
     part("review", lambda: _other("bench.bench_review", notes))
+    part("rollouts", lambda: _other("bench.bench_rollouts", notes))
+    part("metrics", lambda: _other("bench.bench_metrics", notes))
+    part("console", lambda: _other("bench.bench_console", notes))
 
     notes.append(f"total run time {time.monotonic() - started:.0f} s")
     report.print_table(rows)

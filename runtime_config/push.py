@@ -89,6 +89,27 @@ def publish_tenant_change(tenant_id: str, revision: int | None = None) -> None:
     bump_generation_on_commit(f"{tenant_id}:{revision}")
 
 
+def bump_generation_on_commit_many(messages: list[str]) -> None:
+    """`bump_generation_on_commit` for a batch (a rollout's wave): every message is pushed (one
+    NOTIFY statement for all on PostgreSQL), and the shared generation is bumped once."""
+    if not messages:
+        return
+    if mode() == "postgres":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_notify(%s, message) FROM unnest(%s::text[]) AS message",
+                [CHANNEL, messages],
+            )
+
+    def after_commit() -> None:
+        pushed = all([publish_after_commit(message) for message in messages])
+        for message in messages[:-1]:
+            cache.apply_message(message)
+        cache.bump_generation(messages[-1], pushed=pushed)
+
+    transaction.on_commit(after_commit)
+
+
 def notify_in_transaction(message: str) -> None:
     if mode() == "postgres":
         with connection.cursor() as cursor:

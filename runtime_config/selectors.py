@@ -22,7 +22,13 @@ def activation_history_list(*, principal: Principal, tenant_id: str) -> QuerySet
     tenant_for_read(principal=principal, tenant_id=tenant_id)
     return (
         ActivationHistory.objects.filter(tenant_id=tenant_id)
-        .select_related("from_domain_pack", "from_tenant_pack", "to_domain_pack", "to_tenant_pack")
+        .select_related(
+            "from_domain_pack",
+            "from_tenant_pack",
+            "to_domain_pack",
+            "to_tenant_pack",
+            "change_request",
+        )
         .defer(*_PACK_CONTENT_FIELDS)
         .order_by("-revision")
     )

@@ -1,7 +1,7 @@
 """What a sign-in through the provider can fail with: each a problem with a stable code, shown
 as a page to a browser (sso/error.html) and as problem+json to anyone else."""
 
-from onboarding.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
+from onboarding.errors import Forbidden, InvalidInput, NotFound, ServiceError
 
 
 class SsoNotConfigured(NotFound):
@@ -38,11 +38,6 @@ class OidcUnavailable(ServiceError):
     status = 503
     code = "oidc_unavailable"
     title = "The identity provider cannot be reached"
-
-
-class OidcIdentityExists(Conflict):
-    code = "identity_exists"
-    title = "The user exists already"
 
 
 class UserInactive(Forbidden):

@@ -29,8 +29,10 @@ class OidcIdentity(models.Model):
 
 
 class SsoRoleGrant(models.Model):
-    """The platform role the group mapping granted a user. The mapping changes only a binding it
-    granted itself (same role as recorded here); a role granted by hand is left alone."""
+    """What the group mapping did to a user's platform binding: `role`, the role it granted (the
+    mapping changes or removes only a binding of that role; one granted by hand is left alone),
+    and `requested_role`, an ADMIN grant waiting for a second ADMIN's approval (four-eyes), so a
+    sign-in does not file it again."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
@@ -38,7 +40,8 @@ class SsoRoleGrant(models.Model):
         on_delete=models.CASCADE,
         related_name="sso_role_grant",
     )
-    role = models.CharField(max_length=16, choices=Role.choices)
+    role = models.CharField(max_length=16, choices=Role.choices, null=True, blank=True)
+    requested_role = models.CharField(max_length=16, choices=Role.choices, null=True, blank=True)
     granted_at = models.DateTimeField(auto_now=True)
 
     class Meta:

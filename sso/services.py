@@ -4,9 +4,10 @@ mapping, record the login. Runs after Authlib verified the response (state, PKCE
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from onboarding.errors import Conflict
 from onboarding.events import DomainEvent, send_event
 from onboarding.principal import Role
 from sso import provisioning, signals
@@ -59,13 +60,25 @@ def sso_login_complete(*, issuer: str, claims: dict) -> SsoLogin:
     """Sign in the provider's account `claims["sub"]` of `issuer`: the user linked to it, or a new
     user (no role unless the mapping gives one); its platform binding follows the mapping when
     the mapping granted it (a role granted by hand stays). One transaction: a refusal writes
-    nothing."""
+    nothing. Two first sign-ins of one account at once (a double click, two tabs) both succeed:
+    the one that lost the race to create the user finds it linked and signs in as it."""
     subject = claims.get("sub")
     if not isinstance(subject, str) or not subject:
         raise OidcClaimsInvalid("The ID token has no subject (sub).")
     groups = claim_groups(claims)
+    try:
+        return _sign_in(issuer=issuer, subject=subject, claims=claims, groups=groups)
+    except (Conflict, IntegrityError):
+        if not OidcIdentity.objects.filter(issuer=issuer, subject=subject).exists():
+            raise
+    return _sign_in(issuer=issuer, subject=subject, claims=claims, groups=groups)
+
+
+def _sign_in(*, issuer: str, subject: str, claims: dict, groups: list[str]) -> SsoLogin:
     role = mapped_role(groups)
-    via = {"sso": issuer, "groups": groups}
+    # Only the groups the mapping names: they explain the role; a person's other groups (often
+    # hundreds) stay out of the audit trail and the webhook events.
+    via = {"sso": issuer, "groups": [g for g in groups if g in settings.OIDC_GROUP_ROLES]}
     with transaction.atomic():
         link = (
             OidcIdentity.objects.select_for_update()
@@ -80,7 +93,6 @@ def sso_login_complete(*, issuer: str, claims: dict) -> SsoLogin:
                 username=username,
                 email=str(claims.get("email") or ""),
                 display_name=str(claims.get("name") or ""),
-                actor=username,
                 via=via,
             )
             link = OidcIdentity.objects.create(user=user, issuer=issuer, subject=subject)
@@ -106,22 +118,40 @@ def sso_login_complete(*, issuer: str, claims: dict) -> SsoLogin:
 
 
 def _apply_mapping(*, user, role: str | None, via: dict) -> None:
-    actor = user.username
+    """Make the user's platform binding follow the mapping, where the mapping owns it."""
     managed = SsoRoleGrant.objects.select_for_update().filter(user=user).first()
+    if managed is None:
+        managed = SsoRoleGrant(user=user)
     binding = provisioning.platform_binding(user)
-    ours = binding is not None and managed is not None and binding.role == managed.role
-    if binding is not None and not ours:
+    if binding is not None and managed.requested_role == binding.role:
+        managed.role, managed.requested_role = binding.role, None  # approved by a second ADMIN
+    if binding is not None and binding.role != managed.role:
         # A role granted by hand: the mapping neither changes nor removes it.
-        if managed is not None:
-            managed.delete()
+        _save(managed, role=None, requested_role=None)
         return
     if role is None:
-        if ours and (binding.role != Role.ADMIN or provisioning.other_platform_admins(user)):
-            provisioning.role_revoke(user=user, binding=binding, actor=actor, via=via)
-            managed.delete()
+        if binding is not None and not provisioning.role_revoke(
+            user=user, binding=binding, via=via
+        ):
+            return  # the last platform ADMIN keeps ADMIN
+        _save(managed, role=None, requested_role=None)
         return
     if binding is None or binding.role != role:
-        if ours and binding.role == Role.ADMIN and not provisioning.other_platform_admins(user):
-            return  # never take ADMIN from the last platform ADMIN
-        provisioning.role_grant(user=user, role=role, actor=actor, via=via)
-    SsoRoleGrant.objects.update_or_create(user=user, defaults={"role": role})
+        if managed.requested_role == role:
+            return  # its access request still waits for a second ADMIN
+        outcome = provisioning.role_grant(user=user, role=role, via=via)
+        if outcome == provisioning.REQUESTED:
+            _save(managed, role=managed.role, requested_role=role)
+            return
+        if outcome == provisioning.KEPT:
+            return
+    _save(managed, role=role, requested_role=None)
+
+
+def _save(managed: SsoRoleGrant, *, role: str | None, requested_role: str | None) -> None:
+    if role is None and requested_role is None:
+        if not managed._state.adding:
+            managed.delete()
+        return
+    managed.role, managed.requested_role = role, requested_role
+    managed.save()

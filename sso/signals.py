@@ -1,8 +1,5 @@
 from django.dispatch import Signal
 
-# Every signal carries `event: onboarding.events.DomainEvent`; the audit trail records each one
-# (audit.receivers) and webhooks publish those in their catalogue.
-sso_user_created = Signal()
-sso_role_granted = Signal()
-sso_role_revoked = Signal()
+# Carries `event: onboarding.events.DomainEvent`; the audit trail records it (audit.receivers).
+# The users and roles a sign-in creates or changes are identity's events (sso.provisioning).
 sso_logged_in = Signal()

@@ -12,22 +12,21 @@ Django's admin, createsuperuser, a shell):
 - one identity per look (DESIGN §15): the key of a name is its Unicode TR39 confusable
   skeleton taken after NFKC + casefold, so "ADMIN", fullwidth "admin", "adm\u0131n" (dotless
   i), "\u0251dmin" (Latin alpha), a whole-script Cyrillic "\u0430dmin" and "admin" are one
-  identity. The
-  skeleton is ICU's (PyICU `SpoofChecker.getSkeleton`, the confusables data of the ICU the
-  machine has); before it, Latin small capitals (U+1D00 block, e.g. "aᴅmin") are read as the
-  letter they show: TR39 keeps them as prototypes of their own, people do not. The database
-  holds that key with a unique constraint (table `username_keys`), so two concurrent creations
+  identity. The skeleton is computed from Unicode's confusables.txt (`tenants/skeleton.py`);
+  before it, Latin small capitals (U+1D00 block, e.g. "aᴅmin") are read as the letter they
+  show: TR39 keeps them as prototypes of their own, people do not. The database holds that key
+  with a unique constraint (table `username_keys`), so two concurrent creations
   cannot both succeed."""
 
 import re
 import unicodedata
 from functools import cache
 
-import icu
 from confusable_homoglyphs import confusables
 
 from onboarding.errors import Conflict, InvalidInput, finding
 from tenants.models import UsernameKey
+from tenants.skeleton import skeleton
 
 MAX_LENGTH = 150
 _REFUSED_CATEGORIES = {"Cc", "Cf", "Co", "Cn", "Cs", "Zs", "Zl", "Zp"}
@@ -42,7 +41,6 @@ class UsernameTaken(Conflict):
 
 
 _SMALL_CAPITAL = re.compile(r"LATIN LETTER SMALL CAPITAL ([A-Z])")
-_SPOOF_CHECKER = icu.SpoofChecker()
 
 
 def folded(username: str) -> str:
@@ -59,7 +57,7 @@ def _small_capital(char: str) -> str:
 def username_key(username: str) -> str:
     """The identity a name stands for: the TR39 skeleton of its folded form (module doc)."""
     text = "".join(_small_capital(char) for char in folded(username))
-    return _SPOOF_CHECKER.getSkeleton(0, text)
+    return skeleton(text)
 
 
 def same_identity(first: str, second: str) -> bool:

@@ -6,9 +6,10 @@ back restores the NFKC + casefold keys."""
 import re
 import unicodedata
 
-import icu
 from django.conf import settings
 from django.db import migrations
+
+from tenants.skeleton import skeleton
 
 _SMALL_CAPITAL = re.compile(r"LATIN LETTER SMALL CAPITAL ([A-Z])")
 
@@ -23,7 +24,7 @@ def _skeleton(username: str) -> str:
     for char in _folded(username):
         match = _SMALL_CAPITAL.fullmatch(unicodedata.name(char, ""))
         text += match.group(1).lower() if match else char
-    return icu.SpoofChecker().getSkeleton(0, text)
+    return skeleton(text)
 
 
 def _rekey(apps, schema_editor, key) -> None:

@@ -109,3 +109,20 @@ def test_verify_audit__forged_checkpoint__refused_exit_1_and_walk_from_a_valid_o
 def test_verify_audit__no_checkpoint_flag__records_nothing(chain):
     verify("--no-checkpoint")
     assert not AuditCheckpoint.objects.exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_verify_audit__committed_rows__fetched_by_a_second_connection_same_verdicts(
+    admin, tenant_a
+):
+    # Outside a transaction the rows are fetched by a thread with its own connection.
+    for index in range(5):
+        tenant_create(principal=admin.principal, tenant_id=f"TENANT_T{index}", name=f"T{index}")
+    rows = events()
+    assert f"intact: {len(rows)} events verified" in verify("--full")
+    _tamper(rows[2])
+    try:
+        assert f"id={rows[2].pk}" in _fails("--full")
+    finally:
+        _raw("UPDATE audit_events SET summary = %s WHERE id = %s", [rows[2].summary, rows[2].pk])

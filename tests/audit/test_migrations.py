@@ -27,3 +27,37 @@ def test_audit_migrations__backward_and_forward__table_and_trigger_follow(on_pos
     assert "audit_events" in _tables()
     if on_postgres:
         assert _has_trigger()
+
+
+def _indexes() -> dict[str, dict]:
+    with connection.cursor() as cursor:
+        return connection.introspection.get_constraints(cursor, "audit_events")
+
+
+def _unique_columns() -> set[str]:
+    return {
+        info["columns"][0]
+        for info in _indexes().values()
+        if info["unique"] and not info["primary_key"] and len(info["columns"]) == 1
+    }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_audit_index_cleanup__forward_and_back__hash_indexes_go_prev_hash_stays_unique(
+    on_postgres,
+):
+    names = set(_indexes())
+    assert _unique_columns() == {"prev_hash"}
+    assert "audit_action_time_id_idx" in names and "audit_action_idx" not in names
+    assert not [name for name in names if name.endswith("_like")]
+    call_command("migrate", "audit", "0005", verbosity=0)
+    try:
+        assert _unique_columns() == {"prev_hash", "hash"}
+        names = set(_indexes())
+        assert "audit_action_idx" in names and "audit_action_time_id_idx" not in names
+        if on_postgres:
+            assert len([name for name in names if name.endswith("_like")]) == 2
+    finally:
+        call_command("migrate", "audit", verbosity=0)
+    assert _unique_columns() == {"prev_hash"}
+    assert "audit_action_time_id_idx" in set(_indexes())

@@ -4,25 +4,45 @@ import os
 import shutil
 import subprocess
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.test import override_settings
 
 from audit.models import AuditEvent
 from impact.models import TenantSampleSet
 from packs.models import DomainPack, PlaybookLink, TenantPack
 from runtime_config.models import ActivationHistory, TenantActiveConfig
-from tests.conftest import REFERENCE, make_tenant
+from tests.conftest import REFERENCE, make_actor, make_tenant
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
+OPS_ADMIN = "ops-admin"
+
+
+def ops_actor(username: str = OPS_ADMIN):
+    """The platform ADMIN the commands below act as (`--actor` names a real user, issue 21)."""
+    user = get_user_model().objects.filter(username=username).first()
+    return user or make_actor(username, "ADMIN").user
+
+
 def run(*args) -> tuple[int, str]:
+    if args[:1] in (("import_packs",), ("activate",)) and "--actor" not in args:
+        ops_actor()
+        args = (*args, "--actor", OPS_ADMIN)
+    elif "--actor" in args:
+        ops_actor(args[args.index("--actor") + 1])
     out = io.StringIO()
+    # seed_demo refuses to run without DEBUG (it creates known passwords).
+    debug = override_settings(DEBUG=True) if args[:1] == ("seed_demo",) else nullcontext()
     try:
-        call_command(*args, stdout=out, stderr=out)
+        with debug:
+            call_command(*args, stdout=out, stderr=out)
     except CommandError as exc:
         return exc.returncode, out.getvalue() + str(exc)
     return 0, out.getvalue()
@@ -177,7 +197,8 @@ def test_export_packs__import_into_empty_database__same_checksums(tmp_path, admi
         "SECRET_KEY": "x",
     }
     _manage(env, "migrate", "-v0")
-    _manage(env, "import_packs", "--create-tenants", str(exported))
+    _manage(env, "issue_token", "ops-admin", "--role", "ADMIN")
+    _manage(env, "import_packs", "--create-tenants", "--actor", "ops-admin", str(exported))
     printed = _manage(
         env,
         "shell",

@@ -5,9 +5,10 @@ deactivated user are refused by every process; each process reports its served r
 import time
 
 import pytest
-from rest_framework.authtoken.models import Token
 
 from bench.common import Client, Gunicorn
+from identity.models import ApiToken
+from identity.tokens import digest_of
 from runtime_config.runtime import invalidate
 from tests.conftest import make_actor
 from tests.runtime_config.runtime_support import (
@@ -83,7 +84,7 @@ def warm(servers, token: str) -> None:
 def test_token_deleted__every_process_refuses_within_deadline(finance_active, two_processes):
     reader = make_actor("runtime-reader", "VIEWER", finance_active)
     warm(two_processes, reader.token)
-    Token.objects.filter(key=reader.token).delete()
+    ApiToken.objects.filter(digest=digest_of(reader.token)).delete()
     assert refused_everywhere(two_processes, reader.token, {401}) is not None
 
 

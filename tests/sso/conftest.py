@@ -10,13 +10,14 @@ import re
 import shutil
 import socket
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import pytest
 import requests
+
+from tests.waiting import wait_until
 
 PROVIDER_DIR = Path(__file__).parent / "provider"
 CLIENT_ID = "onboarding-tests"
@@ -63,20 +64,21 @@ def _install_provider_packages() -> None:
 
 def _wait_for_discovery(provider: OpenIdProvider, timeout: float = 30.0) -> None:
     url = f"{provider.issuer}/.well-known/openid-configuration"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def discovery_answers() -> bool:
         if provider.process.poll() is not None:
             pytest.fail(f"the test OpenID provider exited: {provider.log.read_text()}")
         try:
-            if requests.get(url, timeout=1).ok:
-                return
+            return requests.get(url, timeout=1).ok
         except requests.ConnectionError:
-            pass
-        time.sleep(0.05)  # poll interval while waiting on the condition, bounded by the deadline
-    pytest.fail(f"the test OpenID provider did not answer at {url} within {timeout}s")
+            return False
+
+    wait_until(discovery_answers, timeout=timeout, interval=0.05, message=f"discovery at {url}")
 
 
-def start_provider(tmp_dir: Path, redirect_bases: list[str]) -> OpenIdProvider:
+def start_provider(
+    tmp_dir: Path, redirect_bases: list[str], *, logout: bool = True
+) -> OpenIdProvider:
     _install_provider_packages()
     node = shutil.which("node")
     if node is None:
@@ -93,6 +95,7 @@ def start_provider(tmp_dir: Path, redirect_bases: list[str]) -> OpenIdProvider:
         "OP_PORT": str(port),
         "OP_CLIENT": json.dumps(client),
         "OP_ACCOUNTS": json.dumps(ACCOUNTS),
+        "OP_LOGOUT": "on" if logout else "off",
     }
     log = tmp_dir / f"oidc-provider-{port}.log"
     with log.open("w") as out:

@@ -14,7 +14,15 @@ from tenants.models import RoleBinding
 from tests.api.conftest import assert_problem
 from tests.conftest import make_actor
 from tests.db_state import db_state
-from tests.sso.conftest import ACCOUNTS, ProviderBrowser, callback_path
+from tests.sso.conftest import (
+    ACCOUNTS,
+    TEST_CLIENT_BASE,
+    OpenIdProvider,
+    ProviderBrowser,
+    callback_path,
+    start_provider,
+    stop_provider,
+)
 
 HTML = {"HTTP_ACCEPT": "text/html,application/xhtml+xml"}
 User = get_user_model()
@@ -78,8 +86,8 @@ def test_sso_login__first_sign_in_in_admin_group__creates_admin_user_and_audits(
     assert principal_for_user(user).is_platform_admin
     actions = list(AuditEvent.objects.order_by("id").values_list("action", "actor"))
     assert actions == [
-        ("user.created", "alice"),
-        ("role.granted", "alice"),
+        ("user.created", "SSO group mapping"),
+        ("role.granted", "SSO group mapping"),
         ("user.login", "alice"),
     ]
     granted = AuditEvent.objects.get(action="role.granted")
@@ -98,9 +106,11 @@ def test_sso_login__no_mapped_group__user_created_without_role(sso_settings):
     assert AuditEvent.objects.filter(action="user.created", object_id="bob").exists()
 
 
-def test_sso_login__viewer_group__viewer_role(sso_settings):
+def test_sso_login__viewer_group__viewer_role_audit_names_mapped_groups_only(sso_settings):
     assert sign_in(Client(), "carol").status_code == 302
     assert platform_roles("carol") == ["VIEWER"]
+    granted = AuditEvent.objects.get(action="role.granted")
+    assert granted.details["via"]["groups"] == ["ops"]  # carol's group "misc" is not mapped
 
 
 def test_sso_login__mapping_changes__reapplied_at_next_sign_in(sso_settings):
@@ -118,7 +128,9 @@ def test_sso_login__mapping_changes__reapplied_at_next_sign_in(sso_settings):
     assert platform_roles("carol") == []
     assert not SsoRoleGrant.objects.filter(user__username="carol").exists()
     revoked = AuditEvent.objects.get(action="role.revoked")
-    assert revoked.details["role"] == "ADMIN" and revoked.actor == "carol"
+    assert revoked.details["binding"]["role"] == "ADMIN"
+    assert revoked.actor == "SSO group mapping"
+    assert revoked.details["via"]["groups"] == []  # none of carol's groups is mapped now
     assert User.objects.filter(username="carol").count() == 1
 
 
@@ -339,3 +351,44 @@ def test_login__local_login_on__password_works(sso_settings):
     response = client.post("/login", {"username": actor.username, "password": "pw-local-admin"})
     assert response.status_code == 302
     assert client.session["_auth_user_id"] == str(actor.user.pk)
+
+
+@pytest.fixture
+def own_provider(settings, tmp_path):
+    """A provider of this test's own, to stop or to start without RP-initiated logout."""
+    started = []
+
+    def start(*, logout: bool = True) -> OpenIdProvider:
+        provider = start_provider(tmp_path, [TEST_CLIENT_BASE], logout=logout)
+        started.append(provider)
+        provider.configure(settings)
+        return provider
+
+    yield start
+    for provider in started:
+        stop_provider(provider)
+
+
+def test_sso_callback__provider_down_after_redirect__503_nothing_written(own_provider):
+    provider = own_provider()
+    client = Client()
+    url = provider_answer(client, "alice")
+    stop_provider(provider)
+    before = db_state()
+
+    response = client.get(callback_path(url), **HTML)
+
+    assert response.status_code == 503
+    assert b"oidc_unavailable" in response.content
+    assert db_state() == before
+
+
+def test_sso_logout__provider_without_end_session__local_logout_only(own_provider):
+    own_provider(logout=False)
+    client = Client()
+    assert sign_in(client, "alice").status_code == 302
+
+    response = client.post("/logout")
+
+    assert response["Location"] == "/login"
+    assert "_auth_user_id" not in client.session

@@ -70,7 +70,6 @@ def test_sso_browser__admin_group__user_created_and_admin_pages_open(sso_page):
     page.goto("/admin/audit")
     assert page.locator("text=user.created").count() >= 1
     assert page.locator("text=role.granted").count() >= 1
-    shot(page, "audit-after-sso")
 
 
 def test_sso_browser__no_mapped_group__signed_in_without_role(sso_page):

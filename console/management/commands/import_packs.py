@@ -13,9 +13,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from governance.services import config_activate
+from identity.commands import acting_from, command_actor
 from onboarding.errors import ServiceError
 from onboarding.intake import load_json_object
-from onboarding.principal import Principal
 from packs.management.commands.export_packs import MANIFEST
 from packs.services import (
     DUPLICATE_CONTENT,
@@ -137,7 +137,10 @@ class Command(BaseCommand):
         )
         parser.add_argument("--dry-run", action="store_true", help="validate only; write nothing")
         parser.add_argument(
-            "--actor", default="import_packs", help="username recorded as creator and in the audit"
+            "--actor",
+            required=True,
+            help="the username of the person running this: an active user with platform ADMIN "
+            "(with --tenant, ADMIN of that tenant; any role for --dry-run)",
         )
         parser.add_argument(
             "--create-tenants",
@@ -157,7 +160,15 @@ class Command(BaseCommand):
         domain_version=None,
         **options,
     ):
-        principal = Principal.system(actor)
+        principal = command_actor(actor, tenant_id=tenant, write=not dry_run)
+        with acting_from("import_packs"):
+            self._import_all(
+                principal, paths, tenant, activate, dry_run, create_tenants, domain_version
+            )
+
+    def _import_all(
+        self, principal, paths, tenant, activate, dry_run, create_tenants, domain_version
+    ):
         if domain_version is not None:
             try:
                 parse_version(domain_version, "--domain-version")

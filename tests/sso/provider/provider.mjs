@@ -6,6 +6,7 @@
 //   OP_PORT      port to listen on (127.0.0.1)
 //   OP_CLIENT    JSON {client_id, client_secret, redirect_uris, post_logout_redirect_uris}
 //   OP_ACCOUNTS  JSON {username: {password, email, name, groups: [...]}}
+//   OP_LOGOUT    `off`: no RP-initiated logout (no end_session_endpoint in discovery)
 // The issuer is http://127.0.0.1:<OP_PORT>. The `groups` scope releases the `groups` claim.
 import http from 'node:http';
 
@@ -40,7 +41,7 @@ const provider = new Provider(issuer, {
   features: {
     devInteractions: { enabled: false },
     rpInitiatedLogout: {
-      enabled: true,
+      enabled: process.env.OP_LOGOUT !== 'off',
       logoutSource: async (ctx, form) => {
         ctx.body = page('Sign out', `${form}
 <button type="submit" form="op.logoutForm" name="logout" value="yes">Yes, sign me out</button>`);
