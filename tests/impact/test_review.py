@@ -21,6 +21,9 @@ from tests.runtime_config.activation_helpers import (
 )
 from tests.ui.conftest import HTML, browser
 
+# The worker's task loop (drain) commits and closes its connections, as the real worker does.
+pytestmark = pytest.mark.django_db(transaction=True)
+
 
 @pytest.fixture
 def active(tenant_a, admin, finance_domain, finance_tenant):
