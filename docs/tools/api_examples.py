@@ -834,7 +834,8 @@ def build() -> str:
         "GET",
         "/admin/tenants/{tenant_id}/convergence",
         "Which revision of the tenant's configuration each serving process answers with, from "
-        "the heartbeats the processes write at most every 5 s; a process silent for 30 s is left "
+        "the heartbeats the processes write at most every 5 s; a process silent for three "
+        "heartbeat intervals (at least 10 s) is left "
         "out. `checksum` is SHA-256 of `<domain pack checksum>:<tenant pack checksum>`; "
         "`converged` is true when every listed process serves the active revision and pair, "
         "false while one does not (`state: converging`), and null with `state: not_served` and a "
