@@ -2,12 +2,14 @@
 preview, and GET /admin/config-changes/{id} (API and review page)."""
 
 import copy
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from impact.models import ImpactRun
-from impact.runs import IMPACT_QUEUE
+from impact.runs import IMPACT_QUEUE, pending_runs_recover
 from impact.services import sample_set_replace
 from onboarding.worker import drain
 from runtime_config.models import ConfigChangeRequest, TenantActiveConfig
@@ -358,3 +360,18 @@ def test_review__viewer_reloads_past_the_impact_limit__never_429_never_computes(
         page = browser(member).get(detail_url(requested), **HTML)
         assert page.status_code == 200 and b"data-impact-pending" not in page.content
     assert list(ImpactRun.objects.values_list("pk", "finished_at")) == runs
+
+
+def test_recovery__run_whose_task_was_lost__enqueued_again_and_computed(
+    requested_not_computed, member
+):
+    """A run still PENDING a minute after it was requested lost its task (a removed task row,
+    a worker that died mid-run): the worker's recovery step enqueues it again."""
+    DBTaskResult.objects.filter(queue_name=IMPACT_QUEUE).delete()
+    assert pending_runs_recover() == 0  # not stale yet
+    ImpactRun.objects.update(requested_at=timezone.now() - timedelta(minutes=2))
+    assert pending_runs_recover() == 1
+    drain(queues=(IMPACT_QUEUE,))
+    impact = member.client.get(detail_url(requested_not_computed)).json()["impact"]
+    assert impact["status"] == "ready" and impact["changed"] == 1
+    assert pending_runs_recover() == 0
