@@ -37,6 +37,7 @@ AUDITED_SIGNALS = {
     "governance.change_request_review_refused": governance_signals.change_request_review_refused,
     # Sign-ins through SSO (the users and roles they create or change are identity's events).
     "sso.sso_logged_in": sso_signals.sso_logged_in,
+    "sso.login_locked": sso_signals.login_locked,
     "identity.user_created": identity_signals.user_created,
     "identity.user_updated": identity_signals.user_updated,
     "identity.user_deactivated": identity_signals.user_deactivated,

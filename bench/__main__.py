@@ -2,7 +2,7 @@
 
 Environment: BENCH_DB (database name, default bench_onboarding), BENCH_PG_URL (server URL),
 BENCH_SKIP (comma-separated parts to skip: scale, import, http, validation, runtime,
-audit, audit_scale, webhooks, impact, rollouts, metrics, console)."""
+audit, audit_scale, webhooks, impact, review, rollouts, metrics, console, identity)."""
 
 import importlib
 import os
@@ -83,9 +83,11 @@ def main() -> int:
     part("audit_scale", lambda: [dict(row, group="audit") for row in audit_scale.run(log=log)])
     part("webhooks", lambda: _other("bench.bench_webhooks", notes))
     part("impact", lambda: _other("bench.bench_impact", notes))
+    part("review", lambda: _other("bench.bench_review", notes))
     part("rollouts", lambda: _other("bench.bench_rollouts", notes))
     part("metrics", lambda: _other("bench.bench_metrics", notes))
     part("console", lambda: _other("bench.bench_console", notes))
+    part("identity", lambda: _other("bench.bench_identity", notes))
 
     notes.append(f"total run time {time.monotonic() - started:.0f} s")
     report.print_table(rows)

@@ -328,10 +328,11 @@ class ChangeRequestDetailView(RoleApiView):
         "whose severity, playbook or approval would change.",
     )
     def get(self, request, id):
-        ratelimit.enforce(request, "impact")  # the review carries the decision impact
         change_request = selectors.change_request_get(
             principal=self.principal, change_request_id=id
         )
+        if services.review_computes_impact(change_request):
+            ratelimit.enforce(request, "impact")  # a fleet's impact is still computed here
         return Response(change_request_detail_data(change_request))
 
 

@@ -375,9 +375,10 @@ def _review(request, change_id, action: str):
 def change_detail_page(request, id):
     """The review page of a change request: the request, its effective-config diff and its
     decision impact, with the approve and reject forms (DESIGN §14)."""
-    ratelimit.enforce(request, "impact")  # the review carries the decision impact
     principal = request.principal
     change = selectors.change_request_get(principal=principal, change_request_id=id)
+    if services.review_computes_impact(change):
+        ratelimit.enforce(request, "impact")  # a fleet's impact is still computed here
     review = services.change_request_review(change)
     actions = services.change_request_actions(principal=principal, change_request=change)
     context = {

@@ -245,18 +245,29 @@ def decision_impact(*, tenant_id: str, before: Pair, after: Pair) -> dict[str, A
     cached = _cache_get(key)
     if cached is not None:
         return cached
+    result = compute_impact(tenant_id=tenant_id, before=before, after=after)
+    if not result["partial"]:
+        _cache_set(key, result)
+    return result
+
+
+def compute_impact(
+    *, tenant_id: str, before: Pair, after: Pair, time_budget_ms: int | None = None
+) -> dict[str, Any]:
+    """One run, uncached: the worker's stored runs (impact.runs) and `decision_impact` share it."""
     started = monotonic()
     samples = samples_for(tenant_id, [after, before])
     result = evaluate_impact(
-        compile_pair(tenant_id, before), compile_pair(tenant_id, after), samples
+        compile_pair(tenant_id, before),
+        compile_pair(tenant_id, after),
+        samples,
+        time_budget_ms=time_budget_ms,
     )
     metrics.IMPACT_SECONDS.labels(result="partial" if result["partial"] else "complete").observe(
         monotonic() - started
     )
     tenant_count = sum(1 for sample in samples if sample.source.startswith("tenant samples"))
     result["sources"] = {"packs": len(samples) - tenant_count, "tenant": tenant_count}
-    if not result["partial"]:
-        _cache_set(key, result)
     return result
 
 

@@ -299,7 +299,7 @@ if PACKS_FILE_FALLBACK_DIR and not Path(PACKS_FILE_FALLBACK_DIR).is_dir():
 TASKS = {
     "default": {
         "BACKEND": "django_tasks_db.DatabaseBackend",
-        "QUEUES": ["default", "webhooks", "webhooks_slow", "activations", "rollouts"],
+        "QUEUES": ["default", "webhooks", "webhooks_slow", "activations", "rollouts", "impact"],
     }
 }
 WORKER_POLL_INTERVAL = env_float("WORKER_POLL_INTERVAL", 0.5, minimum=0.01)

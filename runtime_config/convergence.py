@@ -4,7 +4,8 @@ answers with.
 The heartbeat thread of each process (runtime_config.push) calls `report` at most every
 RUNTIME_HEARTBEAT_INTERVAL (5 s): one upsert of its `runtime_processes` row, plus rows of
 `runtime_served_configs` only for tenants whose served revision changed since the last report.
-Nothing runs on the request path. A process silent for SILENCE seconds no longer counts; rows of
+Nothing runs on the request path. A process silent for `silence()` (three heartbeat intervals,
+at least MIN_SILENCE) no longer counts, one that exits deregisters at once; rows of
 processes gone for an hour are deleted by any live process."""
 
 import hashlib
@@ -12,13 +13,23 @@ import threading
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
 from runtime_config import cache
 from runtime_config.models import RuntimeProcess, ServedConfig
 
-SILENCE = timedelta(seconds=30)
+# A process that missed three heartbeats in a row stops counting (issue 25: 30 s listed a dead
+# worker as behind for that long); never less than MIN_SILENCE, so a beat delayed by a loaded
+# machine does not make a live process flicker out.
+MIN_SILENCE = timedelta(seconds=10)
+
+
+def silence() -> timedelta:
+    return max(timedelta(seconds=3 * settings.RUNTIME_HEARTBEAT_INTERVAL), MIN_SILENCE)
+
+
 FORGET_AFTER = timedelta(hours=1)
 PURGE_EVERY = timedelta(minutes=5)
 
@@ -119,7 +130,7 @@ def report(listener: Any) -> None:
 def deregister(listener: Any) -> None:
     """This process stops serving (it exits): remove its rows, so that it is not listed as
     behind until its silence runs out (a gunicorn worker recycled by --max-requests exits on
-    SIGTERM every few minutes). Best effort: a process that dies harder stays until SILENCE."""
+    SIGTERM every few minutes). Best effort: one that dies harder stays until `silence()`."""
     global _reported
     with _lock:
         RuntimeProcess.objects.filter(process_id=listener.process_id).delete()  # rows cascade

@@ -13,7 +13,7 @@ from prometheus_client.core import GaugeMetricFamily
 
 from onboarding import metrics
 from runtime_config import signals
-from runtime_config.convergence import SILENCE, pair_checksum
+from runtime_config.convergence import pair_checksum, silence
 from runtime_config.models import RuntimeProcess, ServedConfig, TenantActiveConfig
 from runtime_config.services.targets import KIND_ROLLBACK
 
@@ -27,7 +27,7 @@ def count_activation(sender, event=None, **kwargs) -> None:
 
 
 def convergence_families():
-    live = timezone.now() - SILENCE
+    live = timezone.now() - silence()
     processes = RuntimeProcess.objects.filter(seen_at__gte=live).count()
     served = list(
         ServedConfig.objects.filter(process__seen_at__gte=live).values_list(
@@ -48,7 +48,8 @@ def convergence_families():
     }
     yield GaugeMetricFamily(
         f"{metrics.PREFIX}_runtime_processes",
-        "Serving processes that wrote a convergence heartbeat in the last 30 s.",
+        "Serving processes that wrote a convergence heartbeat within three heartbeat intervals "
+        "(at least 10 s).",
         value=processes,
     )
     yield GaugeMetricFamily(

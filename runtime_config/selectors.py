@@ -3,7 +3,7 @@ from uuid import UUID
 from django.db.models import QuerySet
 
 from onboarding.principal import Principal
-from runtime_config.convergence import SILENCE, pair_checksum
+from runtime_config.convergence import pair_checksum, silence
 from runtime_config.models import (
     ActivationHistory,
     CanaryShadowCount,
@@ -97,7 +97,7 @@ def convergence_get(*, principal: Principal, tenant_id: str) -> dict:
         revision, checksum = active[0], pair_checksum(active[1], active[2])
     rows = (
         ServedConfig.objects.filter(
-            tenant_id=tenant_id, process__seen_at__gte=timezone.now() - SILENCE
+            tenant_id=tenant_id, process__seen_at__gte=timezone.now() - silence()
         )
         .select_related("process")
         .order_by("process__host", "process__pid", "process_id")

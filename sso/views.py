@@ -23,7 +23,6 @@ from onboarding import ratelimit
 from onboarding.doors import wants_html
 from onboarding.errors import ServiceError
 from onboarding.problems import problem_response
-from onboarding.ui import error_response
 from sso.client import oidc_client, sso_enabled
 from sso.errors import (
     LocalLoginDisabled,
@@ -35,6 +34,7 @@ from sso.errors import (
     OidcUnavailable,
     SsoNotConfigured,
 )
+from sso.lockout import lockout_client, login_lockout_record
 from sso.services import sso_login_complete
 
 log = logging.getLogger(__name__)
@@ -74,8 +74,19 @@ class _LoginView(LoginView):
         try:
             ratelimit.enforce(request, "login", extra_keys={"username": username})
         except ratelimit.RateLimited as exc:
-            return error_response(request, exc)
+            return self._locked(request, username, exc)
         return super().post(request, *args, **kwargs)
+
+    def _locked(self, request, username: str, exc) -> HttpResponse:
+        retry_after = int(exc.headers["Retry-After"])
+        login_lockout_record(
+            username=username, client=lockout_client(request), retry_after=retry_after
+        )
+        context = self.get_context_data(form=self.get_form_class()(request))
+        context.update(locked=True, retry_after=retry_after)
+        response = TemplateResponse(request, self.template_name, context, status=429)
+        response["Retry-After"] = str(retry_after)
+        return response
 
 
 _local_login = _LoginView.as_view()

@@ -21,8 +21,8 @@ VOLATILE_TABLES = {
 # Columns that record the use of a credential rather than a change of state.
 VOLATILE_COLUMNS = {"last_login", "last_used_at"}
 # Audit rows a refusal writes on purpose: an auditor must see refused reviews (issue 15) and
-# refused imports (issue 15, "every refused import is a row").
-DELIBERATE_ACTIONS = {"change_request.review_refused", "pack.import_rejected"}
+# refused imports (issue 15, "every refused import is a row") and login lockouts (issue 21).
+DELIBERATE_ACTIONS = {"change_request.review_refused", "pack.import_rejected", "login.locked"}
 
 
 def db_state() -> dict[str, Any]:

@@ -30,6 +30,7 @@ LOCAL_IMPORTS = {
     "rollouts.apps": 1,
     "audit.apps": 1,
     "webhooks.apps": 1,
+    "impact.apps": 1,
 }
 MAX_LOCAL_IMPORTS = 10
 REASON = re.compile(r"#.*(AppConfig\.ready|Django)")
@@ -189,12 +190,14 @@ def test_worker__apps_registered__queues_and_recovery_steps():
         "webhooks": True,
         "webhooks_slow": "WEBHOOK_SLOW_LANE_CONCURRENCY",
         "rollouts": False,
+        "impact": False,
     }
     steps = {f"{step.__module__}.{step.__name__}" for step in worker.RECOVERY_STEPS}
     assert steps == {
         "governance.services.scheduling.scheduled_recover",
         "webhooks.services.recovery.outbox_recover",
         "rollouts.services.waves.rollouts_recover",
+        "impact.runs.pending_runs_recover",
     }
 
 

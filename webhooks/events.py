@@ -45,6 +45,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "role.revoked",
     "token.created",
     "token.revoked",
+    "login.locked",
     # Fleet rollouts (DESIGN §16): every state change of a rollout.
     *ROLLOUT_EVENT_TYPES,
 )
@@ -70,6 +71,7 @@ _BY_ACTION = {
     "role.revoked": "role.revoked",
     "token.created": "token.created",
     "token.revoked": "token.revoked",
+    "login.locked": "login.locked",
     **{event_type: event_type for event_type in ROLLOUT_EVENT_TYPES},
 }
 

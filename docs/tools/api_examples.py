@@ -834,7 +834,8 @@ def build() -> str:
         "GET",
         "/admin/tenants/{tenant_id}/convergence",
         "Which revision of the tenant's configuration each serving process answers with, from "
-        "the heartbeats the processes write at most every 5 s; a process silent for 30 s is left "
+        "the heartbeats the processes write at most every 5 s; a process silent for three "
+        "heartbeat intervals (at least 10 s) is left "
         "out. `checksum` is SHA-256 of `<domain pack checksum>:<tenant pack checksum>`; "
         "`converged` is true when every listed process serves the active revision and pair, "
         "false while one does not (`state: converging`), and null with `state: not_served` and a "
@@ -888,10 +889,17 @@ def build() -> str:
         "/admin/config-changes/{id}",
         "One change request with what its reviewer decides on: `diff`, the effective-config "
         "diff (shape of the pack diff) from the configuration at its `base_revision` to its pair, "
-        "and `impact` (see *Decision impact*). Readers of the tenant. Browsers get the review "
-        "page, with the approve and reject forms.",
+        "and `impact` (see *Decision impact*), computed once on the worker (queue `impact`) and "
+        "stored: `impact.status` is `pending` until the worker has it (every other field null), "
+        "then `ready` with `computed_at` and the `budget_ms` it ran with (a `partial: true` run "
+        "is stored and shown too; a read never recomputes it). Readers of the tenant. Browsers "
+        "get the review page, with the approve and reject forms; its impact section polls while "
+        "pending.",
         "404 `change_request_not_found` (also for another tenant's request).",
     )
+    from onboarding.worker import drain
+
+    drain(queues=("impact",))  # the worker computes the review's impact
     r.call("GET", f"/admin/config-changes/{cr}", user="viewer")
     r.endpoint(
         "POST",

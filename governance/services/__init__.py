@@ -41,6 +41,7 @@ from governance.services.previews import (
     change_request_review,
     effective_config_diff,
     pair_diff,
+    review_computes_impact,
 )
 from governance.services.records import (
     approvers_text,
@@ -81,6 +82,7 @@ __all__ = [
     "policy_change_request_create",
     "policy_text",
     "request_change",
+    "review_computes_impact",
     "scheduled_recover",
     "tenant_set_approval_policy",
     "tenant_update",

@@ -6,6 +6,7 @@ from typing import Any
 from governance import hooks
 from governance.services.policy import activation_requires_approval
 from impact.engine import decision_impact
+from impact.runs import impact_run_read, impact_run_request
 from onboarding.errors import ServiceError
 from packs.diff import json_diff
 from packs.models import DomainPack, TenantPack
@@ -109,23 +110,45 @@ def pair_diff(before: tuple, after: tuple) -> dict[str, list]:
     return json_diff(_effective(*before), _effective(*after))
 
 
-def change_request_review(change_request: ConfigChangeRequest) -> dict[str, Any]:
-    """What a reviewer decides on (DESIGN §14): the effective-config `diff` and the decision
-    `impact` of a change request, from the configuration at its base revision (what the tenant
-    ran when it was requested, and still runs while it can be approved) to its target pair. A
-    request without a pair to activate (another kind) has neither."""
-    if change_request.kind == KIND_ROLLOUT:
-        return {"diff": None, "impact": hooks.rollout_impact(change_request=change_request)}
-    if change_request.kind not in (KIND_ACTIVATE, KIND_ROLLBACK):
-        return {"diff": None, "impact": None}
+def review_pairs(change_request: ConfigChangeRequest) -> tuple[tuple, tuple]:
+    """(before, after) of a pack change request: the pair at its base revision (what the tenant
+    ran when it was requested, and still runs while it can be approved) and its target pair."""
     base = (
         ActivationHistory.objects.select_related("to_domain_pack", "to_tenant_pack")
         .filter(tenant_id=change_request.tenant_id, revision=change_request.base_revision)
         .first()
     )
     before = (base.to_domain_pack, base.to_tenant_pack) if base else (None, None)
-    after = (change_request.domain_pack, change_request.tenant_pack)
+    return before, (change_request.domain_pack, change_request.tenant_pack)
+
+
+def review_impact_request(change_request: ConfigChangeRequest) -> None:
+    """Inside the transaction that creates a request awaiting review: its decision impact is
+    requested from the worker now, so that the first reviewer finds it computed."""
+    if change_request.kind in (KIND_ACTIVATE, KIND_ROLLBACK):
+        before, after = review_pairs(change_request)
+        impact_run_request(tenant_id=change_request.tenant_id, before=before, after=after)
+
+
+def review_computes_impact(change_request: ConfigChangeRequest) -> bool:
+    """Whether reading this request's review computes an impact on the request path (a
+    rollout's fleet impact, rollouts' own); a pack change's is the worker's stored run, so its
+    reads are not rate-limited as impacts."""
+    return change_request.kind == KIND_ROLLOUT
+
+
+def change_request_review(change_request: ConfigChangeRequest) -> dict[str, Any]:
+    """What a reviewer decides on (DESIGN §14): the effective-config `diff` and the decision
+    `impact` of a change request, from its base pair to its target pair. The impact is the run
+    the worker stored (`status: ready`, partial or not) or `status: pending`: a read never
+    computes it (issue 25: VIEWERs reloading review pages tied up the request workers). A
+    request without a pair to activate (another kind) has neither."""
+    if change_request.kind == KIND_ROLLOUT:
+        return {"diff": None, "impact": hooks.rollout_impact(change_request=change_request)}
+    if change_request.kind not in (KIND_ACTIVATE, KIND_ROLLBACK):
+        return {"diff": None, "impact": None}
+    before, after = review_pairs(change_request)
     return {
         "diff": pair_diff(before, after),
-        "impact": decision_impact(tenant_id=change_request.tenant_id, before=before, after=after),
+        "impact": impact_run_read(tenant_id=change_request.tenant_id, before=before, after=after),
     }

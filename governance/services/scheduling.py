@@ -17,6 +17,7 @@ from django.utils import timezone
 from django_tasks import task
 
 from governance import signals
+from governance.services.previews import review_impact_request
 from governance.services.records import change_request_snapshot, pair_text
 from onboarding.errors import Conflict, Forbidden, InvalidInput, ServiceError, finding
 from onboarding.events import DomainEvent, send_event
@@ -115,7 +116,7 @@ def request_row_create(
             code="pack_deprecated",
             errors=deprecated,
         )
-    return ConfigChangeRequest.objects.create(
+    change_request = ConfigChangeRequest.objects.create(
         tenant=tenant,
         domain=target.domain,
         domain_pack=target.domain_pack,
@@ -127,6 +128,9 @@ def request_row_create(
         apply_at=apply_at,
         status=status,
     )
+    if status == ChangeRequestStatus.PENDING:
+        review_impact_request(change_request)
+    return change_request
 
 
 def schedule(change_request: ConfigChangeRequest, *, actor: str) -> None:

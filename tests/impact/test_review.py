@@ -2,10 +2,18 @@
 preview, and GET /admin/config-changes/{id} (API and review page)."""
 
 import copy
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
+from impact.models import ImpactRun
+from impact.runs import IMPACT_QUEUE, pending_runs_recover
+from impact.services import sample_set_replace
+from onboarding.worker import drain
 from runtime_config.models import ConfigChangeRequest, TenantActiveConfig
+from tests.db_state import db_state
 from tests.runtime_config.activation_helpers import (
     ACTIVATE_URL,
     assert_problem,
@@ -13,6 +21,10 @@ from tests.runtime_config.activation_helpers import (
     rollback_url,
     tenant_pack,
 )
+from tests.ui.conftest import HTML, browser
+
+# The worker's task loop (drain) commits and closes its connections, as the real worker does.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
@@ -31,15 +43,28 @@ def active(tenant_a, admin, finance_domain, finance_tenant):
     return tenant_a
 
 
-@pytest.fixture
-def requested(active, admin):
-    """A PENDING request by `admin` to move TENANT_A to v3.3."""
+def _request(active, admin) -> str:
     active.require_activation_approval = True
     active.save()
     body = {"tenant_id": "TENANT_A", "domain_pack_version": "v3.3", "comment": "<b>raise</b>"}
     response = admin.client.post(ACTIVATE_URL, body, format="json")
     assert response.status_code == 202, response.content
     return response.json()["change_request"]["id"]
+
+
+@pytest.fixture
+def requested(active, admin):
+    """A PENDING request by `admin` to move TENANT_A to v3.3, its impact computed by the
+    worker (queue `impact`)."""
+    change_id = _request(active, admin)
+    drain(queues=(IMPACT_QUEUE,))
+    return change_id
+
+
+@pytest.fixture
+def requested_not_computed(active, admin):
+    """The same request before the worker ran its impact."""
+    return _request(active, admin)
 
 
 def detail_url(change_id) -> str:
@@ -259,3 +284,94 @@ def test_review_page__global_policy_request__tenant_admin__404(global_switch_off
 
     assert response.status_code == 404
     assert ConfigChangeRequest.objects.get().status == "PENDING"
+
+
+# --- issue 25 item 3: the impact runs on the worker, once; reads never compute it --------------
+
+
+def test_change_request_get__before_the_worker_ran__pending_then_ready(
+    requested_not_computed, member
+):
+    url = detail_url(requested_not_computed)
+    assert ImpactRun.objects.count() == 1  # requested with the change request, in its transaction
+    before = db_state()
+    first = member.client.get(url).json()["impact"]
+    assert first["status"] == "pending" and first["changes"] == [] and first["evaluated"] is None
+    assert db_state() == before  # a read neither computes nor writes
+    drain(queues=(IMPACT_QUEUE,))
+    ready = member.client.get(url).json()["impact"]
+    assert ready["status"] == "ready" and ready["changed"] == 1 and ready["computed_at"]
+    assert ready["budget_ms"] > 0
+
+
+def test_review_page__before_the_worker_ran__says_pending_and_polls(
+    requested_not_computed, second_admin, client
+):
+    page = browser(second_admin).get(detail_url(requested_not_computed), **HTML)
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "data-impact-pending" in html and 'hx-trigger="every 2s"' in html
+    assert "Computing the decision impact on the worker" in html
+
+
+def test_change_request_get__partial_run__stored_with_its_budget_and_never_recomputed(
+    active, admin, member, settings
+):
+    """A run that exceeds its budget (`partial: true`) is stored like a complete one: every
+    later read shows that run (same `computed_at`), none starts another."""
+    settings.IMPACT_TIME_BUDGET_MS = 1  # at least one sample runs, then the budget is out
+    change_id = _request(active, admin)
+    drain(queues=(IMPACT_QUEUE,))
+    reads = [member.client.get(detail_url(change_id)).json()["impact"] for _ in range(3)]
+    assert reads[0]["status"] == "ready" and reads[0]["budget_ms"] == 1
+    run = ImpactRun.objects.get()
+    assert run.partial is reads[0]["partial"]
+    assert len({read["computed_at"] for read in reads}) == 1
+    assert ImpactRun.objects.count() == 1
+    assert not DBTaskResult.objects.filter(queue_name=IMPACT_QUEUE, status="READY").exists()
+
+
+def test_change_request_get__sample_set_replaced__new_run_requested_on_the_worker(
+    requested, member, owner
+):
+    """The impact depends on the tenant's samples: a new set is a new run, computed on the
+    worker; the read in between says pending instead of computing it."""
+    sample_set_replace(
+        principal=owner.principal,
+        tenant_id="TENANT_A",
+        data=b'{"exception_type": "CASH_BREAK", "payload": {}}\n',
+    )
+    assert member.client.get(detail_url(requested)).json()["impact"]["status"] == "pending"
+    drain(queues=(IMPACT_QUEUE,))
+    impact = member.client.get(detail_url(requested)).json()["impact"]
+    assert impact["status"] == "ready" and impact["sources"]["tenant"] == 1
+    assert ImpactRun.objects.count() == 2
+
+
+def test_review__viewer_reloads_past_the_impact_limit__never_429_never_computes(
+    requested, member, settings
+):
+    """Review reads of a pack change are primary-key reads of the stored run: no longer an
+    expensive endpoint, so no impact rate limit (a dry run keeps it)."""
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "impact": "2/m"}
+    runs = list(ImpactRun.objects.values_list("pk", "finished_at"))
+    for _ in range(5):
+        assert member.client.get(detail_url(requested)).status_code == 200
+        page = browser(member).get(detail_url(requested), **HTML)
+        assert page.status_code == 200 and b"data-impact-pending" not in page.content
+    assert list(ImpactRun.objects.values_list("pk", "finished_at")) == runs
+
+
+def test_recovery__run_whose_task_was_lost__enqueued_again_and_computed(
+    requested_not_computed, member
+):
+    """A run still PENDING a minute after it was requested lost its task (a removed task row,
+    a worker that died mid-run): the worker's recovery step enqueues it again."""
+    DBTaskResult.objects.filter(queue_name=IMPACT_QUEUE).delete()
+    assert pending_runs_recover() == 0  # not stale yet
+    ImpactRun.objects.update(requested_at=timezone.now() - timedelta(minutes=2))
+    assert pending_runs_recover() == 1
+    drain(queues=(IMPACT_QUEUE,))
+    impact = member.client.get(detail_url(requested_not_computed)).json()["impact"]
+    assert impact["status"] == "ready" and impact["changed"] == 1
+    assert pending_runs_recover() == 0

@@ -4,7 +4,6 @@ still applied; one record per finished worker task."""
 
 import json
 import logging
-import time
 
 import pytest
 from django_tasks import task
@@ -13,6 +12,7 @@ from bench.common import Client, Gunicorn
 from onboarding.worker import drain
 from tests.conftest import make_actor
 from tests.runtime_config.runtime_support import child_database_env
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -28,13 +28,13 @@ def json_lines(path) -> list[dict]:
 
 
 def wait_for_line(path, predicate, timeout: float = 10.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = [line for line in json_lines(path) if predicate(line)]
-        if found:
-            return found[0]
-        assert time.monotonic() < deadline, path.read_text(errors="replace")[-2000:]
-        time.sleep(0.05)
+    found = wait_until(
+        lambda: [line for line in json_lines(path) if predicate(line)],
+        timeout=timeout,
+        interval=0.05,
+        message=f"a matching log line in {path}",
+    )
+    return found[0]
 
 
 @pytest.fixture

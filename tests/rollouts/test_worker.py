@@ -5,7 +5,6 @@ restarted worker resumes and applies no wave twice."""
 
 import signal
 import threading
-import time
 
 import psycopg
 import pytest
@@ -18,6 +17,7 @@ from rollouts.services import rollout_create
 from runtime_config.models import ActivationHistory, TenantActiveConfig
 from tests.rollouts.conftest import DOMAIN, make_fleet
 from tests.runtime_config.activation_helpers import SETUP
+from tests.waiting import holds
 from tests.webhooks.test_worker import Workers, worker_env  # noqa: F401 (fixture)
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
@@ -26,12 +26,7 @@ WAVES = [{"tenants": ["T01"]}, {"tenants": ["T02", "T03", "T04"]}, {"tenants": [
 
 
 def wait_until(predicate, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
+    return holds(predicate, timeout=timeout, interval=0.05)
 
 
 @pytest.fixture

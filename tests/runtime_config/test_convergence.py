@@ -169,3 +169,16 @@ def test_tenant_page__convergence_panel_polls(finance, admin):
     assert f'hx-get="/admin/tenants/{FINANCE}/convergence"' in html
     assert f"/runtime/tenants/{FINANCE}/config?min_revision=1" in html
     assert f"/ops?tenant_id={FINANCE}&amp;min_revision=1" in html
+
+
+def test_convergence__process_silent_three_heartbeats__drops_out(finance, viewer, settings):
+    """Issue 25 item 6: silent past its heartbeat interval (three missed beats, at least 10 s),
+    a process stops counting; 30 s was the old fixed window."""
+    settings.RUNTIME_HEARTBEAT_INTERVAL = 5
+    get_effective_config(FINANCE)
+    convergence.report(FakeListener("p1"))
+    RuntimeProcess.objects.filter(pk="p1").update(seen_at=timezone.now() - timedelta(seconds=14))
+    assert [p["process_id"] for p in viewer.client.get(url()).json()["processes"]] == ["p1"]
+    RuntimeProcess.objects.filter(pk="p1").update(seen_at=timezone.now() - timedelta(seconds=16))
+    body = viewer.client.get(url()).json()
+    assert body["processes"] == [] and body["state"] == "not_served"

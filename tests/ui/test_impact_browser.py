@@ -6,6 +6,8 @@ import copy
 
 import pytest
 
+from impact.runs import IMPACT_QUEUE
+from onboarding.worker import drain
 from tests.conftest import load_reference
 from tests.ui.conftest import console_failures, seed_demo_packs, shot
 
@@ -64,6 +66,10 @@ def test_four_eyes__second_admin_reviews_diff_and_impact_then_approves(
     reviewer.wait_for_selector("h1:text('Review change request')")
     diff = reviewer.locator("#review-diff").inner_text()
     assert "/severityRules/1/severity" in diff
+    # The impact is the worker's (issue 25): the page says so, then fills in once it has run.
+    assert "Computing the decision impact" in reviewer.locator("#review-impact").inner_text()
+    drain(queues=(IMPACT_QUEUE,))
+    reviewer.wait_for_selector("#review-impact tr:has-text('tenant samples #1')")
     impact = reviewer.locator("#review-impact")
     assert "tenant samples #1" in impact.inner_text()
     row = impact.locator("tr:has-text('tenant samples #1')")

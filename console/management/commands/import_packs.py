@@ -16,6 +16,7 @@ from governance.services import config_activate
 from identity.commands import acting_from, command_actor
 from onboarding.errors import ServiceError
 from onboarding.intake import load_json_object
+from onboarding.principal import Principal
 from packs.management.commands.export_packs import MANIFEST
 from packs.services import (
     DUPLICATE_CONTENT,
@@ -190,9 +191,12 @@ class Command(BaseCommand):
             # The dry run is the real run, rolled back: it agrees with it by construction (tenants
             # it would create, domain packs a tenant pack of the same folder is checked against,
             # the activation). Work outside the database runs on commit only, so none happens.
+            # Any role may dry-run (--actor needs only to read): the rehearsal, which keeps
+            # nothing, acts with the rights of the run it rehearses, under the actor's name.
+            rehearsing = Principal.system(principal.username)
             try:
                 with transaction.atomic():
-                    self._write(items, principal, tenant, activate, create_tenants, console)
+                    self._write(items, rehearsing, tenant, activate, create_tenants, console)
                     raise _RolledBack
             except _RolledBack:
                 pass
