@@ -2,7 +2,7 @@
 
 Environment: BENCH_DB (database name, default bench_onboarding), BENCH_PG_URL (server URL),
 BENCH_SKIP (comma-separated parts to skip: scale, import, http, validation, runtime,
-audit, audit_scale, webhooks, impact, review, rollouts, metrics, console, identity)."""
+audit, audit_scale, webhooks, impact, review, rollouts, canary, metrics, console, identity)."""
 
 import importlib
 import os
@@ -85,6 +85,7 @@ def main() -> int:
     part("impact", lambda: _other("bench.bench_impact", notes))
     part("review", lambda: _other("bench.bench_review", notes))
     part("rollouts", lambda: _other("bench.bench_rollouts", notes))
+    part("canary", lambda: _other("bench.bench_canary", notes))
     part("metrics", lambda: _other("bench.bench_metrics", notes))
     part("console", lambda: _other("bench.bench_console", notes))
     part("identity", lambda: _other("bench.bench_identity", notes))
