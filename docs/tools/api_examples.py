@@ -1380,7 +1380,9 @@ def build() -> str:
         "Evaluate one exception against the tenant's active configuration: severity (first "
         "matching domain rule, then the tenant override, default MEDIUM), the playbook and its "
         "steps, whether approval is required, the tools outside the approved ones, and what "
-        "decided each.",
+        "decided each. Optional `exception_id` (a string): while a rollout's canary runs on the "
+        "tenant, it picks the arm (docs/rollouts.md), and the answer adds `arm` (`baseline` or "
+        "`candidate`) and `rollout_id`.",
         "400 `unknown_exception_type`, 400 `invalid_number` (a number outside the 64-bit range "
         "in the payload), 400 `evaluation_too_costly` (a payload too large for the rules it "
         "meets), 404 no active config, 409 `tenant_suspended`.",
