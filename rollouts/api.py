@@ -124,6 +124,9 @@ class RolloutDetailOutput(RolloutOutput):
 
 def rollout_data(rollout: Rollout, *, waves: bool = False) -> dict[str, Any]:
     data = {**services.rollout_summary(rollout), "counts": selectors.rollout_counts(rollout)}
+    if waves and rollout.canary:
+        # While a canary runs: both arms and the live shadow readings (docs/rollouts.md).
+        data["canary_arms"] = selectors.canary_arms(rollout)
     if waves:
         data["waves"] = [
             services.wave_data(wave, members) for wave, members in selectors.rollout_waves(rollout)

@@ -20,7 +20,9 @@ from tests.rollouts.conftest import DOMAIN, make_fleet
 from tests.runtime_config.activation_helpers import SETUP
 
 
-def _create(tenants: list[str], *, auto_rollback: bool, bake_seconds: int = 600) -> Rollout:
+def _create(
+    tenants: list[str], *, auto_rollback: bool, bake_seconds: int = 600, canary=None
+) -> Rollout:
     outcome = rollout_create(
         principal=SETUP,
         domain=DOMAIN,
@@ -29,6 +31,7 @@ def _create(tenants: list[str], *, auto_rollback: bool, bake_seconds: int = 600)
         waves=[{"tenants": tenants[:1]}, {"tenants": tenants[1:]}],
         bake_seconds=bake_seconds,
         auto_rollback=auto_rollback,
+        canary=canary,
     )
     return Rollout.objects.get(pk=outcome.rollout.pk)
 
@@ -40,7 +43,7 @@ def _step() -> None:
 
 
 def every_rollout_event(finance_domain, finance_tenant) -> None:
-    fleet = make_fleet(finance_domain, finance_tenant, 6)
+    fleet = make_fleet(finance_domain, finance_tenant, 8)
     # created, started, wave_applied, paused, resumed, advanced, wave_applied, completed
     done = _create(fleet[:2], auto_rollback=False)
     _step()
@@ -57,7 +60,15 @@ def every_rollout_event(finance_domain, finance_tenant) -> None:
     alarmed.refresh_from_db()
     assert alarmed.status == RolloutStatus.ROLLED_BACK
     # aborted, cancelled
-    aborted = _create(fleet[4:], auto_rollback=False)
+    aborted = _create(fleet[4:6], auto_rollback=False)
     rollout_abort(principal=SETUP, rollout_id=aborted.pk, reason="not today")
     aborted.refresh_from_db()
     assert aborted.status == RolloutStatus.CANCELLED
+    # canary_started, canary_promoted (each wave: into canary, then promoted), completed
+    canary = _create(fleet[6:], auto_rollback=False, canary={"percent": 10, "shadow": True})
+    for _ in range(2):
+        _step()
+        rollout_advance(principal=SETUP, rollout_id=canary.pk)
+    _step()
+    canary.refresh_from_db()
+    assert canary.status == RolloutStatus.COMPLETED, canary.status_reason

@@ -276,3 +276,9 @@ def test_rollout_page__canary_running__shows_both_arms_and_shadow_rules(
     assert "T01, T02" in page
     assert "100.0 % of 3 shadowed evaluations" in page
     assert "<code>severity:/severityRules/0</code> 3" in page
+    detail = send(admin.client, "GET", f"{ROLLOUTS}/{rollout.pk}").json()
+    assert detail["canary"] == {"percent": 100, "shadow": True}
+    arms = detail["canary_arms"]
+    assert (arms["tenants"], arms["baseline_versions"]) == (["T01", "T02"], ["v3.2"])
+    assert arms["live"]["served"] == {"baseline": 0, "candidate": 3}
+    assert arms["live"]["rules"]["severity:/severityRules/0"] == 3
