@@ -56,7 +56,14 @@ def evaluate(
         return evaluate_with(config, exception_type=exception_type, payload=payload)
     arm = canary.arm(exception_id)
     serving, other = (canary.candidate, config) if arm == CANDIDATE else (config, canary.candidate)
-    decision = evaluate_with(serving, exception_type=exception_type, payload=payload)
+    try:
+        decision = evaluate_with(serving, exception_type=exception_type, payload=payload)
+    except InvalidInput:
+        # The candidate refuses what the baseline evaluates: an error of the candidate, counted
+        # for the guards (max_eval_errors), and the caller gets the candidate's answer.
+        if arm == CANDIDATE and _evaluates(config, exception_type, payload):
+            shadow_count(canary.rollout_id, arm, [ERRORS])
+        raise
     keys = None
     if canary.shadow:
         try:
@@ -69,6 +76,14 @@ def evaluate(
     decision["arm"] = arm
     decision["rollout_id"] = canary.rollout_id
     return decision
+
+
+def _evaluates(config: EffectiveConfig, exception_type: str, payload: Any) -> bool:
+    try:
+        evaluate_with(config, exception_type=exception_type, payload=payload)
+    except InvalidInput:
+        return False
+    return True
 
 
 def evaluate_with(config: EffectiveConfig, *, exception_type: str, payload: Any) -> dict[str, Any]:

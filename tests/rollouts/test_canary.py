@@ -282,3 +282,24 @@ def test_rollout_page__canary_running__shows_both_arms_and_shadow_rules(
     assert (arms["tenants"], arms["baseline_versions"]) == (["T01", "T02"], ["v3.2"])
     assert arms["live"]["served"] == {"baseline": 0, "candidate": 3}
     assert arms["live"]["rules"]["severity:/severityRules/0"] == 3
+
+
+def test_canary__candidate_refuses_a_type_the_baseline_knows__400_and_counted_as_error(
+    fleet, admin, finance_domain
+):
+    # v3.5 drops CASH_BREAK: the candidate arm answers unknown_exception_type for it.
+    changed = json.loads(json.dumps(finance_domain).replace("CASH_BREAK", "CASH_GAP"))
+    domain_pack(changed, "v3.5")
+    rollout = _start(admin.client, fleet, version="v3.5", percent=50)
+    ids = _ids_by_arm(rollout, 50)
+    body = {"tenant_id": "T01", "exception_type": "CASH_BREAK", "payload": {}}
+    refused = send(admin.client, "POST", EVALUATE, {**body, "exception_id": ids[CANDIDATE]})
+    assert_problem(refused, 400, "unknown_exception_type")
+    served = send(admin.client, "POST", EVALUATE, {**body, "exception_id": ids[BASELINE]})
+    assert served.status_code == 200 and served.json()["arm"] == BASELINE
+    unknown = send(admin.client, "POST", EVALUATE, {**body, "exception_type": "NOPE"})
+    assert_problem(unknown, 400, "unknown_exception_type")  # both arms refuse: not counted
+    shadow_flush()
+    counts = shadow_counts(rollout_id=rollout.pk)
+    assert counts["*errors"] == 1
+    assert counts["*served:baseline"] == 1
