@@ -10,7 +10,7 @@ from onboarding.errors import Forbidden, NotFound
 from onboarding.principal import Principal, require_any_role
 from rollouts.models import OPEN_STATUSES, Rollout, RolloutTenant, RolloutWave, TenantStatus
 from runtime_config.models import TenantActiveConfig
-from runtime_config.selectors import shadow_counts
+from runtime_config.selectors import canary_convergence, shadow_counts
 
 
 def rollout_list(*, principal: Principal) -> QuerySet[Rollout]:
@@ -114,4 +114,5 @@ def canary_arms(rollout: Rollout) -> dict[str, Any]:
         "baseline_versions": baseline,
         "candidate_version": rollout.domain_pack.version,
         "live": shadow_readings(rollout),
+        "convergence": canary_convergence(tenant_ids=tenants),
     }

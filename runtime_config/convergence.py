@@ -34,8 +34,9 @@ FORGET_AFTER = timedelta(hours=1)
 PURGE_EVERY = timedelta(minutes=5)
 
 _lock = threading.Lock()
-# tenant_id -> (revision, checksum) as last written by this process; None: write everything.
-_reported: dict[str, tuple[int, str]] | None = None
+# tenant_id -> (revision, checksum, candidate checksum) as last written by this process; None:
+# write everything.
+_reported: dict[str, tuple[int, str, str]] | None = None
 _started_at = None
 _last_purge = None
 
@@ -46,14 +47,23 @@ def pair_checksum(domain_checksum: str | None, tenant_checksum: str | None) -> s
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def served_now() -> dict[str, tuple[int, str]]:
+def served_now() -> dict[str, tuple[int, str, str]]:
+    """tenant -> (revision, pair checksum, the canary candidate's pair checksum or "")."""
     return {
         tenant_id: (
             config.revision,
             pair_checksum(config.domain_pack_checksum, config.tenant_pack_checksum),
+            _candidate_checksum(config.canary),
         )
         for tenant_id, config in cache.served().items()
     }
+
+
+def _candidate_checksum(canary: Any) -> str:
+    if canary is None:
+        return ""
+    candidate = canary.candidate
+    return pair_checksum(candidate.domain_pack_checksum, candidate.tenant_pack_checksum)
 
 
 def was_reported(tenant_id: str) -> bool:
@@ -109,17 +119,18 @@ def report(listener: Any) -> None:
                     tenant_id=tenant_id,
                     revision=revision,
                     checksum=checksum,
+                    candidate_checksum=candidate,
                     updated_at=now,
                 )
-                for tenant_id, (revision, checksum) in served.items()
-                if previous.get(tenant_id) != (revision, checksum)
+                for tenant_id, (revision, checksum, candidate) in served.items()
+                if previous.get(tenant_id) != (revision, checksum, candidate)
             ]
             if changed:
                 ServedConfig.objects.bulk_create(
                     changed,
                     update_conflicts=True,
                     unique_fields=["process", "tenant_id"],
-                    update_fields=["revision", "checksum", "updated_at"],
+                    update_fields=["revision", "checksum", "candidate_checksum", "updated_at"],
                 )
         _reported = served
         if _last_purge is None or now - _last_purge >= PURGE_EVERY:

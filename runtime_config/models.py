@@ -154,6 +154,8 @@ class ServedConfig(models.Model):
     tenant_id = models.CharField(max_length=64)
     revision = models.PositiveIntegerField()
     checksum = models.CharField(max_length=64)
+    # The pair checksum of the canary's candidate arm this process serves with it ("" without).
+    candidate_checksum = models.CharField(max_length=64, blank=True, default="")
     updated_at = models.DateTimeField()
 
     class Meta:

@@ -1,6 +1,7 @@
 from uuid import UUID
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from onboarding.principal import Principal
 from runtime_config.convergence import pair_checksum, silence
@@ -102,6 +103,16 @@ def convergence_get(*, principal: Principal, tenant_id: str) -> dict:
         .select_related("process")
         .order_by("process__host", "process__pid", "process_id")
     )
+    canary = TenantCanary.objects.filter(tenant_id=tenant_id).values_list(
+        "rollout_id", "domain_pack__checksum"
+    )
+    candidate = None
+    if canary and active is not None:
+        rollout_id, domain_checksum = canary[0]
+        candidate = {
+            "rollout_id": str(rollout_id),
+            "checksum": pair_checksum(domain_checksum, active[2]),
+        }
     processes = [
         {
             "process_id": row.process_id,
@@ -111,9 +122,22 @@ def convergence_get(*, principal: Principal, tenant_id: str) -> dict:
             "checksum": row.checksum,
             "seen_at": row.process.seen_at,
             "current": row.revision == revision and row.checksum == checksum,
+            **(
+                {}
+                if candidate is None
+                else {
+                    "candidate_checksum": row.candidate_checksum or None,
+                    "candidate_current": row.candidate_checksum == candidate["checksum"],
+                }
+            ),
         }
         for row in rows
     ]
+    if candidate is not None:
+        # While a canary runs, the candidate arm converges too (DESIGN §16).
+        candidate["converged"] = (
+            all(item["candidate_current"] for item in processes) if processes else None
+        )
     if not processes:
         converged, state = None, "not_served"
         reason = "No live serving process has reported serving this tenant."
@@ -130,6 +154,7 @@ def convergence_get(*, principal: Principal, tenant_id: str) -> dict:
         "state": state,
         "reason": reason,
         "processes": processes,
+        **({} if candidate is None else {"candidate": candidate}),
     }
 
 
@@ -150,3 +175,34 @@ def shadow_counts(*, rollout_id: UUID | str) -> dict[str, int]:
     return dict(
         CanaryShadowCount.objects.filter(rollout_id=rollout_id).values_list("rule", "count")
     )
+
+
+def canary_convergence(*, tenant_ids: list[str]) -> dict[str, dict[str, int]]:
+    """For the tenants in a canary: how many (live process, tenant) rows serve each arm as it is
+    now — the baseline's active pair and the candidate's — out of how many."""
+    canaries = dict(
+        TenantCanary.objects.filter(tenant_id__in=tenant_ids).values_list(
+            "tenant_id", "domain_pack__checksum"
+        )
+    )
+    active = {
+        tenant_id: (
+            revision,
+            pair_checksum(domain, tenant),
+            pair_checksum(canaries[tenant_id], tenant),
+        )
+        for tenant_id, revision, domain, tenant in TenantActiveConfig.objects.filter(
+            tenant_id__in=list(canaries)
+        ).values_list("tenant_id", "revision", "domain_pack__checksum", "tenant_pack__checksum")
+    }
+    result = {"rows": 0, "baseline": 0, "candidate": 0}
+    for tenant_id, revision, checksum, candidate in ServedConfig.objects.filter(
+        tenant_id__in=list(active), process__seen_at__gte=timezone.now() - silence()
+    ).values_list("tenant_id", "revision", "checksum", "candidate_checksum"):
+        expected = active[tenant_id]
+        result["rows"] += 1
+        result["baseline"] += (revision, checksum) == expected[:2]
+        result["candidate"] += candidate == expected[2]
+    return {
+        arm: {"current": result[arm], "of": result["rows"]} for arm in ("baseline", "candidate")
+    }

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
@@ -16,8 +17,10 @@ from django_tasks_db.models import DBTaskResult
 
 from onboarding.worker import drain
 from rollouts.models import Rollout, RolloutStatus, RolloutTenant, TenantStatus
+from runtime_config import convergence
 from runtime_config.canary import BASELINE, CANDIDATE, Canary, canary_bucket, shadow_flush
 from runtime_config.models import TenantActiveConfig, TenantCanary
+from runtime_config.runtime import get_effective_config, invalidate
 from runtime_config.selectors import shadow_counts
 from tests.api.conftest import assert_problem, send
 from tests.db_state import db_state
@@ -55,6 +58,7 @@ SCRIPT = """
 import json, sys
 import django
 django.setup()
+from runtime_config import convergence
 from runtime_config.canary import canary_bucket
 rollout_id = sys.argv[1]
 print(json.dumps([canary_bucket(rollout_id, f"EXC-{n:06d}") for n in range(2000)]))
@@ -271,8 +275,8 @@ def test_rollout_page__canary_running__shows_both_arms_and_shadow_rules(
     assert response.status_code == 200
     page = response.content.decode()
     assert "Canary: 100 % of each tenant's exceptions, with shadow" in page
-    assert '<th scope="row">Baseline</th><td>v3.2</td><td>0</td>' in page
-    assert '<th scope="row">Candidate</th><td>v3.4</td><td>3</td>' in page
+    assert '<th scope="row">Baseline</th><td>v3.2</td><td>0</td><td>0/0</td>' in page
+    assert '<th scope="row">Candidate</th><td>v3.4</td><td>3</td><td>0/0</td>' in page
     assert "T01, T02" in page
     assert "100.0 % of 3 shadowed evaluations" in page
     assert "<code>severity:/severityRules/0</code> 3" in page
@@ -303,3 +307,36 @@ def test_canary__candidate_refuses_a_type_the_baseline_knows__400_and_counted_as
     counts = shadow_counts(rollout_id=rollout.pk)
     assert counts["*errors"] == 1
     assert counts["*served:baseline"] == 1
+
+
+@dataclass
+class FakeListener:
+    process_id: str
+    host: str = "host-1"
+    pid: int = 4242
+
+
+def test_convergence__tenant_in_canary__each_process_reports_both_arms(
+    fleet, admin, finance_domain, settings
+):
+    settings.RUNTIME_CONFIG_TTL = 30  # this process caches what it serves (tests run without)
+    _candidate(finance_domain)
+    rollout = _start(admin.client, fleet, percent=10)
+    invalidate()
+    assert get_effective_config("T01").canary is not None  # both arms now cached here
+    convergence.reset()
+    convergence.report(FakeListener("p1"))
+    answer = send(admin.client, "GET", "/admin/tenants/T01/convergence").json()
+    assert answer["converged"] is True
+    assert answer["candidate"]["rollout_id"] == str(rollout.pk)
+    assert answer["candidate"]["converged"] is True
+    assert answer["processes"][0]["candidate_current"] is True
+    arms = send(admin.client, "GET", f"{ROLLOUTS}/{rollout.pk}").json()["canary_arms"]
+    assert arms["convergence"] == {
+        "baseline": {"current": 1, "of": 1},
+        "candidate": {"current": 1, "of": 1},
+    }
+    # The canary ends: the process still serves the old candidate until it reloads.
+    send(admin.client, "POST", f"{ROLLOUTS}/{rollout.pk}/abort", {})
+    assert "candidate" not in send(admin.client, "GET", "/admin/tenants/T01/convergence").json()
+    convergence.reset()
