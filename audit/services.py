@@ -90,14 +90,18 @@ class ChainHasher:
     def hash_content(self, content: dict[str, Any], key_id: str) -> str:
         """The hash of a row given as `row_content` (HASHED_FIELDS, `occurred_at` in ISO 8601).
         `content` gains `key_id` when the row is keyed."""
-        prev_hash = content["prev_hash"].encode("ascii")
+        if key_id:
+            content["key_id"] = key_id
+        return self.hash_canonical(content["prev_hash"], canonical_json(content), key_id)
+
+    def hash_canonical(self, prev_hash: str, data: bytes, key_id: str) -> str:
+        """The hash of a row whose content (with `key_id` when keyed) is the canonical `data`."""
         if not key_id:
-            return hashlib.sha256(prev_hash + canonical_json(content)).hexdigest()
+            return hashlib.sha256(prev_hash.encode("ascii") + data).hexdigest()
         key = self._keys.get(key_id)
         if key is None:
             raise UnknownAuditKey(key_id)
-        content["key_id"] = key_id
-        return hmac.digest(key, prev_hash + canonical_json(content), "sha256").hex()
+        return hmac.digest(key, prev_hash.encode("ascii") + data, "sha256").hex()
 
 
 def audit_append(event: DomainEvent, *, request_id: str | None = None) -> AuditEvent:
