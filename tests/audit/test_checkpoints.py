@@ -117,10 +117,8 @@ def test_verify_audit__no_checkpoint_flag__records_nothing(chain):
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_verify_audit__committed_rows__fetched_by_a_second_connection_same_verdicts(
-    admin, tenant_a
-):
-    # Outside a transaction the rows are fetched by a thread with its own connection.
+def test_verify_audit__committed_rows_outside_a_transaction__same_verdicts(admin, tenant_a):
+    # The walk opens its own transaction for the server-side cursor.
     for index in range(5):
         tenant_create(principal=admin.principal, tenant_id=f"TENANT_T{index}", name=f"T{index}")
     rows = events()
