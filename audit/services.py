@@ -25,7 +25,7 @@ from django.utils import timezone
 from audit.models import GENESIS_HASH, AuditEvent
 from onboarding.events import DomainEvent
 from onboarding.redaction import redact, redact_text
-from onboarding.request_context import current_request_id
+from onboarding.request_context import current_request_id, current_via
 from packs.canonical import canonical_json
 
 # pg_advisory_xact_lock key of the chain head (any constant no other lock in the project uses).
@@ -111,7 +111,11 @@ def audit_append(event: DomainEvent, *, request_id: str | None = None) -> AuditE
         raise TypeError(f"audit needs a DomainEvent, got {type(event).__name__}")
     # A credential (a receiver's token in a webhook URL, ...) never reaches the append-only
     # trail, whoever reads it later (onboarding.redaction).
-    details = redact(jsonable(dict(event.details or {})))
+    details = dict(event.details or {})
+    via = current_via()
+    if via and "via" not in details:
+        details["via"] = via  # a management command's change (identity.commands)
+    details = redact(jsonable(details))
     with transaction.atomic(savepoint=False):
         _lock_chain_head()
         prev_hash = (

@@ -2,7 +2,7 @@
 
 Environment: BENCH_DB (database name, default bench_onboarding), BENCH_PG_URL (server URL),
 BENCH_SKIP (comma-separated parts to skip: scale, import, http, validation, runtime,
-audit, audit_scale, webhooks, impact)."""
+audit, audit_scale, webhooks, impact, rollouts, metrics, console)."""
 
 import importlib
 import os
@@ -83,6 +83,9 @@ def main() -> int:
     part("audit_scale", lambda: [dict(row, group="audit") for row in audit_scale.run(log=log)])
     part("webhooks", lambda: _other("bench.bench_webhooks", notes))
     part("impact", lambda: _other("bench.bench_impact", notes))
+    part("rollouts", lambda: _other("bench.bench_rollouts", notes))
+    part("metrics", lambda: _other("bench.bench_metrics", notes))
+    part("console", lambda: _other("bench.bench_console", notes))
 
     notes.append(f"total run time {time.monotonic() - started:.0f} s")
     report.print_table(rows)

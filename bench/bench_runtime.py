@@ -299,9 +299,9 @@ def bench_revocation(tenant_id: str, *, trials: int = 20, target: float = 0.1) -
     """Seconds from the commit of a token deletion until two other serving processes (gunicorn,
     one worker each, each having answered with that token) both refuse it."""
     from django.contrib.auth import get_user_model
-    from rest_framework.authtoken.models import Token
 
     from bench.common import Client, Gunicorn
+    from identity.services import token_mint
     from tenants.models import RoleBinding, Tenant
 
     database = os.environ.get("DATABASE_URL", "")
@@ -315,7 +315,7 @@ def bench_revocation(tenant_id: str, *, trials: int = 20, target: float = 0.1) -
         for trial in range(trials):
             user = get_user_model().objects.create(username=f"bench-revoke-{tenant_id}-{trial}")
             RoleBinding.objects.create(user=user, role="VIEWER", tenant=tenant)
-            key = Token.objects.create(user=user).key
+            key = token_mint(user=user, name="bench", created_by="bench")[1]
             clients = [Client(first.base, key), Client(second.base, key)]
             for client in clients:
                 for _ in range(2):
@@ -345,12 +345,14 @@ def bench_revocation(tenant_id: str, *, trials: int = 20, target: float = 0.1) -
 
 def _delete_timed(key: str) -> float:
     from django.db import transaction
-    from rest_framework.authtoken.models import Token
+
+    from identity.models import ApiToken
+    from identity.tokens import digest_of
 
     committed: list[float] = []
     with transaction.atomic():
         transaction.on_commit(lambda: committed.append(time.time()))
-        Token.objects.filter(key=key).delete()
+        ApiToken.objects.filter(digest=digest_of(key)).delete()
     return committed[0]
 
 

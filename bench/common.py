@@ -48,6 +48,10 @@ def service_env(database_url: str, settings: str = "onboarding.settings", **extr
         PYTHONPATH=str(ROOT),
     )
     env.pop("CACHE_URL", None)
+    # Load generators are one principal on one address: the per-principal rate limits of the
+    # expensive endpoints would measure the limiter's refusals, not the endpoints.
+    for scope in ("PACK_VALIDATE", "PACK_IMPORT", "EVALUATE", "IMPACT", "LOGIN"):
+        env.setdefault(f"RATE_LIMIT_{scope}", "off")
     env.update({key: str(value) for key, value in extra.items()})
     return env
 

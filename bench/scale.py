@@ -280,13 +280,13 @@ def generate(database_url: str, scale_from: int, scale_to: int) -> dict[str, Any
 
 def bench_user_token() -> str:
     from django.contrib.auth import get_user_model
-    from rest_framework.authtoken.models import Token
 
+    from identity.services import token_mint
     from tenants.models import RoleBinding
 
     user, _ = get_user_model().objects.get_or_create(username="bench-admin")
     RoleBinding.objects.get_or_create(user=user, tenant=None, defaults={"role": "ADMIN"})
-    return Token.objects.get_or_create(user=user)[0].key
+    return token_mint(user=user, name="bench", created_by="bench")[1]
 
 
 def list_targets() -> list[tuple[str, str]]:

@@ -23,9 +23,9 @@ def _tenant_pack(tenant_id: str) -> dict:
 
 def seed(tenant_ids: list[str]) -> dict:
     from django.contrib.auth import get_user_model
-    from rest_framework.authtoken.models import Token
 
     from bench.common import reference_pack
+    from identity.services import token_mint
     from packs import services as pack_services
     from tenants.models import RoleBinding, Tenant
     from tenants.principals import Principal
@@ -69,7 +69,7 @@ def seed(tenant_ids: list[str]) -> dict:
     for username, role in users:
         user, _ = get_user_model().objects.get_or_create(username=username)
         RoleBinding.objects.update_or_create(user=user, tenant=None, defaults={"role": role})
-        tokens[username] = Token.objects.get_or_create(user=user)[0].key
+        tokens[username] = token_mint(user=user, name="bench", created_by="bench")[1]
     return {"tokens": tokens, "tenants": tenant_ids, "domain": domain, "steps": steps}
 
 

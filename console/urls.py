@@ -3,9 +3,8 @@ compose several apps (the tenant pages, /healthz)."""
 
 from django.contrib import admin
 from django.urls import include, path, re_path
-from django.views.generic import RedirectView
 
-from console import api, views
+from console import api, home, views
 from onboarding import views as kernel_views
 from onboarding.confirm import confirm_page
 from onboarding.doors import page_only, two_doors
@@ -22,7 +21,12 @@ urlpatterns = [
     path("django-admin/", admin.site.urls),
     # The runtime's paths first: they are the hot path, and resolution walks this list in order.
     path("", include("runtime_config.runtime_urls")),
-    path("", RedirectView.as_view(url="/admin/tenants", permanent=False), name="home"),
+    # Home: what needs the signed-in person (console/home.py); each item links to its page.
+    path(
+        "",
+        page_only(page_view(home.home_page), api="the lists it links (/admin/config-changes, …)"),
+        name="home",
+    ),
     # Login and logout, by password and by SSO (sso/urls.py), and the OpenID callback.
     path("", include("sso.urls")),
     # The ConfirmDialog as a page, for browsers without JavaScript (onboarding/confirm.py).

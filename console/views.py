@@ -36,6 +36,7 @@ from onboarding.ui import (
 )
 from packs.models import PackStatus
 from packs.selectors import domain_pack_list, tenant_pack_list
+from rollouts.selectors import open_rollout_of_tenant
 from runtime_config.health import runtime_health
 from runtime_config.selectors import activation_history_list, active_config_get
 from tenants import selectors, services
@@ -235,6 +236,8 @@ def tenant_detail_context(request, tenant) -> dict:
         "requires_approval": _requires_approval(tenant),
         "approvers": approvers_text(tenant.tenant_id),
         "policy_options": policy_options(tenant),
+        # The open rollout the tenant is in (DESIGN §16), linked from the page.
+        "rollout": open_rollout_of_tenant(principal=principal, tenant_id=tenant.tenant_id),
     }
 
 

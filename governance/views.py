@@ -332,6 +332,7 @@ def change_list_page(request):
     )
     # The rows' actions are the review services' rules (change_request_actions), not the
     # template's: a page offers exactly what would succeed.
+    table.stacked = True  # one card per request on phones: status and actions stay in view
     table.page.object_list = list(table.page.object_list)
     for row in table.page.object_list:
         row.actions = services.change_request_actions(principal=principal, change_request=row)

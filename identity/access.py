@@ -10,6 +10,7 @@ from django.db.models import Q, QuerySet
 
 from onboarding.errors import Forbidden, NotFound
 from onboarding.principal import Principal, Role
+from tenants.models import RoleBinding
 
 
 def require_user_admin(principal: Principal) -> None:
@@ -53,3 +54,30 @@ def user_for_write(*, principal: Principal, username: str, lock: bool = False):
     user = user_for_read(principal=principal, username=username, lock=lock)
     require_user_admin(principal)
     return user
+
+
+def manages_user(principal: Principal, user) -> bool:
+    """Whether `principal` may manage `user`'s credentials: a platform ADMIN manages everyone; a
+    tenant ADMIN manages a user whose every role is on a tenant it administers (never someone
+    with a platform role or a role elsewhere)."""
+    if principal.is_platform_admin:
+        return True
+    mine = set(admin_tenant_ids(principal))
+    if not mine:
+        return False
+    scopes = list(user.role_bindings.values_list("tenant_id", flat=True))
+    return bool(scopes) and all(scope in mine for scope in scopes)
+
+
+def managed_users(principal: Principal) -> QuerySet:
+    """The users whose tokens `principal` lists and revokes, beside its own (manages_user)."""
+    users = get_user_model().objects.all()
+    if principal.is_platform_admin:
+        return users
+    mine = admin_tenant_ids(principal)
+    if not mine:
+        return users.none()
+    elsewhere = RoleBinding.objects.filter(Q(tenant__isnull=True) | ~Q(tenant_id__in=mine)).values(
+        "user_id"
+    )
+    return users.filter(role_bindings__tenant_id__in=mine).exclude(pk__in=elsewhere).distinct()

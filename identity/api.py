@@ -6,6 +6,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from identity import selectors, services
+from identity.models import TokenScope
 from onboarding.api import (
     Pagination,
     RoleApiView,
@@ -211,4 +212,98 @@ class UserRoleDetailView(RoleApiView):
     )
     def delete(self, request, username, binding_id):
         services.role_revoke(actor=self.principal, username=username, binding_id=binding_id)
+        return Response(status=204)
+
+
+# --- tokens ---
+
+
+class TokenCreateInput(StrictSerializer):
+    name = StrictCharField(max_length=100)
+    scope = StrictChoiceField(choices=TokenScope.choices, required=False, default="write")
+    tenant_ids = serializers.ListField(
+        child=StrictCharField(max_length=64), required=False, allow_empty=True, max_length=200
+    )
+    expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    username = StrictCharField(
+        required=False,
+        max_length=150,
+        help_text="An ADMIN may create a token for a user it manages.",
+    )
+
+
+class TokenOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    username = serializers.CharField()
+    prefix = serializers.CharField()
+    scope = serializers.ChoiceField(choices=TokenScope.choices)
+    tenant_ids = serializers.ListField(child=serializers.CharField())
+    created_at = serializers.DateTimeField()
+    created_by = serializers.CharField()
+    expires_at = serializers.DateTimeField(allow_null=True)
+    last_used_at = serializers.DateTimeField(allow_null=True)
+    revoked_at = serializers.DateTimeField(allow_null=True)
+
+
+class TokenCreatedOutput(TokenOutput):
+    token = serializers.CharField(help_text="The secret, shown this once; only its hash is kept.")
+
+
+TokenPageOutput = page_output("TokenPageOutput", TokenOutput)
+
+
+def token_data(token) -> dict:
+    return {
+        "id": token.pk,
+        "name": token.name,
+        "username": token.user.get_username(),
+        "prefix": token.prefix,
+        "scope": token.scope,
+        "tenant_ids": list(token.tenant_ids or []),
+        "created_at": token.created_at,
+        "created_by": token.created_by,
+        "expires_at": token.expires_at,
+        "last_used_at": token.last_used_at,
+        "revoked_at": token.revoked_at,
+    }
+
+
+class TokenListView(RoleApiView):
+    @extend_schema(
+        operation_id="tokens_list",
+        parameters=[
+            OpenApiParameter("username", str),
+            OpenApiParameter("active", bool),
+            OpenApiParameter("page", int),
+            OpenApiParameter("page_size", int, description="At most 200."),
+        ],
+        responses={200: TokenPageOutput, **problems(400, 401, 403)},
+    )
+    def get(self, request):
+        active = {"true": True, "false": False}.get(request.query_params.get("active", ""))
+        tokens = selectors.token_list(
+            principal=self.principal,
+            username=request.query_params.get("username", "")[:150],
+            active=active,
+        )
+        paginator = Pagination()
+        page = paginator.paginate_queryset(tokens, request, view=self)
+        return paginator.get_paginated_response([token_data(t) for t in page])
+
+    @extend_schema(
+        operation_id="tokens_create",
+        request=TokenCreateInput,
+        responses={201: TokenCreatedOutput, **problems(400, 401, 403, 404, 409)},
+    )
+    def post(self, request):
+        data = valid_input(TokenCreateInput, request.data)
+        token, secret = services.token_create(actor=self.principal, **data)
+        return Response({**token_data(token), "token": secret}, status=201)
+
+
+class TokenDetailView(RoleApiView):
+    @extend_schema(operation_id="tokens_revoke", responses={204: None, **problems(401, 403, 404)})
+    def delete(self, request, token_id):
+        services.token_revoke(actor=self.principal, token_id=token_id)
         return Response(status=204)

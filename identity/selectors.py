@@ -2,7 +2,8 @@
 
 from django.db.models import Prefetch, Q, QuerySet
 
-from identity.access import user_for_read, visible_users
+from identity.access import managed_users, require_user_admin, user_for_read, visible_users
+from identity.models import ApiToken
 from onboarding.principal import Principal
 from tenants.models import RoleBinding
 
@@ -17,6 +18,7 @@ def visible_bindings(principal: Principal) -> QuerySet:
 
 
 def user_list(*, principal: Principal, search: str = "", active: bool | None = None) -> QuerySet:
+    require_user_admin(principal)
     users = visible_users(principal).select_related("identity_profile")
     if search:
         users = users.filter(
@@ -33,5 +35,20 @@ def user_list(*, principal: Principal, search: str = "", active: bool | None = N
 
 def user_get(*, principal: Principal, username: str):
     user = user_for_read(principal=principal, username=username)
+    require_user_admin(principal)
     user.visible_roles = list(visible_bindings(principal).filter(user=user))
     return user
+
+
+def token_list(*, principal: Principal, username: str = "", active: bool | None = None) -> QuerySet:
+    """The principal's own tokens and those of the users it manages (identity.access)."""
+    tokens = ApiToken.objects.select_related("user").filter(
+        Q(user__username=principal.username) | Q(user__in=managed_users(principal))
+    )
+    if username:
+        tokens = tokens.filter(user__username=username)
+    if active is True:
+        tokens = tokens.filter(revoked_at__isnull=True)
+    elif active is False:
+        tokens = tokens.filter(revoked_at__isnull=False)
+    return tokens.order_by("-created_at", "-id")

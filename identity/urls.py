@@ -24,4 +24,14 @@ urlpatterns = [
         two_doors(api=api.UserRoleDetailView.as_view(), page=views.user_role_detail_page),
         name="user-role-detail",
     ),
+    path(
+        "admin/tokens",
+        two_doors(api=api.TokenListView.as_view(), page=views.token_list_page),
+        name="token-list",
+    ),
+    path(
+        "admin/tokens/<str:token_id>",
+        two_doors(api=api.TokenDetailView.as_view(), page=views.token_detail_page),
+        name="token-detail",
+    ),
 ]

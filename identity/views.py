@@ -2,10 +2,14 @@
 user with its roles (grant, revoke), its display name and deactivation. Plain forms that work
 without JavaScript; the same services and selectors as the API."""
 
+from datetime import timedelta
+
 from django.template.response import TemplateResponse
+from django.utils import timezone
 
 from identity import selectors, services
-from onboarding.errors import ServiceError
+from identity.models import TokenScope
+from onboarding.errors import InvalidInput, ServiceError, finding
 from onboarding.principal import Role
 from onboarding.ui import Column, Filter, Table, done, filters_from, form_data, page_view
 from tenants.selectors import tenant_list
@@ -175,3 +179,93 @@ def user_role_detail_page(request, username: str, binding_id: str):
         form = {"values": {}, "errors": {}, "detail": exc.detail}
         return _detail(request, username, form=form, status=exc.status)
     return done(request, _user_url(username), "Role revoked.")
+
+
+# --- tokens ---
+
+TOKENS_ID = "tokens-table"
+
+
+def _token_values(data) -> dict:
+    days = (data.get("days") or "").strip()
+    return {
+        "name": data.get("name", ""),
+        "scope": data.get("scope", "write"),
+        "tenant_ids": [t.strip() for t in data.get("tenant_ids", "").split(",") if t.strip()],
+        "days": days,
+        "username": data.get("username", "").strip(),
+    }
+
+
+@page_view
+def token_list_page(request):
+    """Your tokens and those of the users you manage, with the create form; the secret is shown
+    once, in the answer to the form itself (never through a redirect and a session message)."""
+    principal = request.principal
+    form: dict = {"values": {"scope": "write"}, "errors": {}}
+    created = None
+    status = 200
+    if request.method == "POST":
+        values = _token_values(form_data(request))
+        form["values"] = {**values, "tenant_ids": ", ".join(values["tenant_ids"])}
+        try:
+            expires_at = None
+            if values["days"]:
+                if not values["days"].isdigit():
+                    raise InvalidInput(
+                        "Days must be a whole number.",
+                        code="invalid_expires_at",
+                        errors=[finding("invalid_expires_at", "/days", "A whole number.")],
+                    )
+                expires_at = timezone.now() + timedelta(days=int(values["days"]))
+            token, secret = services.token_create(
+                actor=principal,
+                name=values["name"],
+                scope=values["scope"],
+                tenant_ids=values["tenant_ids"],
+                expires_at=expires_at,
+                username=values["username"] or None,
+            )
+        except ServiceError as exc:
+            if exc.status == 404:
+                raise
+            form["detail"], form["errors"] = exc.detail, _field_errors(exc)
+            status = exc.status
+        else:
+            created, status = {"token": token, "secret": secret}, 201
+            form = {"values": {"scope": "write"}, "errors": {}}
+    context = {
+        "table": Table(
+            request,
+            selectors.token_list(principal=principal),
+            [
+                Column("name", "Token", "name"),
+                Column("user", "User", "user__username"),
+                Column("scope", "Scope", "scope"),
+                Column("expires", "Expires", "expires_at"),
+                Column("used", "Last used", "last_used_at"),
+                Column("actions", ""),
+            ],
+            table_id=TOKENS_ID,
+            row_template="identity/_token_row.html",
+            default_sort="name",
+            empty="No tokens.",
+            path="/admin/tokens",
+        ),
+        "form": form,
+        "created": created,
+        "scopes": [s.value for s in TokenScope],
+        "can_manage": principal.is_admin_anywhere,
+    }
+    response = TemplateResponse(request, "identity/token_list.html", context, status=status)
+    response["Cache-Control"] = "no-store"  # a page that may show a secret
+    return response
+
+
+@page_view
+def token_detail_page(request, token_id: str):
+    """Revoke (POST from the no-JS form, or DELETE from htmx)."""
+    if request.method not in ("POST", "DELETE"):
+        return done(request, "/admin/tokens", "")
+    token = services.token_revoke(actor=request.principal, token_id=token_id)
+    return done(request, "/admin/tokens", f"Token {token.name!r} revoked.")

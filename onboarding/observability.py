@@ -65,6 +65,25 @@ def tenant_of(request) -> str:
     return str(tenant)[:64]
 
 
+# Methods are labels as they are; any other (a client may send any token) counts as `other`.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+# (route, method, status) -> the two labelled children: resolving labels costs as much as an
+# increment, and every label value here is bounded.
+_children: dict[tuple[str, str, int], tuple] = {}
+
+
+def _request_metrics(route: str, method: str, status: int) -> tuple:
+    label = method if method in METHODS else "other"
+    key = (route, label, status)
+    children = _children.get(key)
+    if children is None:
+        children = _children[key] = (
+            metrics.REQUESTS.labels(route, label, str(status)),
+            metrics.REQUEST_SECONDS.labels(route, label),
+        )
+    return children
+
+
 class RequestObservabilityMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -77,10 +96,10 @@ class RequestObservabilityMiddleware:
         elapsed = time.perf_counter() - started
         route = route_of(request)
         if self.metrics_on:
-            method = request.method
-            metrics.REQUESTS.labels(route, method, str(response.status_code)).inc()
-            metrics.REQUEST_SECONDS.labels(route, method).observe(elapsed)
-        if self.log_on:
+            count, duration = _request_metrics(route, request.method, response.status_code)
+            count.inc()
+            duration.observe(elapsed)
+        if self.log_on and request_log.isEnabledFor(logging.INFO):
             self.log(request, response, route, elapsed)
         return response
 

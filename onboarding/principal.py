@@ -110,6 +110,11 @@ def principal_for_request(request) -> Principal:
         raise NotAuthenticated("Authentication credentials were not provided.")
     context = request.headers.get("X-Tenant-ID") or None
     principal = principal_for_user(user)
+    # What the request's credential allows, when it narrows the user's roles (a read-only or
+    # runtime token): set by the authentication that accepted it.
+    narrow = getattr(request, "principal_scope", None)
+    if narrow is not None:
+        principal = narrow(principal)
     if context is not None:
         if not principal.is_platform and context not in principal.tenant_roles:
             raise Forbidden(

@@ -19,3 +19,20 @@ def bind_request_id(request_id: str) -> Token:
 
 def unbind_request_id(token: Token) -> None:
     _request_id.reset(token)
+
+
+# Where a management command's changes come from (DESIGN §15): {command, os_user, host}, added
+# to the details of every audit row written while it is bound (identity.commands).
+_via: ContextVar[dict | None] = ContextVar("via", default=None)
+
+
+def current_via() -> dict | None:
+    return _via.get()
+
+
+def bind_via(via: dict) -> Token:
+    return _via.set(via)
+
+
+def unbind_via(token: Token) -> None:
+    _via.reset(token)

@@ -264,6 +264,12 @@ IMPACT_SAMPLE_MAX_LINE_BYTES = env_int("IMPACT_SAMPLE_MAX_LINE_BYTES", 64 * 1024
 IMPACT_TIME_BUDGET_MS = env_int("IMPACT_TIME_BUDGET_MS", 3000, minimum=1)
 IMPACT_MAX_CHANGES = env_int("IMPACT_MAX_CHANGES", 100, minimum=1)
 
+# API tokens (identity, DESIGN §15): lifetime when none is asked for, the longest allowed, and
+# how often a token's last_used_at is written (per process).
+TOKEN_DEFAULT_DAYS = env_int("TOKEN_DEFAULT_DAYS", 90, minimum=1)
+TOKEN_MAX_DAYS = env_int("TOKEN_MAX_DAYS", 365, minimum=1)
+TOKEN_LAST_USED_SECONDS = env_int("TOKEN_LAST_USED_SECONDS", 60, minimum=0)
+
 # Runtime configuration cache.
 RUNTIME_CONFIG_TTL = env_float("RUNTIME_CONFIG_TTL", 30.0, minimum=0.0)
 RUNTIME_CONFIG_CHECK_INTERVAL = env_float("RUNTIME_CONFIG_CHECK_INTERVAL", 1.0, minimum=0.0)
@@ -347,7 +353,8 @@ WEBHOOK_MAX_SUBSCRIPTIONS_PER_TENANT = env_int(
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        # Hashed, named, scoped, expiring tokens (identity.tokens), `Token` or `Bearer`.
+        "identity.tokens.HashedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -385,6 +392,8 @@ SPECTACULAR_SETTINGS = {
 # PROMETHEUS_MULTIPROC_DIR (read by prometheus_client itself) and
 # `-c python:onboarding.gunicorn_config`.
 METRICS_ENABLED = env_bool("METRICS_ENABLED", True)
+# `manage.py serve_metrics`: /metrics without authentication on this (private) address.
+METRICS_BIND = env_str("METRICS_BIND", "127.0.0.1:9464")
 # Logs: `text` (one plain line a record, the default) or `json` (one JSON object a line, with the
 # request's fields at its top level); LOG_REQUESTS: one record per request on onboarding.request.
 LOG_FORMAT = env_str("LOG_FORMAT", "text")

@@ -13,7 +13,10 @@ have one, so that inserting a playbook does not pair every later playbook with i
 Items sharing an identity are paired in order (the second `X` with the second `X`). A matched
 item that moved is compared in place: its changes are reported at its new pointer, with
 `old_path` giving the old one; a move alone is not a change. A value whose type changes (object →
-list, number → string) is reported once, at its path, with both whole values.
+list, number → string) is reported once, at its path, with both whole values. An entry under an
+item paired by identity also carries `label`, its steps as people read them
+(`["humanApprovalRules", "HIGH", "requireApproval"]`, not the index 1), so the pages that show a
+stored diff later name it the same way.
 
 Why not a diff library: `deepdiff` (the maintained one with an identity hook,
 `iterable_compare_func`) was measured on packs of the sizes we accept: it pairs array items by
@@ -66,7 +69,16 @@ class DiffEntry:
             item["new"] = self.new
         if self.old_path is not None and self.old_path != self.path:
             item["old_path"] = self.old_path
+        if self.label and list(self.label) != _tokens(self.path):
+            # An array item paired by its identity: the steps as people read them
+            # (humanApprovalRules, HIGH, requireApproval: not the index 1), kept with the
+            # entry so every page that shows it later (review, preview, audit) says the same.
+            item["label"] = [str(step) for step in self.label]
         return item
+
+
+def _tokens(path: str) -> list[str]:
+    return [token.replace("~1", "/").replace("~0", "~") for token in path.split("/")[1:]]
 
 
 def json_diff(old: Any, new: Any) -> dict[str, list[dict[str, Any]]]:
@@ -262,14 +274,16 @@ def _text(entry: DiffEntry) -> str:
 
 def entries_from_json(diff: dict[str, list[dict[str, Any]]]) -> list[DiffEntry]:
     """Back from the API body (e.g. an activation preview's effective_config_diff): labels are the
-    pointers' own tokens."""
+    entry's `label` (an item paired by identity), else the pointer's own tokens."""
     entries = []
     for kind in ("changed", "added", "removed"):
         for item in diff.get(kind) or []:
             path = item.get("path", "")
-            label = tuple(
-                token.replace("~1", "/").replace("~0", "~") for token in path.split("/")[1:]
-            )
+            named = item.get("label")
+            if isinstance(named, list) and all(isinstance(step, str) for step in named):
+                label = tuple(named)
+            else:
+                label = tuple(_tokens(path))
             entries.append(
                 DiffEntry(
                     kind,

@@ -26,6 +26,7 @@ def _uploaded_content(request, data) -> dict:
         raw = upload.read()
     else:
         raw = (data.get("content") or "").strip().encode("utf-8")
+    request.pack_sent_bytes = len(raw)  # shown beside the stored (canonical) size
     if not raw:
         raise InvalidInput(
             "Choose a JSON file or paste the pack's JSON.",
@@ -95,7 +96,7 @@ def domain_pack_import_page(request):
         if exc.status in (401, 403):
             raise
         return _import_answer(request, _failure_state(exc, "import"), "domain")
-    return _import_answer(request, _success_state(result, "domain"), "domain")
+    return _import_answer(request, _success_state(result, "domain", request), "domain")
 
 
 @page_view
@@ -117,10 +118,10 @@ def tenant_pack_import_page(request):
         if exc.status in (401, 403):
             raise
         return _import_answer(request, _failure_state(exc, "import"), "tenant")
-    return _import_answer(request, _success_state(result, "tenant"), "tenant")
+    return _import_answer(request, _success_state(result, "tenant", request), "tenant")
 
 
-def _success_state(result, pack_type: str) -> dict:
+def _success_state(result, pack_type: str, request) -> dict:
     pack = result.pack
     warnings = result.report.get("warnings") or []
     duplicate = next((w for w in warnings if w.get("code") == services.DUPLICATE_CONTENT), None)
@@ -137,6 +138,7 @@ def _success_state(result, pack_type: str) -> dict:
         "errors": result.report.get("errors") or [],
         "warnings": result.report.get("warnings") or [],
         "report": result.report,
+        "sent_bytes": getattr(request, "pack_sent_bytes", None),
     }
 
 

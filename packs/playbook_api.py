@@ -84,7 +84,7 @@ class PlaybookListView(RoleApiView):
                 401,
                 403,
                 404,
-                s400="domain_required or tenant_id_required",
+                s400="tenant_id_or_domain_required, domain_required or tenant_id_required",
                 s404="Unknown tenant, or one the principal may not see",
             ),
         },

@@ -382,7 +382,17 @@ def playbook_registry(
                 errors=[finding("tenant_id_required", "/tenant_id", "tenant_id is required.")],
             )
         if not domain:
-            raise domain_required()
+            # Neither parameter: say which are missing (a tenant's registry, or a domain's
+            # catalogue), not "the tenant has no active domain" when no tenant was named.
+            raise InvalidInput(
+                "Name a tenant (tenant_id) for its playbook registry, or a domain (domain) for "
+                "that domain's catalogue.",
+                code="tenant_id_or_domain_required",
+                errors=[
+                    finding("tenant_id_or_domain_required", "/tenant_id", "tenant_id is missing."),
+                    finding("tenant_id_or_domain_required", "/domain", "domain is missing."),
+                ],
+            )
         pack = newest_domain_pack(domain)
         return [
             _row(entry, compatibility_reasons(entry, domain_pack=pack, tenant_pack=None), None)

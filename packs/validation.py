@@ -34,6 +34,8 @@ from packs.self_tests import run_self_tests
 __all__ = ["SCHEMA_DIR", "SCHEMA_FILES", "load_schema"]
 
 MAX_FINDINGS = 1_000
+# A tenant pack checked against no domain pack: valid, with this warning naming the domain.
+DOMAIN_PACK_MISSING = "domain_pack_missing"
 
 # Exception types a condition names: `exceptionType == 'X'`, `'X' == exceptionType`,
 # `exceptionType in ['X', 'Y']`.
@@ -73,6 +75,8 @@ def validate_tenant_pack(
                     "domain": domain_pack_content.get("domainName"),
                     "version": domain_pack_content.get("version"),
                 }
+        else:
+            _domain_pack_missing(content, report)
         check_secrets(report)
     return report.result(summary=tenant_summary(content), checked_against=checked_against)
 
@@ -351,6 +355,20 @@ def _check_tool_lists(
 
 def _check_tenant(content: dict[str, Any], report: _Report) -> None:
     _check_playbooks(content.get("customPlaybooks"), "/customPlaybooks", None, None, report)
+
+
+def _domain_pack_missing(content: dict[str, Any], report: _Report) -> None:
+    """Checked against no domain pack: the references to the domain (exception types, tools,
+    playbooks) were not checked at all, which a bare `valid: true` would hide (issue 25)."""
+    domain = content.get("domainName")
+    named = f"domain {domain!r}" if isinstance(domain, str) and domain else "its domain"
+    report.warning(
+        DOMAIN_PACK_MISSING,
+        "/domainName",
+        f"No domain pack of {named} to check against: references to the domain's exception "
+        "types, tools and playbooks were not checked.",
+        "Import the domain pack first (or name a stored version), then validate again.",
+    )
 
 
 def _check_tenant_against_domain(

@@ -10,9 +10,11 @@ from dataclasses import dataclass
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 
+from onboarding.code_pages import code_page
 from onboarding.confirm import Confirmation
 from onboarding.errors import NotFound
 from onboarding.principal import require_any_role
+from onboarding.templatetags.ui import pretty_json
 from onboarding.ui import (
     Column,
     Filter,
@@ -264,6 +266,7 @@ def _detail(request, pack, versions, diff_base: str):
     others = [v for v in versions if v.pk != pack.pk]
     context = {
         "pack": pack,
+        "code_page": code_page(pretty_json(pack.content_json), request.GET.get("code_page")),
         "pack_type": pack.pack_type,
         "running_for": running_for,
         "versions": versions,

@@ -8,8 +8,9 @@ class RolloutsConfig(AppConfig):
 
     def ready(self) -> None:
         # AppConfig.ready: both modules import models, which exist only now.
-        from rollouts import receivers, services
+        from rollouts import metrics, receivers, services
 
         receivers.connect()
+        metrics.connect()
         worker.register_queue("rollouts")
         worker.register_recovery_step(services.rollouts_recover)

@@ -108,8 +108,15 @@ ConvergenceOutput = inline_serializer(
             allow_null=True, help_text="SHA-256 of `<domain pack checksum>:<tenant pack checksum>`"
         ),
         "converged": serializers.BooleanField(
-            help_text="Every listed process serves the active revision and pair"
+            allow_null=True,
+            help_text="Every listed process serves the active revision and pair; null when no "
+            "live process serves the tenant",
         ),
+        "state": serializers.ChoiceField(
+            choices=["converged", "converging", "not_served"],
+            help_text="`not_served`: no live process has reported serving the tenant",
+        ),
+        "reason": serializers.CharField(help_text="Why it is not converged; empty when it is"),
         "processes": inline_serializer(
             "ServingProcess",
             {

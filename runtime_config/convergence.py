@@ -116,6 +116,16 @@ def report(listener: Any) -> None:
             RuntimeProcess.objects.filter(seen_at__lt=now - FORGET_AFTER).delete()
 
 
+def deregister(listener: Any) -> None:
+    """This process stops serving (it exits): remove its rows, so that it is not listed as
+    behind until its silence runs out (a gunicorn worker recycled by --max-requests exits on
+    SIGTERM every few minutes). Best effort: a process that dies harder stays until SILENCE."""
+    global _reported
+    with _lock:
+        RuntimeProcess.objects.filter(process_id=listener.process_id).delete()  # rows cascade
+        _reported = None
+
+
 def reset() -> None:
     """Forget what this process reported (tests; a forked child)."""
     global _reported, _started_at, _last_purge

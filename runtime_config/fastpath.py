@@ -47,7 +47,7 @@ def _lean_match(request):
         return None
     meta = request.META
     parts = meta.get("HTTP_AUTHORIZATION", "").split()
-    if len(parts) != 2 or parts[0].lower() != "token" or not parts[1].isascii():
+    if len(parts) != 2 or parts[0].lower() not in ("token", "bearer") or not parts[1].isascii():
         return None
     if (
         meta.get("HTTP_ACCEPT", "") not in _JSON_ACCEPTS
@@ -69,7 +69,7 @@ def serve_config(request):
     try:
         if min_revision is not None and min_revision > MAX_REVISION:
             parse_min_revision(str(min_revision))  # raises the same 400 as the DRF view
-        principal = principal_for_token(key)
+        principal = principal_for_token(key, path=request.path_info)
         require_any_role(principal)
         response = config_response(request, principal, tenant_id, min_revision)
     except (ServiceError, APIException) as exc:

@@ -9,8 +9,8 @@ seen within RUNTIME_CONFIG_TTL."""
 
 from django.contrib.auth import get_user_model
 from django.db.models.signals import post_delete, post_save
-from rest_framework.authtoken.models import Token
 
+from identity.models import ApiToken
 from runtime_config.push import bump_generation_on_commit
 from tenants.models import RoleBinding
 
@@ -24,6 +24,6 @@ def _changed(sender, instance=None, update_fields=None, **kwargs) -> None:
 
 
 def connect() -> None:
-    for model in (Token, RoleBinding, get_user_model()):
+    for model in (ApiToken, RoleBinding, get_user_model()):
         post_save.connect(_changed, sender=model, dispatch_uid=f"runtime-auth-save-{model}")
         post_delete.connect(_changed, sender=model, dispatch_uid=f"runtime-auth-delete-{model}")

@@ -19,6 +19,7 @@ convergence heartbeat, so that a slow commit never holds a message back. A tenan
 message is reloaded by the thread at once, so the process serves the new revision before its next
 request asks for it."""
 
+import atexit
 import contextlib
 import gc
 import logging
@@ -86,6 +87,27 @@ def publish_tenant_change(tenant_id: str, revision: int | None = None) -> None:
             .first()
         ) or 0
     bump_generation_on_commit(f"{tenant_id}:{revision}")
+
+
+def bump_generation_on_commit_many(messages: list[str]) -> None:
+    """`bump_generation_on_commit` for a batch (a rollout's wave): every message is pushed (one
+    NOTIFY statement for all on PostgreSQL), and the shared generation is bumped once."""
+    if not messages:
+        return
+    if mode() == "postgres":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_notify(%s, message) FROM unnest(%s::text[]) AS message",
+                [CHANNEL, messages],
+            )
+
+    def after_commit() -> None:
+        pushed = all([publish_after_commit(message) for message in messages])
+        for message in messages[:-1]:
+            cache.apply_message(message)
+        cache.bump_generation(messages[-1], pushed=pushed)
+
+    transaction.on_commit(after_commit)
 
 
 def notify_in_transaction(message: str) -> None:
@@ -431,6 +453,25 @@ def stop_listener(timeout: float = 5.0) -> None:
     listener.thread.join(timeout)
     listener.beat_thread.join(timeout)
     _listener = None
+
+
+def _deregister_at_exit() -> None:
+    """atexit (inherited by forked workers, run on their normal exit, SIGTERM included): stop
+    the heartbeat, then remove this process from the convergence rows."""
+    listener = current()
+    if listener is None:
+        return
+    listener.stop.set()
+    listener.beat_thread.join(2.0)  # a beat in flight would write the row back
+    try:
+        convergence.deregister(listener)
+    except Exception as exc:  # exiting anyway: the row then drops out after its silence
+        log.warning("runtime process not deregistered at exit (%s)", exc)
+    finally:
+        _close_thread_connections()
+
+
+atexit.register(_deregister_at_exit)
 
 
 def _after_fork_in_child() -> None:

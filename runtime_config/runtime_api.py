@@ -6,11 +6,7 @@ JSON bytes serialized when the configuration was loaded, and costs no query beyo
 authentication (the tenant check uses the principal's roles; existence and status were settled
 when the configuration was loaded)."""
 
-import functools
-
 import orjson
-from django.contrib.auth import get_user_model
-from django.db import connection
 from django.http import HttpResponse
 from drf_spectacular.authentication import TokenScheme
 from drf_spectacular.utils import (
@@ -19,10 +15,17 @@ from drf_spectacular.utils import (
     extend_schema,
     inline_serializer,
 )
-from rest_framework import exceptions, serializers
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
-from rest_framework.authtoken.models import Token
+from rest_framework import serializers
+from rest_framework.authentication import SessionAuthentication
 
+from identity.tokens import (
+    HashedTokenAuthentication,
+    check_grant,
+    grant_of,
+    load_credentials,
+    scoped_principal,
+    touch,
+)
 from onboarding import ratelimit
 from onboarding.api import (
     JsonObjectField,
@@ -39,78 +42,39 @@ from runtime_config import cache as _cache
 from runtime_config.evaluator import evaluate
 from runtime_config.runtime import MAX_REVISION, get_effective_config, parse_min_revision
 from tenants.access import tenant_not_found
-from tenants.models import RoleBinding
 
 
-@functools.cache
-def _credentials_sql() -> str:
-    # Plain SQL, built once: compiling the equivalent three-table ORM query on every request
-    # cost more than everything else this endpoint does on a cache hit.
-    token, user, binding = (
-        connection.ops.quote_name(model._meta.db_table)
-        for model in (Token, get_user_model(), RoleBinding)
-    )
-    # Only table names from the models are interpolated; the key is a bound parameter.
-    return (
-        "SELECT u.id, u.username, u.is_active, u.is_superuser, rb.id, rb.role, rb.tenant_id "  # noqa: S608
-        f"FROM {token} t JOIN {user} u ON u.id = t.user_id "
-        f"LEFT JOIN {binding} rb ON rb.user_id = u.id WHERE t.key = %s"
-    )
+class TokenWithRolesAuthentication(HashedTokenAuthentication):
+    """The hashed token authentication of identity.tokens (one query: token, user and role
+    bindings), with the result kept in the process for RUNTIME_CONFIG_TTL: a repeated token
+    costs no query. Any change of a token, a role binding or a user is published like a
+    configuration change (`!auth`, see runtime_config.invalidation) and drops every cached
+    principal in every process; expiry and scope are checked on every use, from the cache."""
+
+    def credentials(self, secret: str):
+        cached = _cached(secret)
+        return cached[0], cached[1]
 
 
-class TokenWithRolesAuthentication(TokenAuthentication):
-    """Token authentication that loads the user's role bindings in the same query, handing them
-    to `Principal.from_user` as if prefetched, and keeps the result in the process for
-    RUNTIME_CONFIG_TTL: a repeated token costs no query. Any change of a token, a role binding
-    or a user is published like a configuration change (`!auth`, see runtime_config.signals_auth)
-    and drops every cached principal in every process."""
-
-    def authenticate_credentials(self, key):
-        if len(key) > 128 or not (key.isascii() and key.isalnum()):
-            # Keys are hex: anything else names no token, and must not reach a query (a NUL
-            # would be a database error on PostgreSQL).
-            raise exceptions.AuthenticationFailed("Invalid token.")
-        cached = _cache.principal_lookup(key)
-        if cached is not None:
-            return cached[0], cached[1]
-        epoch = _cache.state.epoch
-        user, token = self.load_credentials(key)
-        _cache.principal_store(key, (user, token, Principal.from_user(user)), epoch)
-        return user, token
-
-    def load_credentials(self, key):
-        with connection.cursor() as cursor:
-            cursor.execute(_credentials_sql(), [key])
-            rows = cursor.fetchall()
-        if not rows:
-            raise exceptions.AuthenticationFailed("Invalid token.")
-        user_id, username, is_active, is_superuser = rows[0][:4]
-        if not is_active:
-            raise exceptions.AuthenticationFailed("User inactive or deleted.")
-        user = get_user_model()(
-            id=user_id, username=username, is_active=is_active, is_superuser=is_superuser
-        )
-        user._state.adding, user._state.db = False, Token.objects.db
-        bindings = RoleBinding.objects.filter(user_id=user_id)
-        bindings._result_cache = [
-            RoleBinding(id=binding_id, user_id=user_id, role=role, tenant_id=tenant_id)
-            for _, _, _, _, binding_id, role, tenant_id in rows
-            if binding_id is not None
-        ]
-        bindings._prefetch_done = True
-        user._prefetched_objects_cache = {"role_bindings": bindings}
-        return (user, Token(key=key, user_id=user_id))
-
-
-def principal_for_token(key: str) -> Principal:
-    """The principal behind a token, from the process cache when known (raises
-    AuthenticationFailed like DRF's token authentication)."""
-    cached = _cache.principal_lookup(key)
+def _cached(secret: str):
+    """(user, token, principal, grant) for a secret, from the process cache when known."""
+    cached = _cache.principal_lookup(secret)
     if cached is not None:
-        return cached[2]
-    user, _ = TokenWithRolesAuthentication().authenticate_credentials(key)
-    cached = _cache.principal_lookup(key)
-    return cached[2] if cached is not None else Principal.from_user(user)
+        return cached
+    epoch = _cache.state.epoch
+    user, token = load_credentials(secret)
+    cached = (user, token, Principal.from_user(user), grant_of(token))
+    _cache.principal_store(secret, cached, epoch)
+    return cached
+
+
+def principal_for_token(key: str, *, path: str) -> Principal:
+    """The principal a token acts as on GET `path` (raises AuthenticationFailed like the
+    authentication class, 401 token_expired, 403 token_scope), from the process cache."""
+    _, token, principal, grant = _cached(key)
+    check_grant(grant, method="GET", path=path)
+    touch(token.pk)
+    return scoped_principal(principal, grant)
 
 
 class TokenWithRolesScheme(TokenScheme):

@@ -22,7 +22,13 @@ def activation_history_list(*, principal: Principal, tenant_id: str) -> QuerySet
     tenant_for_read(principal=principal, tenant_id=tenant_id)
     return (
         ActivationHistory.objects.filter(tenant_id=tenant_id)
-        .select_related("from_domain_pack", "from_tenant_pack", "to_domain_pack", "to_tenant_pack")
+        .select_related(
+            "from_domain_pack",
+            "from_tenant_pack",
+            "to_domain_pack",
+            "to_tenant_pack",
+            "change_request",
+        )
         .defer(*_PACK_CONTENT_FIELDS)
         .order_by("-revision")
     )
@@ -66,8 +72,10 @@ def tenants_with_active_config(*, principal: Principal, limit: int = 500) -> lis
 
 def convergence_get(*, principal: Principal, tenant_id: str) -> dict:
     """Which revision every live serving process answers with for the tenant, against the active
-    one: `{revision, checksum, converged, processes: [...]}` (DESIGN §14). `converged` is true when
-    every listed process serves the active revision and pair (vacuously, when none serves it)."""
+    one: `{revision, checksum, converged, state, reason, processes: [...]}` (DESIGN §14).
+    `converged` is true when every listed process serves the active revision and pair, false
+    while one does not, and null when no live process serves the tenant (state `not_served`):
+    "every one of no processes" is no evidence of anything (issue 25)."""
     from django.utils import timezone
 
     tenant_for_read(principal=principal, tenant_id=tenant_id)
@@ -98,10 +106,20 @@ def convergence_get(*, principal: Principal, tenant_id: str) -> dict:
         }
         for row in rows
     ]
+    if not processes:
+        converged, state = None, "not_served"
+        reason = "No live serving process has reported serving this tenant."
+    elif all(item["current"] for item in processes):
+        converged, state, reason = True, "converged", ""
+    else:
+        converged, state = False, "converging"
+        reason = "Some serving processes still answer with another revision."
     return {
         "tenant_id": tenant_id,
         "revision": revision,
         "checksum": checksum,
-        "converged": all(item["current"] for item in processes),
+        "converged": converged,
+        "state": state,
+        "reason": reason,
         "processes": processes,
     }

@@ -11,9 +11,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test.signals import setting_changed
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from identity.services import token_mint
 from tenants.models import RoleBinding, Tenant
 from tenants.principals import Principal
 
@@ -84,7 +84,8 @@ def make_actor(username: str, role: str | None = None, tenant: Tenant | None = N
     user = get_user_model().objects.create_user(username=username, password="pw-" + username)
     if role:
         RoleBinding.objects.create(user=user, role=role, tenant=tenant)
-    token = Token.objects.create(user=user).key
+    # A hashed write token (identity.services.token_mint): the secret is known only here.
+    token = token_mint(user=user, name="test", created_by="setup")[1]
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     return Actor(user=user, token=token, client=client)

@@ -4,6 +4,7 @@ import pytest
 from django.test import Client
 
 from tests.api.conftest import assert_problem
+from tests.db_state import db_state
 
 pytestmark = pytest.mark.django_db
 
@@ -43,3 +44,31 @@ def test_unknown_path__rest_client__404_problem(client, db):
     assert response.status_code == 404
     assert response["Content-Type"] == "application/problem+json"
     assert response.json()["code"] == "not_found"
+
+
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete", "get"])
+@pytest.mark.parametrize("path", ["/admin/no-such-thing", "/nope", "/admin/tenants/x/y/z"])
+@pytest.mark.parametrize("accept", ["application/json", "text/html"])
+def test_unknown_path__token_authenticated_write__404_not_found_not_csrf(
+    admin, method, path, accept
+):
+    """Issue 25 item 7: the catch-all 404 answered a token-authenticated POST with 403
+    csrf_failed (Django's CSRF check ran before the 404 view). Nothing lives there: 404, and
+    nothing written, whatever the method, door or credentials."""
+    client = Client(enforce_csrf_checks=True)
+    before = db_state()
+    body = {} if method == "get" else {"data": b'{"a": 1}', "content_type": "application/json"}
+    response = getattr(client, method)(
+        path, HTTP_AUTHORIZATION=f"Token {admin.token}", HTTP_ACCEPT=accept, **body
+    )
+    assert response.status_code == 404, response.content[:300]
+    if accept == "application/json":
+        assert_problem(response, 404, "not_found")
+    assert db_state() == before
+
+
+def test_unknown_path__session_post_without_csrf_token__404(admin):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(admin.user)
+    response = client.post("/admin/no-such-thing", HTTP_ACCEPT="application/json")
+    assert_problem(response, 404, "not_found")

@@ -113,11 +113,18 @@ def _shorten(value: Any, depth: int = 0) -> Any:
 
 class Recorder:
     def __init__(self):
+        from django.contrib.auth import get_user_model
         from django.test import Client
-        from rest_framework.authtoken.models import Token
+
+        from identity.services import token_mint
 
         self.client = Client()
-        self.tokens = {t.user.username: t.key for t in Token.objects.select_related("user")}
+        # Secrets are shown once: the recorder mints its own token for every user with a role.
+        users = get_user_model().objects.filter(role_bindings__isnull=False).distinct()
+        self.tokens = {
+            user.username: token_mint(user=user, name="api-examples", created_by="docs")[1]
+            for user in users
+        }
         self.lines: list[str] = []
         self.last: Any = None
         self.aliases: dict[str, str] = {}
@@ -260,6 +267,8 @@ def build() -> str:
         "- **Tenant context**: `X-Tenant-ID: <id>` narrows lists for platform principals; a "
         "tenant-bound principal naming another tenant gets 403 `tenant_context_mismatch`.",
         "- Every response carries `X-Request-ID` (also recorded in the audit trail).",
+        "- **Unknown paths** answer 404 `not_found` on every method and door, a token- or "
+        "session-authenticated write included (no CSRF check runs where nothing lives).",
         "- **Times** are RFC 3339 (`2026-12-06T10:09:22.752468Z`); the management commands "
         "print them in UTC with `Z`, as the API's date-time fields (`onboarding/rfc3339.py`), "
         "never `2026-12-06 10:09:22.752468+00:00`.",
@@ -282,6 +291,14 @@ def build() -> str:
     r.text("## Health and schema")
     r.endpoint("GET", "/healthz", "Liveness and database check, no authentication.")
     r.call("GET", "/healthz", user=None)
+    r.endpoint(
+        "GET",
+        "/metrics",
+        "Prometheus text: every metric of docs/operability.md, summed over the server's "
+        "processes. A token or session of a platform-wide role (VIEWER or ADMIN).",
+        "401, 403 `platform_role_required`",
+    )
+    r.call("GET", "/metrics", user="viewer", headers={"Accept": "text/plain"})
     r.endpoint(
         "GET",
         "/api/schema/",
@@ -819,8 +836,11 @@ def build() -> str:
         "Which revision of the tenant's configuration each serving process answers with, from "
         "the heartbeats the processes write at most every 5 s; a process silent for 30 s is left "
         "out. `checksum` is SHA-256 of `<domain pack checksum>:<tenant pack checksum>`; "
-        "`converged` is true when every listed process serves the active revision and pair (also "
-        "when no process serves the tenant, as here: the generator runs no server). Each process "
+        "`converged` is true when every listed process serves the active revision and pair, "
+        "false while one does not (`state: converging`), and null with `state: not_served` and a "
+        "`reason` when no live process serves the tenant (as here: the generator runs no "
+        "server). A process deregisters when it exits (SIGTERM included), so a recycled worker "
+        "is never listed as behind. Each process "
         "is `{process_id, host, pid, revision, checksum, seen_at, current}`. Tenant-scoped like "
         "every tenant read. Browsers get the panel of the tenant page.",
         "404.",
@@ -992,6 +1012,9 @@ def build() -> str:
         "The playbook registry: domain playbooks and tenant custom playbooks with their tools, "
         "whether each is linked for the tenant and compatible with its active configuration. "
         "Filters: `tenant_id`, `domain`.",
+        "400 `tenant_id_or_domain_required` (neither parameter given), 400 `domain_required` "
+        "(the tenant has no active domain and no tenant pack), 400 `tenant_id_required`, 404 "
+        "`tenant_not_found`.",
     )
     r.call("GET", "/admin/playbooks?tenant_id=TENANT_FINANCE_001")
     r.endpoint(
@@ -1080,8 +1103,26 @@ def build() -> str:
         "`webhook-signature: v1,<base64 HMAC-SHA256 of id.timestamp.body>`. A 2xx answer is "
         "success; anything else (redirects are not followed) is retried with exponential "
         "backoff, 10 attempts over about 33 hours by default, every attempt kept. Private, "
-        "loopback, link-local, multicast and reserved addresses are refused (at subscription "
-        "and, after DNS resolution, at every send) unless `WEBHOOK_ALLOW_PRIVATE=true`.",
+        "loopback, link-local, site-local, unique-local, multicast and reserved addresses, and "
+        "names of this machine (`localhost`, `*.localhost`, `localhost.localdomain`, with or "
+        "without the trailing dot), are refused (at subscription and, after DNS resolution, at "
+        "every send) unless `WEBHOOK_ALLOW_PRIVATE=true`.",
+        "Isolation: an attempt never lasts longer than `WEBHOOK_ATTEMPT_TIMEOUT` (the connection "
+        "is cut, whatever the receiver still sends). One endpoint has at most "
+        "`WEBHOOK_ENDPOINT_MAX_IN_FLIGHT` attempts running, one tenant "
+        "`WEBHOOK_TENANT_MAX_IN_FLIGHT`; the other deliveries wait their turn, in order. "
+        "Endpoints that time out or answer slowly are served by loops of their own. After "
+        "`WEBHOOK_BREAKER_THRESHOLD` failed attempts in a row an endpoint is **paused** "
+        "(`paused_at`, `paused_until`, `pause_reason` on the webhook; audit `webhook.paused`): "
+        "its deliveries wait without using attempts, one probe goes out after "
+        "`WEBHOOK_BREAKER_COOLDOWN_SECONDS`, and a success resumes it (audit `webhook.resumed`), "
+        "as does `POST /admin/webhooks/{id}/resume` (an ADMIN of the webhook; 409 "
+        "`webhook_not_paused` otherwise) or a new URL. A tenant has at most "
+        "`WEBHOOK_MAX_SUBSCRIPTIONS_PER_TENANT` webhooks (409 `webhook_limit_reached`); "
+        "redeliveries are limited per principal and per client (`RATE_LIMIT_WEBHOOK_REDELIVER`, "
+        "429 `rate_limited` with `Retry-After`). Webhook bodies, audit rows and logs never hold "
+        "a credential: URL userinfo, query and fragment values and secret-looking path segments "
+        "read `***`.",
         "Verify a delivery in the receiver with the `standardwebhooks` library:",
         "```python\n"
         "from standardwebhooks.webhooks import Webhook\n\n"
@@ -1098,7 +1139,7 @@ def build() -> str:
         "in this answer only; it is stored encrypted under a key derived from `SECRET_KEY`.",
         "400 `invalid_webhook_url`, 400 `webhook_url_forbidden`, 400 `invalid_event_type`, "
         "400 `unknown_field`, 403 `admin_required`, 403 `platform_admin_required`, "
-        "404 `tenant_not_found`.",
+        "404 `tenant_not_found`, 409 `webhook_limit_reached`.",
     )
     hook = r.call(
         "POST",
@@ -1181,7 +1222,8 @@ def build() -> str:
         "Send a delivered, failed or cancelled event again: a new delivery with its own "
         "attempts and the same `webhook-id`. 202 with the new delivery.",
         "403, 404 `webhook_not_found`, 404 `webhook_delivery_not_found`, "
-        "409 `delivery_pending` (still being attempted), 409 `webhook_inactive`.",
+        "409 `delivery_pending` (a delivery of that event to that webhook is still pending), "
+        "409 `webhook_inactive`, 429 `rate_limited` (with `Retry-After`).",
     )
     rows = (deliveries or {}).get("results") or [{}]
     delivery_id = str(rows[0].get("id", 1))
@@ -1192,12 +1234,121 @@ def build() -> str:
         title="While its first attempts are pending → 409",
     )
     r.endpoint(
+        "POST",
+        "/admin/webhooks/{id}/resume",
+        "Resume a paused endpoint (its circuit breaker opened after failed attempts in a row): "
+        "its waiting deliveries go out again at once.",
+        "403, 404 `webhook_not_found`, 409 `webhook_not_paused`.",
+    )
+    r.call(
+        "POST",
+        f"/admin/webhooks/{hook_id}/resume",
+        {},
+        title="An endpoint that is not paused → 409",
+    )
+    r.endpoint(
         "DELETE",
         "/admin/webhooks/{id}",
         "Delete the subscription with its deliveries (the audit trail keeps the record).",
         "403, 404 `webhook_not_found`.",
     )
     r.call("DELETE", f"/admin/webhooks/{hook_id}")
+
+    r.text(
+        "## People and tokens",
+        "Users and role bindings are governed data (DESIGN §15): every change is an audit row and "
+        "a webhook event (`user.created`, `user.updated`, `user.deactivated`, `role.granted`, "
+        "`role.revoked`, `token.created`, `token.revoked`). Usernames are one identity per look: "
+        "compared by their TR39 confusable skeleton after NFKC and case folding.",
+    )
+    r.endpoint(
+        "POST",
+        "/admin/users",
+        "Create a user `{username, email?, display_name?, service_account?}` (any ADMIN); it "
+        "has no role until one is granted, and no usable password (a service account never "
+        "logs in: tokens only).",
+        "400 `invalid_username`, 403 `admin_required`, 409 `identity_exists` (e.g. "
+        "`adm\u0131n` beside `admin`).",
+    )
+    r.call("POST", "/admin/users", {"username": "carol", "display_name": "Carol"})
+    r.call("POST", "/admin/users", {"username": "ADMIN"}, title="A look-alike of admin → 409")
+    r.endpoint(
+        "GET",
+        "/admin/users",
+        "Users (platform ADMIN: all; a tenant ADMIN: the users bound to its tenants and those "
+        "without any role yet); `?search=&is_active=`.",
+        "403 `admin_required`.",
+    )
+    r.call("GET", "/admin/users?search=carol")
+    r.endpoint(
+        "POST",
+        "/admin/users/{username}/roles",
+        "Grant `{role: ADMIN|VIEWER, tenant_id?}` (no tenant: platform-wide). 201 the binding "
+        "(200 when an existing binding changed role); 202 `{change_request}` (`kind: access`) "
+        "when it grants ADMIN while four-eyes applies to that scope: another ADMIN approves it "
+        "at `/admin/config-changes/{id}/approve`.",
+        "400 `invalid_choice`, 403 `self_grant` (nobody changes their own roles), 403 "
+        "`platform_admin_required` (a tenant ADMIN granting a platform role), 404 "
+        "`tenant_not_found` (outside the ADMIN's tenants), 409 `last_admin`, 409 "
+        "`user_inactive`.",
+    )
+    binding = r.call(
+        "POST", "/admin/users/carol/roles", {"role": "VIEWER", "tenant_id": "TENANT_FINANCE_001"}
+    )
+    r.endpoint(
+        "GET",
+        "/admin/users/{username}",
+        "One user with the roles the caller may see.",
+        "403 `admin_required`, 404 `user_not_found`.",
+    )
+    r.call("GET", "/admin/users/carol")
+    r.endpoint(
+        "PATCH",
+        "/admin/users/{username}",
+        "`{display_name?, is_active?}`. `is_active: false` deactivates: sessions and tokens end "
+        "at once (every process refuses them), and the user's PENDING or SCHEDULED change "
+        "requests end STALE (`requester_gone`); `true` reactivates (platform ADMIN).",
+        "403 `self_grant`, 403 `platform_admin_required`, 409 `last_admin`.",
+    )
+    r.call("PATCH", "/admin/users/carol", {"display_name": "Carol K."})
+    r.endpoint(
+        "DELETE",
+        "/admin/users/{username}/roles/{binding_id}",
+        "Revoke a binding, at once.",
+        "403 `self_grant`, 404 `binding_not_found`, 409 `last_admin`.",
+    )
+    binding_id = (binding or {}).get("id", 0)
+    r.call("DELETE", f"/admin/users/carol/roles/{binding_id}")
+    r.endpoint(
+        "POST",
+        "/admin/tokens",
+        "Create a token `{name, scope: read|write|runtime, tenant_ids?, expires_at?, username?}` "
+        "(`username`: an ADMIN minting for a user it manages, e.g. a service account). The "
+        "secret is in `token`, this once: only its SHA-256 is stored. `read` = safe methods "
+        "only; `runtime` = `/runtime/...` of `tenant_ids` only; `write` = what the user's roles "
+        "allow. `expires_at` defaults to `TOKEN_DEFAULT_DAYS` and may not pass "
+        "`TOKEN_MAX_DAYS`. Send it as `Authorization: Token <secret>` or `Bearer <secret>`; an "
+        "expired one → 401 `token_expired`, a use outside its scope → 403 `token_scope`.",
+        "400 `invalid_scope`, 400 `invalid_tenant_ids`, 400 `invalid_expires_at`.",
+    )
+    created = r.call(
+        "POST",
+        "/admin/tokens",
+        {"name": "settlement-runtime", "scope": "runtime", "tenant_ids": ["TENANT_FINANCE_001"]},
+    )
+    r.endpoint(
+        "GET",
+        "/admin/tokens",
+        "Your tokens and those of the users you manage (never a secret); `?username=&active=`.",
+    )
+    r.call("GET", "/admin/tokens?active=true")
+    r.endpoint(
+        "DELETE",
+        "/admin/tokens/{id}",
+        "Revoke a token: every process refuses it from then on.",
+        "404 `token_not_found`.",
+    )
+    r.call("DELETE", f"/admin/tokens/{(created or {}).get('id', 0)}")
 
     r.text("## Runtime")
     r.endpoint(

@@ -49,6 +49,7 @@ _BADGES = {
     "NOT_RESTORED": "bad",
     "CONVERGING": "warn",
     "BEHIND": "warn",
+    "NOT SERVED": "warn",
 }
 # Above this size Pygments would make the page slow: show the escaped text without colours.
 HIGHLIGHT_LIMIT = 512 * 1024
@@ -113,12 +114,21 @@ def compact_json(value: Any) -> str:
 
 
 @register.inclusion_tag("components/code_viewer.html")
-def code_viewer(value: Any, label: str = "JSON", max_height: str = "tall") -> dict[str, Any]:
-    text = value if isinstance(value, str) else pretty_json(value)
+def code_viewer(
+    value: Any, label: str = "JSON", max_height: str = "tall", page: Any = None
+) -> dict[str, Any]:
+    """`page`: a CodePage (onboarding.code_pages) to show one page of a long document, numbered
+    as lines of the whole."""
+    text = (
+        page.text if page is not None else value if isinstance(value, str) else pretty_json(value)
+    )
+    first_line = page.first_line if page is not None else 1
     viewer_id = f"code-{next(_ids)}"
     if len(text) <= HIGHLIGHT_LIMIT:
         # Pygments escapes every token, so pack strings can never become markup.
-        formatter = HtmlFormatter(linenos="table", cssclass="codehilite", wrapcode=True)
+        formatter = HtmlFormatter(
+            linenos="table", linenostart=first_line, cssclass="codehilite", wrapcode=True
+        )
         html = mark_safe(highlight(text, JsonLexer(), formatter))  # noqa: S308
         plain = False
     else:
@@ -128,7 +138,8 @@ def code_viewer(value: Any, label: str = "JSON", max_height: str = "tall") -> di
         "html": html,
         "plain": plain,
         "label": label,
-        "lines": text.count("\n") + 1,
+        "lines": page.total_lines if page is not None else text.count("\n") + 1,
+        "page": page,
         "height": max_height,
     }
 

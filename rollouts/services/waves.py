@@ -14,7 +14,7 @@ from time import perf_counter
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 from django_tasks import task
 
@@ -113,17 +113,15 @@ def apply_wave(rollout: Rollout, wave: RolloutWave) -> str:
             member.skip_reason = skipped.get(member.tenant_id, "unknown")
             config = configs.get(member.tenant_id)
             member.revision_before = config.revision if config else None
-    RolloutTenant.objects.bulk_update(
-        members,
-        [
-            "status",
-            "revision_before",
-            "revision_after",
-            "from_domain_pack",
-            "from_tenant_pack",
-            "skip_reason",
-        ],
-        batch_size=1000,
+    grouped_update(members, ("status", "revision_before", "revision_after", "from_domain_pack_id"))
+    grouped_update([m for m in members if m.status == TenantStatus.SKIPPED], ("skip_reason",))
+    # A wave keeps each tenant's own tenant pack: the one it ran before is the one it runs now.
+    RolloutTenant.objects.filter(wave=wave, status=TenantStatus.MOVED).update(
+        from_tenant_pack_id=Subquery(
+            TenantActiveConfig.objects.filter(tenant_id=OuterRef("tenant_id")).values(
+                "tenant_pack_id"
+            )[:1]
+        )
     )
     now = timezone.now()
     done = RolloutWave.objects.filter(pk=wave.pk, status=WaveStatus.PENDING).update(
@@ -136,7 +134,8 @@ def apply_wave(rollout: Rollout, wave: RolloutWave) -> str:
     if done != 1:  # cannot happen under the row lock; never apply a wave twice regardless
         raise RuntimeError(f"wave {wave.pk} was applied concurrently")
     wave.refresh_from_db()
-    take_readings(rollout, [m.tenant_id for m in members if m.status == TenantStatus.MOVED])
+    if _guards_read_decisions(rollout):
+        take_readings(rollout, [m.tenant_id for m in members if m.status == TenantStatus.MOVED])
     rollout_event(
         rollout,
         "wave_applied",
@@ -160,12 +159,31 @@ def apply_wave(rollout: Rollout, wave: RolloutWave) -> str:
     return "applied"
 
 
+def grouped_update(rows: list[RolloutTenant], fields: tuple[str, ...]) -> None:
+    """Write `fields` of `rows` with one UPDATE per distinct combination of values (a wave has a
+    handful), not one statement per row or a CASE per field and row."""
+    groups: dict[tuple, list[int]] = {}
+    for row in rows:
+        groups.setdefault(tuple(getattr(row, name) for name in fields), []).append(row.pk)
+    for values, pks in groups.items():
+        for start in range(0, len(pks), 5000):
+            RolloutTenant.objects.filter(pk__in=pks[start : start + 5000]).update(
+                **dict(zip(fields, values, strict=True))
+            )
+
+
 def acting_principal(rollout: Rollout) -> Principal:
     """The approver (else the requester) the rollout's changes are made as."""
     user = get_user_model().objects.filter(username=rollout.acting_as, is_active=True).first()
     if user is None:
         return Principal.system(rollout.acting_as)
     return Principal.from_user(user)
+
+
+def _guards_read_decisions(rollout: Rollout) -> bool:
+    """Evaluating every moved tenant's samples costs CPU per tenant: done when a guard reads it."""
+    guards = rollout.guards or {}
+    return guards.get("max_divergence_pct") is not None or guards.get("max_eval_errors") is not None
 
 
 def take_readings(rollout: Rollout, moved: list[str]) -> None:
@@ -250,9 +268,7 @@ def restore(rollout: Rollout, actor: str) -> dict[str, int]:
         else:
             row.status = TenantStatus.NOT_RESTORED
             row.skip_reason = outcome.skipped.get(row.tenant_id, "unknown")
-    RolloutTenant.objects.bulk_update(
-        moved, ["status", "restored_revision", "skip_reason"], batch_size=1000
-    )
+    grouped_update(moved, ("status", "restored_revision", "skip_reason"))
     counts = {"restored": len(outcome.applied), "not_restored": len(outcome.skipped)}
     rollout_event(
         rollout,

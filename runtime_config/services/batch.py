@@ -10,10 +10,11 @@ message. A tenant failing a check is skipped with its reason; nothing of it is w
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db.models import F
 from django.utils import timezone
 
 from onboarding.principal import Principal
-from packs.models import PackStatus
+from packs.models import PackStatus, PlaybookLink
 from packs.services import send_pack_status_changed
 from runtime_config.models import (
     ActivationHistory,
@@ -21,7 +22,7 @@ from runtime_config.models import (
     ConfigChangeRequest,
     TenantActiveConfig,
 )
-from runtime_config.push import bump_generation_on_commit
+from runtime_config.push import bump_generation_on_commit_many
 from runtime_config.services.apply import send_activated
 from runtime_config.services.compatibility import blocking_problems
 from runtime_config.services.targets import Target, config_snapshot
@@ -77,10 +78,12 @@ def apply_targets(
             ).values_list("tenant_id", flat=True)
         )
     _lock_packs(targets)
+    linked = set(PlaybookLink.objects.filter(tenant_id__in=ids).values_list("tenant_id", flat=True))
     now = timezone.now()
     changed: list[TenantActiveConfig] = []
     history: list[ActivationHistory] = []
     events = []
+    tenant_pack_before: dict[str, int | None] = {}
     for tenant_id in ids:
         tenant = tenants.get(tenant_id)
         if tenant is None:
@@ -88,11 +91,12 @@ def apply_targets(
             continue
         config = configs.get(tenant_id)
         target = targets[tenant_id]
-        reason = _skip_reason(tenant, config, target, pending, expected_revisions)
+        reason = _skip_reason(tenant, config, target, pending, expected_revisions, linked)
         if reason:
             outcome.skipped[tenant_id] = reason
             continue
         before = config_snapshot(config)
+        tenant_pack_before[tenant_id] = before["tenant_pack_id"]
         is_new = config is None
         if is_new:
             config = TenantActiveConfig(tenant=tenant, revision=0)
@@ -124,18 +128,34 @@ def apply_targets(
         outcome.applied[tenant_id] = (before["revision"], config.revision)
         outcome.before[tenant_id] = before
         events.append((config, before))
-    if changed:
-        TenantActiveConfig.objects.bulk_update(
-            changed,
-            ["domain", "domain_pack", "tenant_pack", "activated_at", "activated_by", "revision"],
-            batch_size=1000,
-        )
+    _update_configs(changed, now, principal.username, tenant_pack_before)
     ActivationHistory.objects.bulk_create(history, batch_size=1000)
     promoted = _promote_drafts(principal, events, kind)
     for config, before in events:
         send_activated(principal, config, before, kind, comment, None, promoted, details)
-        bump_generation_on_commit(f"{config.tenant_id}:{config.revision}")
+    bump_generation_on_commit_many([f"{c.tenant_id}:{c.revision}" for c, _ in events])
     return outcome
+
+
+def _update_configs(changed, now, username: str, tenant_pack_before) -> None:
+    """One UPDATE per distinct new pair (a wave: one), `revision = revision + 1` (the rows are
+    locked, so it is the revision computed above); a tenant pack that stays is not rewritten."""
+    groups: dict[tuple, list[str]] = {}
+    for config in changed:
+        stays = tenant_pack_before[config.tenant_id] == config.tenant_pack_id
+        key = (config.domain, config.domain_pack_id, None if stays else (config.tenant_pack_id,))
+        groups.setdefault(key, []).append(config.tenant_id)
+    for (domain, domain_pack_id, tenant_pack), tenant_ids in groups.items():
+        values = {
+            "domain": domain,
+            "domain_pack_id": domain_pack_id,
+            "activated_at": now,
+            "activated_by": username,
+            "revision": F("revision") + 1,
+        }
+        if tenant_pack is not None:
+            values["tenant_pack_id"] = tenant_pack[0]
+        TenantActiveConfig.objects.filter(tenant_id__in=tenant_ids).update(**values)
 
 
 def _lock_packs(targets: dict[str, Target]) -> None:
@@ -156,14 +176,18 @@ def _lock_packs(targets: dict[str, Target]) -> None:
             pack.status = statuses[pack.pk]
 
 
-def _skip_reason(tenant, config, target, pending, expected_revisions) -> str:
+def _skip_reason(tenant, config, target, pending, expected_revisions, linked) -> str:
     if target.same_as(config):
         return "unchanged: the tenant already runs this configuration."
     if tenant.tenant_id in pending:
         return "pending_request: a change request for this tenant awaits approval or its time."
     expected = (expected_revisions or {}).get(tenant.tenant_id)
     problems = blocking_problems(
-        tenant=tenant, config=config, target=target, expected_revision=expected
+        tenant=tenant,
+        config=config,
+        target=target,
+        expected_revision=expected,
+        has_links=tenant.tenant_id in linked,
     )
     if problems:
         first = problems[0]

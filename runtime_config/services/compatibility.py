@@ -19,8 +19,10 @@ def blocking_problems(
     config: TenantActiveConfig | None,
     target: Target,
     expected_revision: int | None,
+    has_links: bool = True,
 ) -> list[ServiceError]:
-    """Every reason the target may not be applied now, in the order a client should see them."""
+    """Every reason the target may not be applied now, in the order a client should see them.
+    `has_links=False`: the caller knows the tenant has no playbook link (a batch asks once)."""
     problems: list[ServiceError] = []
     if tenant.status == TenantStatus.SUSPENDED:
         problems.append(
@@ -63,7 +65,7 @@ def blocking_problems(
                 errors=errors,
             )
         )
-    link_errors, _ = link_findings(tenant.tenant_id, target)
+    link_errors, _ = link_findings(tenant.tenant_id, target) if has_links else ([], [])
     if link_errors:
         problems.append(
             Conflict(

@@ -230,7 +230,9 @@
     var note = document.getElementById(input.getAttribute("data-file-note") || "");
     if (!note) return;
     var file = input.files && input.files[0];
-    note.textContent = file ? file.name + " · " + fileSize(file.size) : "";
+    note.textContent = file
+      ? file.name + " · " + fileSize(file.size) + " file (stored as canonical JSON, without indentation)"
+      : "";
   });
 
   /* Line numbers beside a pasted document (textarea[data-line-numbers]): a gutter kept in step

@@ -34,7 +34,7 @@ from tests.api.conftest import (
     store_tenant_pack,
     tenant_content,
 )
-from tests.conftest import load_reference
+from tests.conftest import load_reference, make_actor
 from tests.db_state import db_state
 from webhooks.models import WebhookDelivery, WebhookEvent, WebhookSubscription
 from webhooks.services import webhook_create
@@ -56,6 +56,8 @@ DELETE_TENANT = _statuses(401, 403, 403, 403, 204, 204, 404)
 WRITE_PLATFORM = _statuses(401, 403, 403, 403, 200, 403, 403)  # platform ADMIN only
 CREATE_PLATFORM = _statuses(401, 403, 403, 403, 201, 403, 403)
 ADMINS_LIST = _statuses(401, 403, 403, 403, 200, 200, 200)  # ADMINs only, filtered per tenant
+CREATE_ANY_ROLE = _statuses(401, 403, 201, 201, 201, 201, 201)
+CREATE_ANY_ADMIN = _statuses(401, 403, 403, 403, 201, 201, 201)  # every ADMIN adds users
 ACCEPT_TENANT = _statuses(401, 403, 403, 403, 202, 202, 404)
 # Only the requester cancels a request (none of these actors filed the world's one).
 REQUESTER_ONLY = _statuses(401, 403, 403, 403, 403, 403, 404)
@@ -73,6 +75,8 @@ DENIAL_CODES = {
         "playbook_link_not_found",
         "webhook_not_found",
         "webhook_delivery_not_found",
+        "user_not_found",
+        "token_not_found",
     },
 }
 
@@ -117,6 +121,10 @@ def _change(w):
 
 def _webhook(w):
     return {"webhook_id": w["webhook_id"]}
+
+
+def _carol(w):
+    return {"username": "carol"}
 
 
 def _hook_body(tenant_id: str | None):
@@ -270,6 +278,28 @@ TABLE: list[Row] = [
         body=lambda w: {},
     ),
     Row("webhook-resume", "POST", WRITE_TENANT, _webhook, body=lambda w: {}),
+    # identity (DESIGN §15): ADMINs manage users; carol is a VIEWER of TENANT_A
+    Row("user-list", "GET", ADMINS_LIST),
+    Row("user-list", "POST", CREATE_ANY_ADMIN, body=lambda w: {"username": "dave"}),
+    Row("user-detail", "GET", WRITE_TENANT, _carol),
+    Row("user-detail", "PATCH", WRITE_TENANT, _carol, body=lambda w: {"display_name": "C"}),
+    Row(
+        "user-roles",
+        "POST",
+        WRITE_TENANT,
+        _carol,
+        body=lambda w: {"role": "ADMIN", "tenant_id": "TENANT_A"},
+    ),
+    # tokens: everyone with a role manages their own; ADMINs revoke those of users they manage
+    Row("token-list", "GET", READ_SHARED),
+    Row("token-list", "POST", CREATE_ANY_ROLE, body=lambda w: {"name": "ci", "scope": "read"}),
+    Row("token-detail", "DELETE", DELETE_TENANT, lambda w: {"token_id": w["carol_token_id"]}),
+    Row(
+        "user-role-detail",
+        "DELETE",
+        DELETE_TENANT,
+        lambda w: {"username": "carol", "binding_id": w["carol_binding_id"]},
+    ),
     # runtime
     Row("runtime-config", "GET", READ_TENANT, _tenant),
     Row(
@@ -334,7 +364,10 @@ def world(tenant_a, tenant_b, finance_domain, finance_tenant, second_admin) -> d
         next_attempt_at=hook.created_at,
         created_at=hook.created_at,
     )
+    carol = make_actor("carol", "VIEWER", tenant_a)
     return {
+        "carol_binding_id": carol.user.role_bindings.get().pk,
+        "carol_token_id": carol.user.api_tokens.get().pk,
         "change_id": change.pk,
         "link_id": link.pk,
         "webhook_id": hook.pk,
@@ -460,6 +493,8 @@ def test_other_tenants_resource__404_exactly_like_a_missing_one(world, outsider,
     id they echo: nothing tells an outsider that TENANT_A (or its change request, its playbook
     link) exists."""
     missing = {
+        "carol_binding_id": world["carol_binding_id"] + 1000,
+        "carol_token_id": world["carol_token_id"] + 1000,
         "change_id": uuid.uuid4(),
         "link_id": world["link_id"] + 1000,
         "webhook_id": world["webhook_id"] + 1000,

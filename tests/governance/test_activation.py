@@ -14,6 +14,7 @@ from runtime_config import signals
 from runtime_config.cache import GENERATION_KEY
 from runtime_config.models import ActivationHistory, TenantActiveConfig
 from tenants.models import TenantStatus
+from tests.conftest import make_actor
 from tests.runtime_config.activation_helpers import (
     ACTIVATE_URL,
     DOMAIN,
@@ -399,7 +400,13 @@ def test_dry_run__suspended_tenant__finding_not_error(admin, packs, tenant_a):
 # --- command -------------------------------------------------------------------------------
 
 
-def test_command__applies__prints_json_exit_0(packs):
+@pytest.fixture
+def ops_bot(db):
+    """`--actor` names a real user with ADMIN (issue 21)."""
+    return make_actor("ops-bot", "ADMIN")
+
+
+def test_command__applies__prints_json_exit_0(ops_bot, packs):
     out = io.StringIO()
     call_command(
         "activate",
@@ -422,7 +429,7 @@ def test_command__applies__prints_json_exit_0(packs):
     assert re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}(\.[0-9]+)?Z", body["activated_at"])
 
 
-def test_command__dry_run__writes_nothing(packs):
+def test_command__dry_run__writes_nothing(ops_bot, packs):
     out = io.StringIO()
     call_command(
         "activate",
@@ -433,13 +440,15 @@ def test_command__dry_run__writes_nothing(packs):
         "--domain-version",
         "v3.2",
         "--dry-run",
+        "--actor",
+        "ops-bot",
         stdout=out,
     )
     assert json.loads(out.getvalue())["dry_run"] is True
     assert counts() == (0, 0, 0)
 
 
-def test_command__approval_required__exit_3_with_change_request(packs, settings):
+def test_command__approval_required__exit_3_with_change_request(ops_bot, packs, settings):
     settings.PACK_ACTIVATION_REQUIRES_APPROVAL = True
     out = io.StringIO()
     with pytest.raises(SystemExit) as exit_info:
@@ -451,6 +460,8 @@ def test_command__approval_required__exit_3_with_change_request(packs, settings)
             "v1.4",
             "--domain-version",
             "v3.2",
+            "--actor",
+            "ops-bot",
             stdout=out,
         )
     assert exit_info.value.code == 3
@@ -458,7 +469,7 @@ def test_command__approval_required__exit_3_with_change_request(packs, settings)
     assert counts() == (0, 0, 1)
 
 
-def test_command__unknown_version__exit_1(packs):
+def test_command__unknown_version__exit_1(ops_bot, packs):
     err = io.StringIO()
     with pytest.raises(CommandError) as error:
         call_command(
@@ -469,6 +480,8 @@ def test_command__unknown_version__exit_1(packs):
             "v1.4",
             "--domain-version",
             "v9.9",
+            "--actor",
+            "ops-bot",
             stderr=err,
         )
     assert error.value.returncode == 1

@@ -3,6 +3,8 @@ are summed over both, and every metric of docs/operability.md appears after the 
 moves it (requests, runtime cache, activations, rollbacks, change requests, impact, propagation
 lag, listener reconnects, convergence, webhook queue)."""
 
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -10,7 +12,7 @@ import pytest
 from django.db import connection
 from prometheus_client.parser import text_string_to_metric_families
 
-from bench.common import Client, Gunicorn
+from bench.common import ROOT, Client, Gunicorn, free_port, wait_for_http
 from tenants.models import PlatformSettings
 from tests.api.conftest import assert_problem
 from tests.conftest import make_actor
@@ -178,10 +180,55 @@ def test_metrics__tenant_role_only__403_platform_role_required(member):
 def test_metrics__admin_session__prometheus_text_with_request_counters(admin, client):
     client.force_login(admin.user)
     client.get(CONFIG)
+    client.generic("BREW", "/no/such/path/4f1c")  # any method, any path: bounded label values
     response = client.get("/metrics")
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/plain")
     text = response.content.decode()
     families = {family.name for family in text_string_to_metric_families(text)}
-    assert {"onboarding_http_requests", "onboarding_webhook_queue_depth"} <= families
+    assert {
+        "onboarding_http_requests",
+        "onboarding_webhook_queue_depth",
+        "onboarding_rollouts",
+        "onboarding_runtime_processes_not_converged",
+    } <= families
     assert f'route="{CONFIG_ROUTE}"' in text
+    assert 'method="other",route="(unmatched)"' in text
+    assert "4f1c" not in text and "BREW" not in text
+
+
+def test_serve_metrics__separate_bind__gunicorn_workers_counters_without_auth(tmp_path, db):
+    env = child_database_env()
+    if env is None:
+        pytest.skip("the test database is in memory; set TEST_DB_NAME to share it")
+    env.update(PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "prom"), DEBUG="false")
+    args = ("-c", "python:onboarding.gunicorn_config")
+    with Gunicorn(env, workers=2, extra_args=args) as server:
+        for _ in range(3):
+            assert Client(server.base).get("/healthz").status == 200
+        bind = f"127.0.0.1:{free_port()}"
+        side = subprocess.Popen(
+            [sys.executable, "manage.py", "serve_metrics", "--bind", bind],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_for_http(f"http://{bind}/metrics", timeout=30, proc=side)
+            scraped = Client(f"http://{bind}").get("/metrics")
+            missing = Client(f"http://{bind}").get("/admin/tenants")
+        finally:
+            side.terminate()
+            side.wait(timeout=10)
+    assert scraped.status == 200 and missing.status == 404
+    found = {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(scraped.body.decode())
+        for sample in family.samples
+    }
+    assert (
+        value(found, "onboarding_http_requests_total", route="healthz", method="GET", status="200")
+        >= 3
+    )
+    assert value(found, "onboarding_webhook_queue_depth") == 0

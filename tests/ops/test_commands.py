@@ -4,25 +4,45 @@ import os
 import shutil
 import subprocess
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.test import override_settings
 
 from audit.models import AuditEvent
 from impact.models import TenantSampleSet
 from packs.models import DomainPack, PlaybookLink, TenantPack
 from runtime_config.models import ActivationHistory, TenantActiveConfig
-from tests.conftest import REFERENCE, make_tenant
+from tests.conftest import REFERENCE, make_actor, make_tenant
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
+OPS_ADMIN = "ops-admin"
+
+
+def ops_actor(username: str = OPS_ADMIN):
+    """The platform ADMIN the commands below act as (`--actor` names a real user, issue 21)."""
+    user = get_user_model().objects.filter(username=username).first()
+    return user or make_actor(username, "ADMIN").user
+
+
 def run(*args) -> tuple[int, str]:
+    if args[:1] in (("import_packs",), ("activate",)) and "--actor" not in args:
+        ops_actor()
+        args = (*args, "--actor", OPS_ADMIN)
+    elif "--actor" in args:
+        ops_actor(args[args.index("--actor") + 1])
     out = io.StringIO()
+    # seed_demo refuses to run without DEBUG (it creates known passwords).
+    debug = override_settings(DEBUG=True) if args[:1] == ("seed_demo",) else nullcontext()
     try:
-        call_command(*args, stdout=out, stderr=out)
+        with debug:
+            call_command(*args, stdout=out, stderr=out)
     except CommandError as exc:
         return exc.returncode, out.getvalue() + str(exc)
     return 0, out.getvalue()
@@ -177,7 +197,8 @@ def test_export_packs__import_into_empty_database__same_checksums(tmp_path, admi
         "SECRET_KEY": "x",
     }
     _manage(env, "migrate", "-v0")
-    _manage(env, "import_packs", "--create-tenants", str(exported))
+    _manage(env, "issue_token", "ops-admin", "--role", "ADMIN")
+    _manage(env, "import_packs", "--create-tenants", "--actor", "ops-admin", str(exported))
     printed = _manage(
         env,
         "shell",
@@ -344,3 +365,39 @@ def test_import_packs__unreadable_file__rejected_and_recorded(tmp_path):
     before = AuditEvent.objects.count()
     assert run("import_packs", "--dry-run", str(bad))[0] == 1
     assert AuditEvent.objects.count() == before
+
+
+def _outcomes(out: str) -> dict[str, str]:
+    """file name -> outcome, from the per-file progress lines."""
+    lines = [line.split() for line in out.splitlines() if line.startswith("[")]
+    return {Path(parts[-1]).name: parts[1] for parts in lines if len(parts) >= 3}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("activate", [False, True])
+def test_import_packs__dry_run_with_create_tenants__agrees_with_the_real_run(tmp_path, activate):
+    """Issue 25 item 8: the dry run said tenant_not_found and exited 1 where the real run (which
+    creates the tenant, imports the domain pack first and checks the tenant pack against it)
+    succeeds. The dry run is the real run rolled back: same outcomes, nothing written."""
+    from tests.db_state import db_state
+
+    folder = tmp_path / "packs"
+    folder.mkdir()
+    for name in ("domain_capital_markets.json", "tenant_finance_001.json"):
+        shutil.copy(REFERENCE / name, folder / name)
+    extra = ("--activate",) if activate else ()
+    before = db_state()
+    code, dry = run("import_packs", "--dry-run", "--create-tenants", *extra, str(folder))
+    assert db_state() == before
+    assert code == 0, dry
+    assert "tenant_not_found" not in dry and "dry run" in dry
+    code_real, real = run("import_packs", "--create-tenants", *extra, str(folder))
+    assert code_real == 0, real
+    dry_outcomes, real_outcomes = _outcomes(dry), _outcomes(real)
+    assert len(real_outcomes) == 2
+    assert dry_outcomes == {
+        name: "valid" if outcome == "imported" else outcome
+        for name, outcome in real_outcomes.items()
+    }
+    if activate:
+        assert "activation applied" in dry and "activation applied" in real

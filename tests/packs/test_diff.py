@@ -58,7 +58,7 @@ def test_json_diff__playbook_inserted_first__one_added_and_no_false_pairs():
     old = {"playbooks": [_playbook("A"), _playbook("B")]}
     new = {"playbooks": [_playbook("NEW"), _playbook("A"), _playbook("B")]}
     assert json_diff(old, new) == {
-        "added": [{"path": "/playbooks/0", "new": _playbook("NEW")}],
+        "added": [{"path": "/playbooks/0", "new": _playbook("NEW"), "label": ["playbooks", "NEW"]}],
         "removed": [],
         "changed": [],
     }
@@ -73,6 +73,7 @@ def test_json_diff__moved_playbook_changed__new_pointer_with_old_path():
             "old": "Check",
             "new": "Call",
             "old_path": "/playbooks/1/steps/0/action",
+            "label": ["playbooks", "B", "steps", "0", "action"],
         }
     ]
 
@@ -81,7 +82,9 @@ def test_json_diff__playbook_id_wins_over_exception_type__same_type_twice():
     old = {"playbooks": [_playbook("A", playbookId="A1"), _playbook("A", playbookId="A2")]}
     new = {"playbooks": [_playbook("A", playbookId="A2")]}
     diff = json_diff(old, new)
-    assert diff["removed"] == [{"path": "/playbooks/0", "old": old["playbooks"][0]}]
+    assert diff["removed"] == [
+        {"path": "/playbooks/0", "old": old["playbooks"][0], "label": ["playbooks", "A1"]}
+    ]
     assert diff["changed"] == []
 
 
@@ -89,7 +92,12 @@ def test_json_diff__duplicate_identities__paired_in_order():
     old = {"customPlaybooks": [_playbook("A", "one"), _playbook("A", "two")]}
     new = {"customPlaybooks": [_playbook("A", "one"), _playbook("A", "three")]}
     assert json_diff(old, new)["changed"] == [
-        {"path": "/customPlaybooks/1/steps/0/action", "old": "two", "new": "three"}
+        {
+            "path": "/customPlaybooks/1/steps/0/action",
+            "old": "two",
+            "new": "three",
+            "label": ["customPlaybooks", "A", "steps", "0", "action"],
+        }
     ]
 
 
@@ -97,8 +105,16 @@ def test_json_diff__tool_lists__matched_by_name_not_position():
     old = {"approvedTools": ["getOrder", "getExecutions", "openCase"]}
     new = {"approvedTools": ["getExecutions", "openCase", "getPositions"]}
     assert json_diff(old, new) == {
-        "added": [{"path": "/approvedTools/2", "new": "getPositions"}],
-        "removed": [{"path": "/approvedTools/0", "old": "getOrder"}],
+        "added": [
+            {
+                "path": "/approvedTools/2",
+                "new": "getPositions",
+                "label": ["approvedTools", "getPositions"],
+            }
+        ],
+        "removed": [
+            {"path": "/approvedTools/0", "old": "getOrder", "label": ["approvedTools", "getOrder"]}
+        ],
         "changed": [],
     }
 
@@ -125,6 +141,7 @@ def test_json_diff__overrides_and_approval_rules__matched_by_their_key():
             "old": "HIGH",
             "new": "CRITICAL",
             "old_path": "/customSeverityOverrides/1/severity",
+            "label": ["customSeverityOverrides", "B", "severity"],
         }
     ]
     assert [item["path"] for item in diff["removed"]] == ["/customSeverityOverrides/0"]
@@ -184,3 +201,34 @@ def test_json_diff__20000_reordered_playbooks__nothing_reported():
     old = {"playbooks": [_playbook(f"T{i}") for i in range(20000)]}
     new = {"playbooks": list(reversed(old["playbooks"]))}
     assert json_diff(old, new) == {"added": [], "removed": [], "changed": []}
+
+
+def test_json_diff__approval_rule_changed__label_names_the_severity_not_the_index():
+    old = {
+        "humanApprovalRules": [
+            {"severity": "CRITICAL", "requireApproval": True},
+            {"severity": "HIGH", "requireApproval": False},
+        ]
+    }
+    new = {
+        "humanApprovalRules": [
+            {"severity": "CRITICAL", "requireApproval": True},
+            {"severity": "HIGH", "requireApproval": True},
+        ]
+    }
+    body = json_diff(old, new)
+    assert body["changed"] == [
+        {
+            "path": "/humanApprovalRules/1/requireApproval",
+            "old": False,
+            "new": True,
+            "label": ["humanApprovalRules", "HIGH", "requireApproval"],
+        }
+    ]
+    entry = entries_from_json(body)[0]
+    assert entry.label == ("humanApprovalRules", "HIGH", "requireApproval")
+
+
+def test_entries_from_json__stored_body_without_label__pointer_tokens():
+    body = {"changed": [{"path": "/a/0/b", "old": 1, "new": 2}], "added": [], "removed": []}
+    assert entries_from_json(body)[0].label == ("a", "0", "b")

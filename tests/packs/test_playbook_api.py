@@ -11,6 +11,7 @@ from packs.services import domain_pack_create, tenant_pack_create
 from runtime_config.models import TenantActiveConfig
 from tenants.principals import Principal
 from tests.api.conftest import assert_problem
+from tests.db_state import db_state
 
 DOMAIN = "CapitalMarketsTrading"
 SETUP = Principal.system("setup")
@@ -127,8 +128,21 @@ def test_list__platform_without_tenant__domain_catalogue_unlinked(finance, owner
     assert all(row["linked"] is False for row in body["results"])
 
 
-def test_list__platform_without_tenant_or_domain__400_domain_required(viewer):
-    assert_problem(viewer.client.get(LIST), 400, "domain_required")
+def test_list__platform_without_tenant_or_domain__400_naming_both_parameters(viewer):
+    """Issue 25 item 10: it said "the tenant has no active domain" when no tenant was named."""
+    before = db_state()
+    problem = assert_problem(viewer.client.get(LIST), 400, "tenant_id_or_domain_required")
+    assert [e["path"] for e in problem["errors"]] == ["/tenant_id", "/domain"]
+    assert "active domain" not in problem["detail"]
+    assert "tenant_id" in problem["detail"] and "domain" in problem["detail"]
+    assert db_state() == before
+
+
+def test_list__tenant_bound_without_parameters__its_tenant_is_named_and_domain_required(member):
+    """A tenant-bound principal's tenant is its context: what is missing then is the domain
+    (TENANT_A has no active domain and no tenant pack), and the problem says so."""
+    problem = assert_problem(member.client.get(LIST), 400, "domain_required")
+    assert [e["path"] for e in problem["errors"]] == ["/domain"]
 
 
 def test_list__anonymous__401(finance, anon):

@@ -10,6 +10,7 @@ from django.core.management import call_command
 from packs.services import domain_pack_create
 from tenants.principals import Principal
 from tests.conftest import REFERENCE, load_reference
+from tests.db_state import db_state
 
 
 def run(*args) -> tuple[int, dict]:
@@ -114,3 +115,39 @@ def test_validate_pack__not_json__exit_2_with_problem(tmp_path, data, expected):
     code, problem = run(path)
     assert (code, problem["code"]) == (2, expected)
     assert problem["errors"][0]["code"] == expected
+
+
+# --- issue 25 item 9: checked against no domain pack ----------------------------------------
+
+
+@pytest.mark.django_db
+def test_validate_pack__tenant_pack_whose_domain_has_no_domain_pack__valid_with_warning_naming_it():
+    """`valid: true` and nothing else hid that no reference to the domain was checked."""
+    code, report = run(REFERENCE / "tenant_finance_001.json")
+    assert code == 0 and report["valid"] is True and report["checked_against"] is None
+    missing = [w for w in report["warnings"] if w["code"] == "domain_pack_missing"]
+    assert len(missing) == 1 and missing[0]["path"] == "/domainName"
+    assert "'CapitalMarketsTrading'" in missing[0]["message"]
+
+
+def test_validate_pack__tenant_pack_with_its_domain_pack__no_domain_pack_missing(stored_domains):
+    code, report = run(REFERENCE / "tenant_finance_001.json", "--domain-version", "v3.2")
+    assert code == 0 and report["checked_against"]["version"] == "v3.2"
+    assert "domain_pack_missing" not in {w["code"] for w in report["warnings"]}
+
+
+def test_validate_api__tenant_pack_whose_domain_has_no_domain_pack__200_warning_nothing_written(
+    viewer, tenant_a
+):
+    content = load_reference("tenant_finance_001.json")
+    before = db_state()
+    response = viewer.client.post(
+        "/admin/packs/validate", {"pack_type": "tenant", "content": content}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    report = response.json()
+    assert report["valid"] is True and report["checked_against"] is None
+    assert [w["code"] for w in report["warnings"] if w["code"] == "domain_pack_missing"] == [
+        "domain_pack_missing"
+    ]
+    assert db_state() == before

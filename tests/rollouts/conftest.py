@@ -6,6 +6,7 @@ import pytest
 from governance.services import config_activate
 from tenants.models import Tenant
 from tests.runtime_config.activation_helpers import SETUP, domain_pack, tenant_pack
+from tests.ui.conftest import chromium, open_page  # noqa: F401 (the page tests' fixtures)
 
 ROLLOUTS = "/admin/rollouts"
 DOMAIN = "CapitalMarketsTrading"

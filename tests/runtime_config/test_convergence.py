@@ -99,7 +99,36 @@ def test_convergence__process_silent_30s__drops_out(finance, viewer):
     convergence.report(FakeListener("p1"))
     RuntimeProcess.objects.filter(pk="p1").update(seen_at=timezone.now() - timedelta(seconds=31))
     body = viewer.client.get(url()).json()
-    assert body["processes"] == [] and body["converged"] is True
+    assert body["processes"] == [] and body["converged"] is None
+    assert body["state"] == "not_served"
+
+
+def test_convergence__no_process_serves_the_tenant__converged_null_not_served(finance, viewer):
+    """Issue 25 item 6: it answered `converged: true, processes: []` — vacuous truth."""
+    body = viewer.client.get(url()).json()
+    assert (body["converged"], body["state"], body["processes"]) == (None, "not_served", [])
+    assert body["reason"]
+
+
+def test_convergence__one_process_behind__converging_with_reason(finance, viewer):
+    _, _, new, tenant_pack = finance
+    get_effective_config(FINANCE)
+    convergence.report(FakeListener("p1"))
+    activate_direct(FINANCE, new, tenant_pack)
+    body = viewer.client.get(url()).json()
+    assert (body["converged"], body["state"]) == (False, "converging") and body["reason"]
+
+
+def test_deregister__process_exits__its_rows_are_gone_and_others_stay(finance, viewer):
+    get_effective_config(FINANCE)
+    convergence.report(FakeListener("p1"))
+    convergence.reset()
+    convergence.report(FakeListener("p2", pid=4243))
+    convergence.deregister(FakeListener("p1"))
+    assert not RuntimeProcess.objects.filter(pk="p1").exists()
+    assert not ServedConfig.objects.filter(process_id="p1").exists()
+    body = viewer.client.get(url()).json()
+    assert [p["process_id"] for p in body["processes"]] == ["p2"] and body["converged"] is True
 
 
 def test_convergence__tenant_no_longer_cached__row_removed(finance, viewer):

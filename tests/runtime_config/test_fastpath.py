@@ -5,8 +5,9 @@ known token costs no database query."""
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from rest_framework.authtoken.models import Token
 
+from identity.models import ApiToken
+from identity.tokens import digest_of
 from runtime_config import cache as runtime_cache
 from runtime_config.runtime import invalidate
 from tenants.services import tenant_set_status
@@ -123,7 +124,7 @@ def test_cached_principal__token_deleted__refused_at_once(finance, viewer, setti
     assert runtime_cache.principal_lookup(viewer.token) is not None
     # The change's own process drops its cache on commit (other processes: by push).
     runtime_cache.bump_generation("!auth")
-    Token.objects.filter(key=viewer.token).delete()
+    ApiToken.objects.filter(digest=digest_of(viewer.token)).delete()
     assert viewer.client.get(URL).status_code == 401
 
 

@@ -5,9 +5,10 @@ deactivated user are refused by every process; each process reports its served r
 import time
 
 import pytest
-from rest_framework.authtoken.models import Token
 
 from bench.common import Client, Gunicorn
+from identity.models import ApiToken
+from identity.tokens import digest_of
 from runtime_config.runtime import invalidate
 from tests.conftest import make_actor
 from tests.runtime_config.runtime_support import (
@@ -83,7 +84,7 @@ def warm(servers, token: str) -> None:
 def test_token_deleted__every_process_refuses_within_deadline(finance_active, two_processes):
     reader = make_actor("runtime-reader", "VIEWER", finance_active)
     warm(two_processes, reader.token)
-    Token.objects.filter(key=reader.token).delete()
+    ApiToken.objects.filter(digest=digest_of(reader.token)).delete()
     assert refused_everywhere(two_processes, reader.token, {401}) is not None
 
 
@@ -119,3 +120,38 @@ def test_activation__every_process_serves_new_revision_within_deadline(
             timeout=max(left, 0.001),
             interval=0.01,
         )
+
+
+def test_worker_sigterm__deregisters_at_exit__not_listed_as_behind(finance_active):
+    """Issue 25 item 6: a gunicorn worker that exits on SIGTERM (as --max-requests recycles
+    them) stayed listed as behind until its 30 s silence ran out. It deregisters at exit: its
+    rows are gone at once, long before the silence could have dropped it."""
+    import os
+    import signal
+
+    from runtime_config.models import RuntimeProcess
+    from runtime_config.selectors import convergence_get
+
+    reader = make_actor("runtime-reader", "VIEWER", finance_active)
+    env = serving_env(RUNTIME_HEARTBEAT_INTERVAL="0.3")
+    with Gunicorn(env, workers=1) as server:
+        client = Client(server.base, reader.token)
+        assert client.get(URL).status == 200
+        (worker,) = server.worker_pids()
+
+        def reported() -> bool:
+            # Requests keep it served: the listener's first generation read empties the cache.
+            assert client.get(URL).status == 200
+            body = convergence_get(principal=SETUP, tenant_id=FINANCE)
+            return [p["pid"] for p in body["processes"]] == [worker]
+
+        wait_until(reported, timeout=30, interval=0.1, message="the worker reporting the tenant")
+        os.kill(worker, signal.SIGTERM)
+        # Gone well within the 30 s silence: deregistered at exit, not aged out.
+        wait_until(
+            lambda: not RuntimeProcess.objects.filter(pid=worker).exists(),
+            timeout=10,
+            message="the exited worker's row removed",
+        )
+        body = convergence_get(principal=SETUP, tenant_id=FINANCE)
+        assert worker not in [p["pid"] for p in body["processes"]]

@@ -2,8 +2,9 @@ import io
 
 import pytest
 from django.core.management import CommandError, call_command
-from rest_framework.authtoken.models import Token
 
+from identity.models import ApiToken
+from identity.tokens import digest_of
 from tenants.models import RoleBinding
 
 
@@ -16,16 +17,18 @@ def _issue(*args) -> str:
 @pytest.mark.django_db
 def test_issue_token__new_user__prints_only_the_token():
     printed = _issue("ops", "--role", "ADMIN")
-    assert printed.strip() == Token.objects.get(user__username="ops").key
+    token = ApiToken.objects.get(user__username="ops")
+    assert token.digest == digest_of(printed.strip()) and token.name == "issue_token"
     assert printed.count("\n") == 1
     binding = RoleBinding.objects.get(user__username="ops")
     assert (binding.role, binding.tenant_id) == ("ADMIN", None)
 
 
-def test_issue_token__again_with_tenant__binds_tenant_and_keeps_token(tenant_a):
+def test_issue_token__again_with_tenant__binds_tenant_and_adds_a_token(tenant_a):
     first = _issue("ops", "--role", "VIEWER", "--tenant", "TENANT_A")
     second = _issue("ops", "--role", "ADMIN", "--tenant", "TENANT_A")
-    assert first == second
+    assert first != second
+    assert ApiToken.objects.filter(user__username="ops").count() == 2
     binding = RoleBinding.objects.get(user__username="ops")
     assert (binding.role, binding.tenant_id) == ("ADMIN", "TENANT_A")
 

@@ -12,7 +12,7 @@ from tenants.principals import Principal
 from tenants.services import tenant_create
 from tests.conftest import load_reference
 from tests.db_state import db_state
-from tests.ui.conftest import HTML, HTMX, browser, console_failures
+from tests.ui.conftest import HTML, HTMX, browser, console_failures, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -54,6 +54,7 @@ def test_activate_tenant_pack__no_domain_pack_active__chooser_then_pair_activate
         "v3.1",
     ]
     assert page.locator(".toast-error").count() == 0
+    shot(page, "mobile-domain-chooser" if phone else "domain-chooser")
     dialog.locator("label:has-text('v3.1') input").check()
     dialog.locator("button:text-is('Preview this pair')").click()
     page.wait_for_selector(

@@ -4,7 +4,7 @@ textarea without JavaScript), and a parse error that names the line the numbers 
 import pytest
 
 from tests.packs.test_parse_errors import _pack_with_trailing_comma
-from tests.ui.conftest import console_failures
+from tests.ui.conftest import console_failures, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -42,6 +42,7 @@ def test_paste_box__line_numbers_follow_the_text__error_names_the_comma_line(
     page.click("#import-form button:text-is('Validate')")
     result = page.locator("#import-result")
     result.locator(f".finding-message:text('Trailing comma after line {comma_line} ')").wait_for()
+    shot(page, "mobile-paste-parse-error" if phone else "paste-parse-error")
     assert console_failures(page) == []
 
 

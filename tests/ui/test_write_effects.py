@@ -14,7 +14,7 @@ from runtime_config.models import ConfigChangeRequest, TenantActiveConfig
 from tenants.models import Tenant
 from tenants.principals import Principal
 from tests.conftest import load_reference
-from tests.ui.conftest import HTML, browser, console_failures, seed_demo_packs
+from tests.ui.conftest import HTML, browser, console_failures, seed_demo_packs, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -59,6 +59,7 @@ def test_rollback__four_eyes_without_js__requests_and_names_who_approves(open_pa
     text = page.inner_text("main")
     assert "Nothing changes now: revision 2 stays live" in text
     assert f"Who can approve: another ADMIN of {DEMO} or a platform ADMIN" in text
+    shot(page, "mobile-rollback-request-nojs" if phone else "rollback-request-nojs")
     page.fill("textarea[name=comment]", "incident 42")
     page.click("main button[type=submit]:text-is('Request rollback')")
     page.wait_for_url(re.compile(rf"/admin/tenants/{DEMO}$"))
@@ -116,6 +117,7 @@ def test_activation_preview__four_eyes__button_and_dialog_name_the_effect(open_p
     assert dialog.locator("button[type=submit]").inner_text() == (
         "Request activation (needs a second ADMIN)"
     )
+    shot(page, "activation-request-preview")
     Tenant.objects.filter(pk=DEMO).update(require_activation_approval=False)
     page.goto(f"/admin/tenants/{DEMO}")
     page.select_option("select[name=domain_pack]", f"{DOMAIN}::v3.2")

@@ -7,20 +7,20 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from governance.services import config_activate
+from identity.commands import acting_from, command_actor
 from onboarding.errors import ServiceError
 from onboarding.intake import load_json_object
-from onboarding.principal import Principal
 from packs.management.commands.export_packs import MANIFEST
 from packs.services import (
     DUPLICATE_CONTENT,
     domain_pack_import,
     pack_import_refusal_record,
-    pack_validate,
     tenant_pack_import,
 )
 from packs.versions import parse_version
@@ -43,6 +43,10 @@ class Item:
     # The domain pack version to validate a tenant pack against: --domain-version, else the
     # one export_packs recorded in its manifest, else the default of DESIGN §7.
     domain_version: str | None = None
+
+
+class _RolledBack(Exception):
+    """Ends the dry run's transaction: everything it wrote is rolled back."""
 
 
 def collect(paths: list[str]) -> list[Path]:
@@ -133,7 +137,10 @@ class Command(BaseCommand):
         )
         parser.add_argument("--dry-run", action="store_true", help="validate only; write nothing")
         parser.add_argument(
-            "--actor", default="import_packs", help="username recorded as creator and in the audit"
+            "--actor",
+            required=True,
+            help="the username of the person running this: an active user with platform ADMIN "
+            "(with --tenant, ADMIN of that tenant; any role for --dry-run)",
         )
         parser.add_argument(
             "--create-tenants",
@@ -153,7 +160,15 @@ class Command(BaseCommand):
         domain_version=None,
         **options,
     ):
-        principal = Principal.system(actor)
+        principal = command_actor(actor, tenant_id=tenant, write=not dry_run)
+        with acting_from("import_packs"):
+            self._import_all(
+                principal, paths, tenant, activate, dry_run, create_tenants, domain_version
+            )
+
+    def _import_all(
+        self, principal, paths, tenant, activate, dry_run, create_tenants, domain_version
+    ):
         if domain_version is not None:
             try:
                 parse_version(domain_version, "--domain-version")
@@ -170,13 +185,31 @@ class Command(BaseCommand):
                     self._record_unreadable(item, principal, tenant)
         items.sort(key=lambda item: (item.kind != "domain", str(item.path)))
         console = Console(file=self.stdout, width=140, force_terminal=None)
-        if create_tenants and not dry_run:
-            self._create_tenants(items, principal)
-        self._run(items, principal, tenant, activate, dry_run, console)
+        self.rehearsal = dry_run  # "imported" reads "valid": nothing stays written
+        if dry_run:
+            # The dry run is the real run, rolled back: it agrees with it by construction (tenants
+            # it would create, domain packs a tenant pack of the same folder is checked against,
+            # the activation). Work outside the database runs on commit only, so none happens.
+            try:
+                with transaction.atomic():
+                    self._write(items, principal, tenant, activate, create_tenants, console)
+                    raise _RolledBack
+            except _RolledBack:
+                pass
+            for item in items:
+                if item.outcome == "imported":
+                    item.outcome = "valid"
+        else:
+            self._write(items, principal, tenant, activate, create_tenants, console)
         self._summary(items, console, dry_run)
         rejected = sum(item.outcome == "rejected" for item in items)
         if rejected:
             raise CommandError(f"{rejected} pack(s) rejected", returncode=1)
+
+    def _write(self, items, principal, tenant, activate, create_tenants, console) -> None:
+        if create_tenants:
+            self._create_tenants(items, principal)
+        self._run(items, principal, activate, console)
 
     def _create_tenants(self, items: list[Item], principal) -> None:
         wanted = {item.owner for item in items if item.kind == "tenant" and item.owner}
@@ -220,7 +253,7 @@ class Command(BaseCommand):
             version=version_from_name(item.path),
         )
 
-    def _run(self, items, principal, tenant, activate, dry_run, console):
+    def _run(self, items, principal, activate, console):
         pending = [item for item in items if not item.outcome]
         if sys.stdout.isatty() and self.stdout._out is sys.stdout:
             with Progress(
@@ -232,40 +265,21 @@ class Command(BaseCommand):
                 task = progress.add_task("importing", total=len(pending))
                 for item in pending:
                     progress.update(task, description=f"importing {item.path.name}")
-                    self._one(item, principal, tenant, activate, dry_run)
+                    self._one(item, principal, activate)
                     progress.advance(task)
             return
         for index, item in enumerate(pending, start=1):
-            self._one(item, principal, tenant, activate, dry_run)
-            self.stdout.write(f"[{index}/{len(pending)}] {item.outcome:<9} {item.path}")
+            self._one(item, principal, activate)
+            outcome = "valid" if self.rehearsal and item.outcome == "imported" else item.outcome
+            self.stdout.write(f"[{index}/{len(pending)}] {outcome:<9} {item.path}")
 
-    def _one(self, item: Item, principal, tenant, activate, dry_run) -> None:
+    def _one(self, item: Item, principal, activate) -> None:
         try:
-            if dry_run:
-                self._validate(item, principal)
-            else:
-                self._import(item, principal)
-                if activate and item.kind == "tenant" and item.outcome != "rejected":
-                    self._activate(item, principal)
+            self._import(item, principal)
+            if activate and item.kind == "tenant" and item.outcome != "rejected":
+                self._activate(item, principal)
         except ServiceError as exc:
             item.outcome, item.detail = "rejected", first_error(exc)
-
-    def _validate(self, item: Item, principal) -> None:
-        report = pack_validate(
-            principal=principal,
-            pack_type=item.kind,
-            content=item.content,
-            tenant_id=item.owner if item.kind == "tenant" else None,
-            domain_pack_version=item.domain_version,
-        )
-        item.version = item.content.get("version") or version_from_name(item.path) or "(next)"
-        if report["valid"]:
-            item.outcome = "valid"
-            item.detail = f"{len(report['warnings'])} warning(s)"
-        else:
-            first = report["errors"][0]
-            item.outcome = "rejected"
-            item.detail = f"{first['code']} at {first['path']}: {first['message']}"
 
     def _import(self, item: Item, principal) -> None:
         version = None if "version" in item.content else version_from_name(item.path)

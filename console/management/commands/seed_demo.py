@@ -3,11 +3,13 @@
 import json
 from pathlib import Path
 
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-from rest_framework.authtoken.models import Token
 
 from governance.services import config_activate
+from identity.models import ApiToken
+from identity.services import token_mint
 from impact.models import TenantSampleSet
 from impact.services import sample_set_replace
 from onboarding.principal import Principal
@@ -52,6 +54,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
+        if not settings.DEBUG:
+            # It creates platform ADMINs with known passwords: never on a production database.
+            raise CommandError("seed_demo runs only with DEBUG=true (it creates known passwords).")
         tokens = self._users()
         self._flow(Principal.system("seed_demo"))
         self._print(tokens, options["base_url"].rstrip("/"))
@@ -67,7 +72,9 @@ class Command(BaseCommand):
                 RoleBinding.objects.update_or_create(
                     user=user, tenant=None, defaults={"role": role}
                 )
-                tokens[username] = Token.objects.get_or_create(user=user)[0].key
+                # A secret is shown once: each run replaces the demo token with a new one.
+                ApiToken.objects.filter(user=user, name="demo").delete()
+                tokens[username] = token_mint(user=user, name="demo", created_by="seed_demo")[1]
         return tokens
 
     def _flow(self, principal: Principal) -> None:

@@ -7,8 +7,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from governance import services
 from governance.api import change_request_data
+from identity.commands import acting_from, command_actor
 from onboarding.errors import ServiceError
-from onboarding.principal import Principal
 from onboarding.rfc3339 import json_default
 from runtime_config.api import active_config_data
 
@@ -28,21 +28,21 @@ class Command(BaseCommand):
         parser.add_argument("--tenant-version", dest="tenant_pack_version")
         parser.add_argument("--expected-revision", dest="expected_revision", type=int)
         parser.add_argument("--dry-run", action="store_true", help="preview, write nothing")
-        parser.add_argument("--actor", default="system", help="username recorded as the actor")
+        parser.add_argument(
+            "--actor",
+            required=True,
+            help="the username of the person running this: an active user with ADMIN on the "
+            "tenant (any role on it for --dry-run)",
+        )
         parser.add_argument("--comment", default="")
 
     def handle(self, *args, **options):
+        principal = command_actor(
+            options["actor"], tenant_id=options["tenant"], write=not options["dry_run"]
+        )
         try:
-            outcome = services.config_activate(
-                principal=Principal.system(options["actor"]),
-                tenant_id=options["tenant"],
-                domain=options["domain"],
-                domain_pack_version=options["domain_pack_version"],
-                tenant_pack_version=options["tenant_pack_version"],
-                expected_revision=options["expected_revision"],
-                comment=options["comment"],
-                dry_run=options["dry_run"],
-            )
+            with acting_from("activate"):
+                outcome = self._activate(principal, options)
         except ServiceError as exc:
             self.stderr.write(json.dumps(exc.as_problem(), indent=2, ensure_ascii=False))
             raise CommandError(exc.detail, returncode=1) from None
@@ -55,3 +55,15 @@ class Command(BaseCommand):
         self.stdout.write(json.dumps(result, indent=2, default=json_default, ensure_ascii=False))
         if outcome.status == "pending":
             sys.exit(EXIT_PENDING)
+
+    def _activate(self, principal, options):
+        return services.config_activate(
+            principal=principal,
+            tenant_id=options["tenant"],
+            domain=options["domain"],
+            domain_pack_version=options["domain_pack_version"],
+            tenant_pack_version=options["tenant_pack_version"],
+            expected_revision=options["expected_revision"],
+            comment=options["comment"],
+            dry_run=options["dry_run"],
+        )
