@@ -94,6 +94,8 @@ class RequestObservabilityMiddleware:
         started = time.perf_counter()
         response = self.get_response(request)
         elapsed = time.perf_counter() - started
+        if not self.metrics_on and not self.log_on:
+            return response
         route = route_of(request)
         if self.metrics_on:
             count, duration = _request_metrics(route, request.method, response.status_code)

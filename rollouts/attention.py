@@ -25,11 +25,11 @@ def rollouts_attention(sender, *, principal: Principal, **kwargs) -> list[Attent
     items = []
     for rollout in rows:
         counts = rollout_counts(rollout)
-        detail = f"{rollout.status.lower()} · " + ", ".join(
-            f"{number} {state.lower()}" for state, number in counts.items() if number
-        )
-        if rollout.status_reason:
-            detail += f" · {rollout.status_reason}"
+        parts = [rollout.status.lower()]
+        tenants = ", ".join(f"{n} {state.lower()}" for state, n in counts.items() if n)
+        parts += [tenants] if tenants else []
+        parts += [rollout.status_reason] if rollout.status_reason else []
+        detail = " · ".join(parts)
         items.append(
             AttentionItem(
                 section=SECTION,

@@ -7,12 +7,15 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from django.db import connection
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.common import ROOT, Client, Gunicorn, free_port, wait_for_http
+from onboarding import gunicorn_config, metrics
+from onboarding.metrics import register_scrape_collector
 from tenants.models import PlatformSettings
 from tests.api.conftest import assert_problem
 from tests.conftest import make_actor
@@ -232,3 +235,32 @@ def test_serve_metrics__separate_bind__gunicorn_workers_counters_without_auth(tm
         >= 3
     )
     assert value(found, "onboarding_webhook_queue_depth") == 0
+
+
+def test_scrape__one_collector_fails__logged_and_the_rest_still_served(admin, caplog):
+    def broken():
+        raise RuntimeError("database away")
+
+    register_scrape_collector("tests.broken", broken)
+    try:
+        response = admin.client.get("/metrics")
+    finally:
+        metrics._scrape_collectors.pop("tests.broken")
+    assert response.status_code == 200
+    assert b"onboarding_webhook_queue_depth" in response.content
+    assert any("tests.broken" in record.getMessage() for record in caplog.records)
+
+
+def test_gunicorn_hooks__start_and_worker_exit__stale_files_removed_dead_gauges_marked(
+    tmp_path, monkeypatch
+):
+    directory = tmp_path / "prom"
+    directory.mkdir()
+    (directory / "counter_4242.db").write_bytes(b"from an earlier run")
+    (directory / "gauge_livesum_4243.db").write_bytes(b"x")
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(directory))
+    gunicorn_config.on_starting(None)
+    assert list(directory.iterdir()) == []
+    (directory / "gauge_livesum_4243.db").write_bytes(b"x")
+    gunicorn_config.child_exit(None, SimpleNamespace(pid=4243))
+    assert not (directory / "gauge_livesum_4243.db").exists()

@@ -579,11 +579,12 @@ def _page_paths(samples: dict[str, str]) -> list[str]:
 def test_every_page__390px_phone__nothing_wider_than_the_screen(
     open_page, admin, second_admin, console
 ):
+    from audit.models import AuditEvent
     from governance.services import platform_settings_update, tenant_set_approval_policy
     from impact.services import sample_set_replace
     from packs.models import PlaybookLink
     from runtime_config.models import ConfigChangeRequest
-    from tenants.models import PlatformSettings
+    from tenants.models import PlatformSettings, RoleBinding
     from webhooks.services import webhook_create
 
     _pending_request(second_admin)
@@ -615,6 +616,11 @@ def test_every_page__390px_phone__nothing_wider_than_the_screen(
         "id": str(ConfigChangeRequest.objects.exclude(kind="policy").first().pk),
         "webhook_id": str(hook.subscription.pk),
         "delivery_id": "1",
+        # Pages added since (audit event page, people): a real row of each.
+        "event_id": str(AuditEvent.objects.order_by("pk").first().pk),
+        "username": admin.username,
+        "binding_id": str(RoleBinding.objects.filter(user=admin.user).first().pk),
+        "token_id": "1",  # the page or its 404: both must fit
     }
     paths = _page_paths(samples)
     assert len(paths) > 25
@@ -624,6 +630,7 @@ def test_every_page__390px_phone__nothing_wider_than_the_screen(
         f"/admin/packs/domain/{DOMAIN}/diff?from=v3.2&to=v4.0&view=side",
         "/admin/audit?event=1",
         f"/admin/tenants/{FINANCE}/rollback?to_revision=1",
+        "/",
         "/no/such/page",
         "/logout",
     ]

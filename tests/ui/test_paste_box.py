@@ -26,7 +26,13 @@ def test_paste_box__line_numbers_follow_the_text__error_names_the_comma_line(
         arg=lines,
     )
     area_box, gutter_box = area.bounding_box(), gutter.bounding_box()
-    assert gutter_box["x"] + gutter_box["width"] <= area_box["x"] + 1  # beside, on the left
+    # Beside the text, on the left: the gutter covers the textarea's left padding, no text.
+    padding = page.evaluate(
+        "() => parseFloat(getComputedStyle(document.querySelector('textarea[name=content]'))"
+        ".paddingLeft)"
+    )
+    assert abs(gutter_box["x"] - area_box["x"]) <= 1
+    assert gutter_box["x"] + gutter_box["width"] <= area_box["x"] + padding + 1
     assert area_box["x"] + area_box["width"] <= (390 if phone else 1366)
     # Scrolled to the comma's line, the gutter shows the same numbers as the text.
     page.evaluate(
@@ -37,8 +43,12 @@ def test_paste_box__line_numbers_follow_the_text__error_names_the_comma_line(
     )
     page.wait_for_function(
         "() => { const a = document.querySelector('textarea[name=content]');"
-        " return document.querySelector('.line-gutter').scrollTop === a.scrollTop; }"
+        " return a.scrollTop > 0"
+        " && document.querySelector('.line-gutter').scrollTop === a.scrollTop; }"
     )
+    # The box keeps its own height (the text scrolls inside it), whatever the text's length.
+    assert area.bounding_box()["height"] < 400
+    assert gutter.bounding_box()["height"] == pytest.approx(area.bounding_box()["height"], abs=2)
     page.click("#import-form button:text-is('Validate')")
     result = page.locator("#import-result")
     result.locator(f".finding-message:text('Trailing comma after line {comma_line} ')").wait_for()

@@ -142,3 +142,16 @@ def test_tenant_policy__buttons_name_request_or_immediate_change(open_page, admi
     page.click("main button:text-is('Set “required” now')")
     page.wait_for_selector(".toast-success:has-text('required')")
     assert Tenant.objects.get(pk=DEMO).require_activation_approval is True
+
+
+@pytest.mark.parametrize(
+    ("approval", "button", "who"),
+    [(True, "Request rollback (needs a second ADMIN)", True), (False, "Roll back now", False)],
+)
+def test_rollback_preview_page__no_js__button_names_the_effect(admin, approval, button, who):
+    _two_revisions(approval=approval)
+    body = browser(admin).get(f"/admin/tenants/{DEMO}/rollback?to_revision=1", **HTML)
+    text = body.content.decode()
+    assert body.status_code == 200
+    assert f'<button type="submit" class="btn primary">{button}</button>' in text
+    assert ("Who can approve:</strong> another ADMIN of " + DEMO in text) is who
