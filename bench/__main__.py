@@ -2,7 +2,7 @@
 
 Environment: BENCH_DB (database name, default bench_onboarding), BENCH_PG_URL (server URL),
 BENCH_SKIP (comma-separated parts to skip: scale, import, http, validation, runtime,
-audit, audit_scale, webhooks, impact, rollouts, metrics, console)."""
+audit, audit_scale, webhooks, impact, rollouts, metrics, console, identity)."""
 
 import importlib
 import os
@@ -86,6 +86,7 @@ def main() -> int:
     part("rollouts", lambda: _other("bench.bench_rollouts", notes))
     part("metrics", lambda: _other("bench.bench_metrics", notes))
     part("console", lambda: _other("bench.bench_console", notes))
+    part("identity", lambda: _other("bench.bench_identity", notes))
 
     notes.append(f"total run time {time.monotonic() - started:.0f} s")
     report.print_table(rows)

@@ -3,7 +3,7 @@
 from django.db.models import Prefetch, Q, QuerySet
 
 from identity.access import managed_users, require_user_admin, user_for_read, visible_users
-from identity.models import ApiToken
+from identity.models import ApiToken, Profile
 from onboarding.principal import Principal
 from tenants.models import RoleBinding
 
@@ -52,3 +52,8 @@ def token_list(*, principal: Principal, username: str = "", active: bool | None 
     elif active is False:
         tokens = tokens.filter(revoked_at__isnull=False)
     return tokens.order_by("-created_at", "-id")
+
+
+def is_service_account(user) -> bool:
+    """A machine identity: tokens only, never a session (password or SSO)."""
+    return Profile.objects.filter(user_id=user.pk, service_account=True).exists()

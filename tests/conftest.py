@@ -14,6 +14,7 @@ from django.test.signals import setting_changed
 from rest_framework.test import APIClient
 
 from identity.services import token_mint
+from identity.tokens import _last_touch as token_use_throttle
 from tenants.models import RoleBinding, Tenant
 from tenants.principals import Principal
 
@@ -57,6 +58,15 @@ def _own_rate_limit_counters(settings):
     # Rate-limit counters live in the shared cache (a table no test rollback or flush empties):
     # each test counts in its own namespace, so no test inherits another's spent limit.
     settings.RATELIMIT_CACHE_PREFIX = f"rl:{uuid.uuid4().hex}:"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_token_use_throttle():
+    """Token ids repeat across rolled-back tests: the per-process last_used_at throttle
+    (identity.tokens) starts empty in each, so a token's first use always records it."""
+    token_use_throttle.clear()
+    yield
+    token_use_throttle.clear()
 
 
 @pytest.fixture(autouse=True)

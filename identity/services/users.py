@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from identity import hooks, signals
-from identity.access import require_user_admin, user_for_write
+from identity.access import manages_user, require_user_admin, user_for_write
 from identity.models import ApiToken, Profile
 from identity.services.common import emit, last_admin_guard, refuse_self, user_snapshot
 from onboarding.errors import Conflict, Forbidden, InvalidInput, finding
@@ -156,9 +156,11 @@ def user_deactivate(*, actor: Principal, username: str, via: dict[str, Any] | No
     refuse_self(actor, username, "deactivates")
     with transaction.atomic():
         user = user_for_write(principal=actor, username=username, lock=True)
-        if not actor.is_platform_admin and user.role_bindings.filter(tenant__isnull=True).exists():
+        if not manages_user(actor, user):
+            # A tenant ADMIN must not cut off someone who also works elsewhere.
             raise Forbidden(
-                "Only a platform ADMIN deactivates a user with a platform role.",
+                "Only a platform ADMIN, or an ADMIN of every tenant the user holds a role on, "
+                "deactivates this user.",
                 code="platform_admin_required",
             )
         if not user.is_active:

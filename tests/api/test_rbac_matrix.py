@@ -24,6 +24,7 @@ from rest_framework.views import APIView
 from audit.models import AuditEvent
 from governance.services import config_activate
 from packs.services import playbook_link_create
+from rollouts.services import rollout_create
 from runtime_config.models import ConfigChangeRequest
 from tenants.principals import Principal
 from tests.api.conftest import (
@@ -61,6 +62,9 @@ CREATE_ANY_ADMIN = _statuses(401, 403, 403, 403, 201, 201, 201)  # every ADMIN a
 ACCEPT_TENANT = _statuses(401, 403, 403, 403, 202, 202, 404)
 # Only the requester cancels a request (none of these actors filed the world's one).
 REQUESTER_ONLY = _statuses(401, 403, 403, 403, 403, 403, 404)
+# Allowed, then refused by the state (a running rollout cannot be resumed; its tenant cannot
+# join a second one).
+CONFLICT_TENANT = _statuses(401, 403, 403, 403, 409, 409, 404)
 # A tenant's approval policy: platform ADMINs (a tenant's own admins may not loosen it).
 POLICY_TENANT = _statuses(401, 403, 403, 403, 200, 403, 404)
 
@@ -75,9 +79,12 @@ DENIAL_CODES = {
         "playbook_link_not_found",
         "webhook_not_found",
         "webhook_delivery_not_found",
+        "rollout_not_found",
         "user_not_found",
         "token_not_found",
     },
+    # Allowed, refused by the state: the world's rollout holds TENANT_A and is running.
+    409: {"tenant_in_rollout", "invalid_transition"},
 }
 
 # Page-only routes (no API view): the page door answers them, there is nothing to authorize.
@@ -117,6 +124,10 @@ def _tenant_version(w):
 
 def _change(w):
     return {"id": w["change_id"]}
+
+
+def _rollout(w):
+    return {"id": w["rollout_id"]}
 
 
 def _webhook(w):
@@ -278,6 +289,28 @@ TABLE: list[Row] = [
         body=lambda w: {},
     ),
     Row("webhook-resume", "POST", WRITE_TENANT, _webhook, body=lambda w: {}),
+    # rollouts (the world's one is RUNNING, TENANT_A only)
+    Row("rollout-list", "GET", READ_SHARED),
+    Row(
+        "rollout-list",
+        "POST",
+        CONFLICT_TENANT,
+        body=lambda w: {
+            "domain": FINANCE,
+            "domain_pack_version": "v1.1",
+            "tenants": ["TENANT_A"],
+            "waves": [{"percent": 100}],
+            "bake_seconds": 0,
+            "dry_run": True,
+        },
+        label="dry-run",
+    ),
+    Row("rollout-detail", "GET", READ_TENANT, _rollout),
+    Row("rollout-pause", "POST", WRITE_TENANT, _rollout, body=lambda w: {}),
+    Row("rollout-resume", "POST", CONFLICT_TENANT, _rollout, body=lambda w: {}),
+    Row("rollout-advance", "POST", WRITE_TENANT, _rollout, body=lambda w: {}),
+    Row("rollout-abort", "POST", WRITE_TENANT, _rollout, body=lambda w: {}),
+    Row("rollout-alarm", "POST", WRITE_TENANT, _rollout, body=lambda w: {"reason": "probe"}),
     # identity (DESIGN §15): ADMINs manage users; carol is a VIEWER of TENANT_A
     Row("user-list", "GET", ADMINS_LIST),
     Row("user-list", "POST", CREATE_ANY_ADMIN, body=lambda w: {"username": "dave"}),
@@ -364,8 +397,17 @@ def world(tenant_a, tenant_b, finance_domain, finance_tenant, second_admin) -> d
         next_attempt_at=hook.created_at,
         created_at=hook.created_at,
     )
+    rollout = rollout_create(
+        principal=SETUP,
+        domain=FINANCE,
+        domain_pack_version="v1.1",
+        tenants=["TENANT_A"],
+        waves=[{"tenants": ["TENANT_A"]}],
+        bake_seconds=3600,
+    ).rollout
     carol = make_actor("carol", "VIEWER", tenant_a)
     return {
+        "rollout_id": rollout.pk,
         "carol_binding_id": carol.user.role_bindings.get().pk,
         "carol_token_id": carol.user.api_tokens.get().pk,
         "change_id": change.pk,
@@ -499,6 +541,7 @@ def test_other_tenants_resource__404_exactly_like_a_missing_one(world, outsider,
         "link_id": world["link_id"] + 1000,
         "webhook_id": world["webhook_id"] + 1000,
         "delivery_id": world["delivery_id"] + 1000,
+        "rollout_id": uuid.uuid4(),
     }
     hidden = send_row(row, outsider.client, *_request(row, world))
     absent = send_row(row, outsider.client, *_request(row, missing, "TENANT_Z"))

@@ -53,7 +53,17 @@ def _assert_refused(response, door: str, status: int, code: str) -> None:
 PATH_CASES = [
     pytest.param(row, name, door, id=f"{row.id}-{name}-{door}")
     for row in TABLE
-    for name in row.kwargs({"change_id": "c", "link_id": 1, "webhook_id": 1, "delivery_id": 1})
+    for name in row.kwargs(
+        {
+            "change_id": "c",
+            "link_id": 1,
+            "webhook_id": 1,
+            "delivery_id": 1,
+            "carol_binding_id": 1,
+            "carol_token_id": 1,
+            "rollout_id": 1,
+        }
+    )
     for door in DOORS
 ]
 

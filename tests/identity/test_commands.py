@@ -102,3 +102,15 @@ def test_django_admin__user_list__readable(admin):
     client = Client()
     client.force_login(admin.user)
     assert client.get("/django-admin/auth/user/").status_code == 200
+
+
+def test_issue_token__role_binding__audited_role_granted(tenant_a):
+    call_command(
+        "issue_token", "ops", "--role", "ADMIN", "--tenant", "TENANT_A", stdout=io.StringIO()
+    )
+    row = AuditEvent.objects.get(action="role.granted")
+    assert (row.tenant_id, row.details["via"]["command"]) == ("TENANT_A", "issue_token")
+    call_command(
+        "issue_token", "ops", "--role", "ADMIN", "--tenant", "TENANT_A", stdout=io.StringIO()
+    )
+    assert AuditEvent.objects.filter(action="role.granted").count() == 1  # unchanged: no row

@@ -296,3 +296,43 @@ def test_user_update__reactivate_by_tenant_admin__platform_admin_required(owner,
     with pytest.raises(Forbidden) as err:
         services.user_update(actor=owner.principal, username="member-a", is_active=True)
     assert err.value.code == "platform_admin_required"
+
+
+def test_user_deactivate__tenant_admin_user_also_elsewhere__platform_admin_required(
+    owner, tenant_b, admin
+):
+    both = make_actor("both-tenants", "VIEWER", owner.user.role_bindings.get().tenant)
+    RoleBinding.objects.create(user=both.user, role="VIEWER", tenant=tenant_b)
+    before = db_state()
+    with pytest.raises(Forbidden) as err:
+        services.user_deactivate(actor=owner.principal, username="both-tenants")
+    assert err.value.code == "platform_admin_required"
+    assert db_state() == before
+
+
+def test_user_deactivate__tenant_admin_own_tenant_user__deactivated(owner, member):
+    services.user_deactivate(actor=owner.principal, username="member-a")
+    assert not User.objects.get(username="member-a").is_active
+
+
+def test_user_deactivate__scheduled_request__stale_requester_gone(admin, second_admin, tenant_a):
+    request = ConfigChangeRequest.objects.create(
+        tenant=tenant_a,
+        domain="d",
+        base_revision=0,
+        requested_by="platform-admin-2",
+        status="SCHEDULED",
+    )
+    other = ConfigChangeRequest.objects.create(
+        tenant=tenant_a,
+        domain="d",
+        base_revision=0,
+        requested_by="platform-admin",
+        status="PENDING",
+    )
+    services.user_deactivate(actor=admin.principal, username="platform-admin-2")
+    request.refresh_from_db()
+    other.refresh_from_db()
+    assert (request.status, request.status_reason) == ("STALE", "requester_gone")
+    assert other.status == "PENDING"
+    assert AuditEvent.objects.filter(action="change_request.stale").count() == 1

@@ -5,6 +5,7 @@ import io
 from datetime import timedelta
 
 from django.apps import apps
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import connection, models
 from django.test import Client
@@ -194,3 +195,14 @@ def test_database__no_raw_token_secret_in_any_text_column(admin, viewer, tenant_
                 text = " ".join(str(value) for value in row if value is not None)
                 found += [(model._meta.db_table, s[:6]) for s in secrets if s in text]
     assert found == []
+
+
+def test_service_account__password_set_anyway__no_session(admin):
+    send(admin.client, "POST", "/admin/users", {"username": "svc-x", "service_account": True})
+    user = get_user_model().objects.get(username="svc-x")
+    user.set_password("a-long-pass-123")
+    user.save(update_fields=["password"])
+    client = Client()
+    assert not client.login(username="svc-x", password="a-long-pass-123")
+    client.force_login(user)  # a session made anyway (e.g. by a shell) is anonymous
+    assert client.get("/admin/tenants", HTTP_ACCEPT="application/json").status_code == 401

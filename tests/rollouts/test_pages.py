@@ -31,6 +31,7 @@ def small_fleet(db, finance_domain, finance_tenant):
     return make_fleet(finance_domain, finance_tenant, 3)
 
 
+@pytest.mark.django_db(transaction=True)  # the worker's task loop commits
 def test_rollout_pages__admin__list_detail_and_tenant_link(small_fleet, admin):
     rollout = _rollout()
     drain(queues=("rollouts",))
@@ -73,6 +74,7 @@ def test_rollout_pages__chromium_desktop_and_phone__advance_button_completes(
     page.click(f"a[href='/admin/rollouts/{rollout.pk}']")
     page.wait_for_url(f"**/admin/rollouts/{rollout.pk}")
     assert page.locator(".rollout-wave").count() == 2
+    shot(page, "rollout-detail-phone" if phone else "rollout-detail")  # baking, with controls
     page.click("button[data-action=advance]")
     page.wait_for_url(f"**/admin/rollouts/{rollout.pk}")
     drain(queues=("rollouts",))
@@ -81,5 +83,4 @@ def test_rollout_pages__chromium_desktop_and_phone__advance_button_completes(
     assert page.locator("#rollout-tenants tbody tr").count() == 3
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= (390 if phone else 1366) + 1, width
-    shot(page, "rollout-detail-phone" if phone else "rollout-detail")
     assert console_failures(page) == []

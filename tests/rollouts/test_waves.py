@@ -21,6 +21,9 @@ from tests.runtime_config.activation_helpers import SETUP
 from tests.webhooks.conftest import subscribe
 from webhooks.models import WebhookEvent
 
+# The worker's task loop (`drain`) commits and checks its connection: real transactions.
+pytestmark = pytest.mark.django_db(transaction=True)
+
 THREE_WAVES = [
     {"tenants": ["T01"]},
     {"tenants": ["T02", "T03"]},

@@ -4,13 +4,15 @@ middle of a wave (blocked on a tenant row another session holds) leaves nothing 
 restarted worker resumes and applies no wave twice."""
 
 import signal
+import threading
 import time
 
 import psycopg
 import pytest
-from django.db import connection
+from django.db import connection, connections
 
 from audit.models import AuditEvent
+from onboarding.errors import Conflict
 from rollouts.models import Rollout, RolloutStatus, RolloutWave
 from rollouts.services import rollout_create
 from runtime_config.models import ActivationHistory, TenantActiveConfig
@@ -88,6 +90,10 @@ def test_run_worker__two_workers__three_wave_rollout_completes_each_wave_once(
     _assert_each_tenant_moved_once(rollout)
 
 
+def _waves(rollout: Rollout) -> dict[int, str]:
+    return dict(RolloutWave.objects.filter(rollout=rollout).values_list("index", "status"))
+
+
 def _waiting_backends() -> list[int]:
     with connection.cursor() as cursor:
         cursor.execute(
@@ -114,9 +120,10 @@ def test_run_worker__killed_mid_wave__restarted_resumes_no_wave_applied_twice(
         blocker.execute("SELECT 1 FROM tenant_active_config WHERE tenant_id = 'T04' FOR UPDATE")
         victim = workers.start(concurrency=1, interval=0.05)
         rollout = _start(bake_seconds=0)
-        assert wait_until(lambda: bool(_waiting_backends()), 120)
-        waves = dict(RolloutWave.objects.filter(rollout=rollout).values_list("index", "status"))
-        assert waves == {0: "APPLIED", 1: "PENDING", 2: "PENDING"}
+        # Wave 1 committed, and a session waits on a lock (the step applying wave 2; the recovery
+        # thread's step may wait behind it on the rollout row).
+        assert wait_until(lambda: _waves(rollout)[0] == "APPLIED" and _waiting_backends(), 120)
+        assert _waves(rollout) == {0: "APPLIED", 1: "PENDING", 2: "PENDING"}
         victim.send_signal(signal.SIGKILL)
         victim.wait(timeout=10)
         # The dead worker's session would notice only when it next talks to its client: end it.
@@ -134,3 +141,41 @@ def test_run_worker__killed_mid_wave__restarted_resumes_no_wave_applied_twice(
     workers.start(concurrency=1, interval=0.05)
     assert wait_until(lambda: _status(rollout) == RolloutStatus.COMPLETED, 60), _status(rollout)
     _assert_each_tenant_moved_once(rollout)
+
+
+def test_rollout_create__two_plans_racing_for_one_tenant__exactly_one_holds_it(
+    finance_domain, finance_tenant
+):
+    """The check reads, the partial unique index decides: two plans naming T03 at the same time,
+    one is created and the other is 409 tenant_in_rollout with nothing written."""
+    make_fleet(finance_domain, finance_tenant, 4)
+    barrier = threading.Barrier(2)
+    results: list[str] = []
+
+    def create(tenants: list[str]) -> None:
+        try:
+            barrier.wait(timeout=10)
+            rollout_create(
+                principal=SETUP,
+                domain=DOMAIN,
+                domain_pack_version="v3.3",
+                tenants=tenants,
+                waves=[{"percent": 100}],
+                bake_seconds=3600,
+            )
+            results.append("created")
+        except Conflict as exc:
+            results.append(exc.code)
+        finally:
+            connections.close_all()
+
+    threads = [
+        threading.Thread(target=create, args=(ids,))
+        for ids in (["T01", "T02", "T03"], ["T03", "T04"])
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(results) == ["created", "tenant_in_rollout"]
+    assert Rollout.objects.count() == 1

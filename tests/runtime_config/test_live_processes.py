@@ -103,6 +103,29 @@ def test_user_deactivated__every_process_refuses_within_deadline(finance_active,
     assert refused_everywhere(two_processes, reader.token, {401}) is not None
 
 
+def test_token_revoked_by_service__every_process_refuses_within_deadline(
+    finance_active, two_processes, admin
+):
+    from identity.services import token_revoke
+
+    reader = make_actor("runtime-reader", "VIEWER", finance_active)
+    warm(two_processes, reader.token)
+    token = ApiToken.objects.get(digest=digest_of(reader.token))
+    token_revoke(actor=admin.principal, token_id=token.pk)
+    assert refused_everywhere(two_processes, reader.token, {401}) is not None
+
+
+def test_user_deactivated_by_service__every_process_refuses_within_deadline(
+    finance_active, two_processes, admin
+):
+    from identity.services import user_deactivate
+
+    reader = make_actor("runtime-reader", "VIEWER", finance_active)
+    warm(two_processes, reader.token)
+    user_deactivate(actor=admin.principal, username="runtime-reader")
+    assert refused_everywhere(two_processes, reader.token, {401}) is not None
+
+
 def test_activation__every_process_serves_new_revision_within_deadline(
     finance_active, two_processes
 ):

@@ -10,7 +10,13 @@ from django.test import Client
 
 from onboarding.errors import Conflict
 from runtime_config.models import ConfigChangeRequest
-from tenants.identity import InvalidUsername, UsernameTaken, check_username, same_identity
+from tenants.identity import (
+    InvalidUsername,
+    UsernameTaken,
+    check_username,
+    same_identity,
+    username_key,
+)
 from tenants.models import UsernameKey
 from tenants.services import user_ensure
 
@@ -147,7 +153,7 @@ def test_user_ensure__spellings_at_once__one_user_others_409():
         )
         assert len(results) == 1, (results, errors)
         assert all(isinstance(err, Conflict) and err.code == "username_taken" for err in errors)
-        assert UsernameKey.objects.filter(key=base).count() == 1
+        assert UsernameKey.objects.filter(key=username_key(base)).count() == 1
 
 
 # --- four eyes compares identities, not strings ---

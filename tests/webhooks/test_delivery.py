@@ -23,7 +23,6 @@ from onboarding.errors import ServiceError
 from packs.services import domain_pack_import, tenant_pack_import
 from tenants.principals import Principal
 from tenants.services import tenant_create, tenant_set_status
-from tests.identity.events import every_identity_event
 from tests.rollouts.events import every_rollout_event
 from tests.webhooks.conftest import SETUP, deliver, settle, subscribe
 from tests.webhooks.receiver import Answer, Receiver
@@ -88,6 +87,20 @@ def _every_kind_of_event(finance_domain, finance_tenant, scheduler) -> None:
         change_request_approve(principal=REVIEWER, change_request_id=stale.pk)
     _scheduled_activation(scheduler, "1.2.0")
     tenant_set_status(principal=SETUP, tenant_id=FINANCE, status="SUSPENDED")
+    _identity_events(scheduler)
+
+
+def _identity_events(admin) -> None:
+    """user.*, role.*, token.* (issue 21), through the identity services."""
+    from identity import services as identity
+
+    identity.user_create(actor=admin.principal, username="hook-user")
+    identity.user_update(actor=admin.principal, username="hook-user", display_name="Hook")
+    binding = identity.role_grant(actor=admin.principal, username="hook-user", role="VIEWER")
+    token, _ = identity.token_create(actor=admin.principal, name="hook", username="hook-user")
+    identity.token_revoke(actor=admin.principal, token_id=token.pk)
+    identity.role_revoke(actor=admin.principal, username="hook-user", binding_id=binding.binding.pk)
+    identity.user_deactivate(actor=admin.principal, username="hook-user")
 
 
 def _scheduled_activation(actor, version: str) -> None:
@@ -130,7 +143,6 @@ def test_every_event_type__local_receiver__each_received_once_with_a_valid_signa
 ):
     created = subscribe(receiver.url)
     _every_kind_of_event(finance_domain, finance_tenant, admin)
-    every_identity_event()
     every_rollout_event(finance_domain, finance_tenant)
     expected = _published_types()
     assert set(expected) == set(EVENT_TYPES)

@@ -5,7 +5,7 @@ from identity import signals
 from identity.commands import command_via
 from identity.models import ApiToken, TokenScope
 from identity.services import token_mint, token_snapshot
-from identity.services.common import emit
+from identity.services.common import binding_snapshot, emit
 from onboarding.errors import ServiceError
 from onboarding.principal import Principal
 from tenants.models import Role, RoleBinding, Tenant
@@ -41,9 +41,26 @@ class Command(BaseCommand):
                 if tenant_obj is None:
                     raise CommandError(f"unknown tenant {tenant!r}")
             user, _ = user_ensure(username=username)
-            RoleBinding.objects.update_or_create(
+            binding, created = RoleBinding.objects.get_or_create(
                 user=user, tenant=tenant_obj, defaults={"role": role}
             )
+            if created or binding.role != role:
+                binding.role = role
+                binding.save(update_fields=["role"])
+                # The bootstrap path bypasses the services' four-eyes, never the trail.
+                emit(
+                    signals.role_granted,
+                    RoleBinding,
+                    principal=Principal.system("issue_token"),
+                    action="role.granted",
+                    summary=f"{role} on {tenant or 'the platform'} granted to {username} "
+                    "by issue_token",
+                    object_type="role_binding",
+                    object_id=str(binding.pk),
+                    tenant_id=tenant,
+                    details={"binding": binding_snapshot(binding)},
+                    via=command_via("issue_token"),
+                )
             token, secret = token_mint(
                 user=user,
                 name=name,
