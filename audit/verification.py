@@ -4,16 +4,13 @@
 Rows are fetched as tuples in id order through a server-side cursor, `details` as text parsed by
 orjson: no model instance per row (issue 26: the walk was Python-bound at ~21 s per million)."""
 
-import contextlib
 import json
-import queue
-import threading
 from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
 
 import orjson
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import F, TextField
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
@@ -28,6 +25,7 @@ from audit.services import (
     iso_utc,
     streaming_read,
 )
+from packs.canonical import canonical_json
 
 CHUNK = 5000
 # `details` as text: orjson parses it faster than the driver's json.loads. On PostgreSQL the
@@ -115,10 +113,10 @@ class Walk:
             "request_id": request_id,
             "prev_hash": prev_hash,
         }
-        if content["prev_hash"] != self.head:
+        if prev_hash != self.head:
             self._broken(
                 pk,
-                f"prev_hash {content['prev_hash']} does not match the previous row's hash "
+                f"prev_hash {prev_hash} does not match the previous row's hash "
                 f"{self.head} (a row was removed, inserted or reordered)",
             )
         if not key_id:
@@ -131,7 +129,9 @@ class Walk:
             self.keyed = True
             self.sealed_at = pk if self.plain else None
         try:
-            actual = self.hasher.hash_content(content, key_id)
+            if key_id:
+                content["key_id"] = key_id
+            actual = self.hasher.hash_canonical(prev_hash, _canonical(content), key_id)
         except UnknownAuditKey:
             raise KeyMissing(
                 f"audit row id={pk} is signed with key id {key_id}, which is neither "
@@ -189,12 +189,12 @@ class Walk:
 
 
 def _rows(*, after: int) -> Iterator[tuple]:
-    """The rows after id `after`, in id order. On PostgreSQL, outside a transaction, a thread with
-    its own connection fetches the next chunks while this one hashes: the database's share of
-    the work (reading, formatting, sending) runs beside Python's instead of before it."""
-    if connection.vendor == "postgresql" and not connection.in_atomic_block:
-        return _fetched_beside(after)
-    return _fetched(after)
+    """The rows after id `after`, in id order, through a server-side cursor on PostgreSQL. (A
+    second connection fetching the next chunks while this one hashed was tried: no faster on a
+    busy two-core machine, so the walk stays on one connection.)"""
+    rows = _query(after).iterator(chunk_size=CHUNK)
+    with streaming_read(), closing(rows):
+        yield from rows
 
 
 def _query(after: int):
@@ -208,48 +208,13 @@ def _query(after: int):
     ).values_list(*_FETCHED)
 
 
-def _fetched(after: int) -> Iterator[tuple]:
-    rows = _query(after).iterator(chunk_size=CHUNK)
-    with streaming_read(), closing(rows):
-        yield from rows
-
-
-def _fetched_beside(after: int) -> Iterator[tuple]:
-    chunks: queue.Queue = queue.Queue(maxsize=4)
-    stop = threading.Event()
-    sql, params = _query(after).query.sql_with_params()
-
-    def produce() -> None:
-        try:
-            with transaction.atomic():  # a server-side cursor lives in a transaction
-                cursor = connection.chunked_cursor()
-                cursor.execute(sql, params)
-                while not stop.is_set():
-                    chunk = cursor.fetchmany(CHUNK)
-                    chunks.put(chunk)
-                    if not chunk:
-                        return
-        except BaseException as exc:  # handed to the walking thread, which raises it
-            chunks.put(exc)
-        finally:
-            connection.close()  # this thread's own connection
-
-    thread = threading.Thread(target=produce, name="verify_audit-fetch", daemon=True)
-    thread.start()
-    try:
-        while True:
-            chunk = chunks.get()
-            if isinstance(chunk, BaseException):
-                raise chunk
-            if not chunk:
-                return
-            yield from chunk
-    finally:
-        stop.set()
-        while thread.is_alive():  # unblock a producer waiting on a full queue
-            with contextlib.suppress(queue.Empty):
-                chunks.get(timeout=0.05)
-        thread.join()
+def _canonical(content: dict) -> bytes:
+    """`canonical_json(content)`, without its float checks when the plain serialisation holds
+    none of the text they look for (".0", "e+", "e-"): then they could not match either."""
+    data = orjson.dumps(content, option=orjson.OPT_SORT_KEYS)
+    if b".0" in data or b"e+" in data or b"e-" in data:
+        return canonical_json(content)
+    return data
 
 
 def _details(text):

@@ -63,7 +63,10 @@ def audit_list_page(request):
         return HttpResponseRedirect(reverse("audit-event", args=[event.pk]))
     if raw_event:
         return render_page(request, "audit/_drawer.html", _event_context(principal, raw_event))
-    tenants = [(t.tenant_id, t.tenant_id) for t in tenant_list(principal=principal)[:500]]
+    tenants = [
+        (t.tenant_id, tenant_label(t.tenant_id, {t.tenant_id: t.name}))
+        for t in tenant_list(principal=principal)[:500]
+    ]
     filters = filters_from(
         request,
         Filter("tenant_id", "Tenant", options=tenants),

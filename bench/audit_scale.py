@@ -28,20 +28,17 @@ import statistics
 import sys
 import time
 from datetime import UTC, datetime, timedelta
-from io import StringIO
 from urllib.parse import parse_qs, urlsplit
 
+from bench.audit_scale_verify import verify_rows
 from bench.common import recreate_database, setup_django
 
 REPEATS = 7
 PAGE = 50
 DEEP_PAGES = 2000  # depth of the "deep page": 100,000 rows down
-NEW_ROWS = 10_000  # verify_audit of this many rows on top of the checkpoint
 TENANTS = 1000
 TARGET_MS = 50.0
 TARGET_GROWTH = 1.5
-TARGET_NEW_ROWS_S = 2.0
-OLD_WALK_SAMPLE = 30_000
 START = datetime(2025, 1, 1, tzinfo=UTC)
 ACTIONS = [
     "pack.imported", "config.activated", "pack.status_changed", "tenant.status_changed",
@@ -203,48 +200,6 @@ def _plan_index(params: dict) -> str:
     return ", ".join(found) or plan[0]["Plan"]["Node Type"]
 
 
-def _old_walk_rate(limit: int) -> float:
-    """Rows/s of the walk `verify_audit` had before issue 26 over `limit` rows, as it was: a
-    model instance per row, `row_content`, an HMAC state copied per row. The `--full` baseline."""
-    import hashlib
-    import hmac
-
-    from audit.models import AuditEvent
-    from audit.services import row_content, signing_keys, streaming_read
-    from packs.canonical import canonical_json
-
-    states = {
-        key_id: hmac.new(key.encode(), digestmod=hashlib.sha256)
-        for key_id, key in signing_keys().items()
-    }
-
-    def old_hash(row) -> str:
-        mac = states[row.key_id].copy()
-        mac.update(row.prev_hash.encode("ascii"))
-        mac.update(canonical_json({**row_content(row), "key_id": row.key_id}))
-        return mac.hexdigest()
-
-    began = time.perf_counter()
-    with streaming_read():
-        rows = AuditEvent.objects.order_by("id")[:limit].iterator(chunk_size=2000)
-        count = sum(1 for row in rows if old_hash(row) == row.hash)
-    assert count == limit, f"the old walk disagreed on {limit - count} rows"
-    return count / (time.perf_counter() - began)
-
-
-def _new_walk_rate(limit: int) -> float:
-    """Rows/s of today's walk over the same first `limit` rows."""
-    from audit.services import ChainHasher
-    from audit.verification import Walk, _rows
-
-    walk = Walk(ChainHasher())
-    began = time.perf_counter()
-    for row in itertools.islice(_rows(after=0), limit):
-        walk.step(row)
-    assert walk.count == limit
-    return limit / (time.perf_counter() - began)
-
-
 def _csv_export_ms(random_page_cost: str) -> tuple[float, int, str]:
     """The hot tenant's CSV export (every row, streamed) under a `random_page_cost`."""
     from django.db import connection
@@ -285,15 +240,6 @@ def _csv_rows(size: int) -> list[dict]:
             "note": f"plan at 1.1: {tuned_plan}",
         }
     ]
-
-
-def _verify_s(*args: str) -> tuple[float, str]:
-    from django.core.management import call_command
-
-    out = StringIO()
-    began = time.perf_counter()
-    call_command("verify_audit", *args, stdout=out)
-    return time.perf_counter() - began, out.getvalue()
 
 
 def _index_bytes() -> tuple[int, int, dict[str, int]]:
@@ -406,7 +352,7 @@ def run(sizes: list[int] | None = None, log=print) -> list[dict]:
         by_size[size]["bytes"] = (index_row, table_row, each)
     rows += _request_rows(sizes, by_size)
     rows += _csv_rows(max(sizes))
-    rows += _verify_rows(max(sizes), span, log=log)
+    rows += verify_rows(max(sizes), span, grow, log=log)
     index_row, table_row, each = by_size[max(sizes)]["bytes"]
     rows.append(
         {
@@ -453,51 +399,6 @@ def _request_rows(sizes: list[int], by_size: dict[int, dict]) -> list[dict]:
             }
         )
     return rows
-
-
-def _verify_rows(size: int, span: timedelta, log=print) -> list[dict]:
-    from audit.models import AuditCheckpoint
-
-    AuditCheckpoint.objects.all().delete()
-    full_s, out = _verify_s("--full")  # walks everything and records the first checkpoint
-    log(f"audit_scale: verify --full {full_s:.1f} s: {out.strip()}")
-    full_rate = size / full_s
-    sample = min(OLD_WALK_SAMPLE, size)
-    old_rates, new_rates = [], []
-    for _ in range(3):  # alternated, so that a busy moment of the machine hits both
-        old_rates.append(_old_walk_rate(sample))
-        new_rates.append(_new_walk_rate(sample))
-    old_rate, new_rate = statistics.median(old_rates), statistics.median(new_rates)
-    grow(size + NEW_ROWS, span * (size + NEW_ROWS) / size, size + NEW_ROWS)
-    samples = []
-    for _ in range(5):
-        seconds, out = _verify_s("--no-checkpoint")
-        samples.append(seconds)
-    assert f"{NEW_ROWS} events verified" in out, out
-    incremental = statistics.median(samples)
-    return [
-        {
-            "name": f"verify_audit --full, {size:,} rows ({full_rate:,.0f} rows/s)",
-            "median_ms": full_s * 1000,
-            "baseline_name": f"walk before issue 26 over the first {sample:,} rows",
-            "baseline_median_ms": sample / old_rate * 1000,
-            "ratio": new_rate / old_rate,
-            "target": "≥ 2x the previous per-row rate",
-            "pass": new_rate >= 2 * old_rate,
-            "note": f"same {sample:,} rows, median of 3 alternated: {new_rate:,.0f} rows/s "
-            f"against {old_rate:,.0f} rows/s",
-        },
-        {
-            "name": f"verify_audit of {NEW_ROWS:,} new rows on top of {size:,} (checkpoint)",
-            "median_ms": incremental * 1000,
-            "baseline_name": "",
-            "baseline_median_ms": None,
-            "ratio": None,
-            "target": f"≤ {TARGET_NEW_ROWS_S:.0f} s",
-            "pass": incremental <= TARGET_NEW_ROWS_S,
-            "note": f"median of {len(samples)}",
-        },
-    ]
 
 
 def main() -> int:

@@ -385,6 +385,7 @@ SPECTACULAR_SETTINGS = {
         "PackStatusEnum": "packs.models.PackStatus",
         "PackTypeEnum": ["domain", "tenant"],
         "ChangeRequestStatusEnum": "runtime_config.models.ChangeRequestStatus",
+        "RolloutStatusEnum": "rollouts.models.RolloutStatus",
     },
 }
 

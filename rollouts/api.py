@@ -4,7 +4,8 @@ dry-run plan), list, detail, pause, resume, advance, abort, alarm."""
 from typing import Any
 
 import django_filters
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
@@ -170,11 +171,14 @@ class RolloutListView(RoleApiView):
         request=RolloutInput,
         responses={
             201: RolloutDetailOutput,
-            200: serializers.DictField(
-                help_text="dry_run: the plan, the tenants a check would "
-                "skip now, and the impact summed over their samples"
+            200: OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description="dry_run: the plan, the tenants a check would skip now, and the "
+                "impact summed over their samples",
             ),
-            202: serializers.DictField(help_text="{change_request} of kind rollout"),
+            202: OpenApiResponse(
+                OpenApiTypes.OBJECT, description="{change_request} of kind rollout"
+            ),
             **problems(
                 400,
                 401,

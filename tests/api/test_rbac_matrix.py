@@ -80,6 +80,7 @@ DENIAL_CODES = {
         "webhook_not_found",
         "webhook_delivery_not_found",
         "rollout_not_found",
+        "audit_event_not_found",
         "user_not_found",
         "token_not_found",
     },
@@ -273,6 +274,7 @@ TABLE: list[Row] = [
     Row("audit-list", "GET", READ_SHARED),
     Row("audit-list", "GET", READ_SHARED, query="?tenant_id=TENANT_A", label="filtered"),
     Row("audit-list", "GET", READ_SHARED, query="?format=csv", label="csv"),
+    Row("audit-event", "GET", READ_TENANT, lambda w: {"event_id": w["audit_event_id"]}),
     # webhooks (ADMINs; a tenant ADMIN manages its tenant's hooks)
     Row("webhook-list", "GET", ADMINS_LIST),
     Row("webhook-list", "POST", CREATE_TENANT, body=_hook_body("TENANT_A")),
@@ -407,6 +409,7 @@ def world(tenant_a, tenant_b, finance_domain, finance_tenant, second_admin) -> d
     ).rollout
     carol = make_actor("carol", "VIEWER", tenant_a)
     return {
+        "audit_event_id": AuditEvent.objects.filter(tenant_id="TENANT_A").latest("id").pk,
         "rollout_id": rollout.pk,
         "carol_binding_id": carol.user.role_bindings.get().pk,
         "carol_token_id": carol.user.api_tokens.get().pk,
@@ -542,6 +545,7 @@ def test_other_tenants_resource__404_exactly_like_a_missing_one(world, outsider,
         "webhook_id": world["webhook_id"] + 1000,
         "delivery_id": world["delivery_id"] + 1000,
         "rollout_id": uuid.uuid4(),
+        "audit_event_id": world["audit_event_id"] + 1_000_000,
     }
     hidden = send_row(row, outsider.client, *_request(row, world))
     absent = send_row(row, outsider.client, *_request(row, missing, "TENANT_Z"))

@@ -62,6 +62,7 @@ PATH_CASES = [
             "carol_binding_id": 1,
             "carol_token_id": 1,
             "rollout_id": 1,
+            "audit_event_id": 1,
         }
     )
     for door in DOORS

@@ -6,6 +6,10 @@ from django.core.management import CommandError
 
 from audit.checkpoints import checkpoint_signature
 from audit.models import AuditCheckpoint, AuditEvent
+from audit.services import audit_append
+from audit.verification import _canonical
+from onboarding.events import DomainEvent
+from packs.canonical import canonical_json
 from tenants.services import tenant_create, tenant_set_status
 from tests.audit.helpers import events, verify
 from tests.audit.test_keyed_chain import OTHER_KEY, _raw
@@ -113,10 +117,8 @@ def test_verify_audit__no_checkpoint_flag__records_nothing(chain):
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_verify_audit__committed_rows__fetched_by_a_second_connection_same_verdicts(
-    admin, tenant_a
-):
-    # Outside a transaction the rows are fetched by a thread with its own connection.
+def test_verify_audit__committed_rows_outside_a_transaction__same_verdicts(admin, tenant_a):
+    # The walk opens its own transaction for the server-side cursor.
     for index in range(5):
         tenant_create(principal=admin.principal, tenant_id=f"TENANT_T{index}", name=f"T{index}")
     rows = events()
@@ -126,3 +128,27 @@ def test_verify_audit__committed_rows__fetched_by_a_second_connection_same_verdi
         assert f"id={rows[2].pk}" in _fails("--full")
     finally:
         _raw("UPDATE audit_events SET summary = %s WHERE id = %s", [rows[2].summary, rows[2].pk])
+
+
+@pytest.mark.parametrize(
+    "details",
+    [
+        {"a": 100.0, "b": 1e16, "c": 1.5},
+        {"version": "v1.0", "n": 2},
+        {"text": "re-run e+1 .0,"},
+        {"nested": [{"x": 2.0}, 3.25, -0.0]},
+        {},
+    ],
+    ids=["floats", "dotted-string", "marker-text", "nested", "empty"],
+)
+def test_verify_audit__fast_serialisation__same_bytes_as_canonical_json(details):
+    content = {"summary": "s", "details": details, "prev_hash": "0" * 64}
+    assert _canonical(content) == canonical_json(content)
+
+
+def test_verify_audit__rows_with_float_details__intact(db, monkeypatch):
+    for details in ({"ratio": 100.0}, {"ratio": 0.5, "big": 1e20}, {"v": "v1.0"}):
+        audit_append(
+            DomainEvent(action="tenant.status_changed", actor="a", summary="s", details=details)
+        )
+    assert "intact: 3 events verified" in verify("--full")

@@ -8,7 +8,7 @@ from audit.models import AuditEvent
 from tenants.services import tenant_set_status
 from tests.api.conftest import assert_problem
 from tests.audit.helpers import events
-from tests.ui.conftest import HTML, HTMX, browser
+from tests.ui.conftest import HTML, HTMX, browser, shot
 
 
 @pytest.fixture
@@ -79,5 +79,6 @@ def test_audit_details__without_javascript__reached_by_the_link(open_page, admin
     page.wait_for_url(re.compile(rf"/admin/audit/{pack_row.pk}$"))
     assert pack_row.hash in page.inner_text("main")
     assert "of tenant Tenant A (TENANT_A)" in page.inner_text("main")
+    shot(page, "audit-event-nojs")
     page.goto(f"/admin/audit?event={pack_row.pk}")
     page.wait_for_url(re.compile(rf"/admin/audit/{pack_row.pk}$"))

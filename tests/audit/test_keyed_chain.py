@@ -3,6 +3,7 @@ trigger disabled, cannot recompute their hashes without AUDIT_HMAC_KEY; keys rot
 elsewhere proves that no tail was cut; chains from before the key are sealed, not rewritten."""
 
 import hashlib
+import hmac
 from io import StringIO
 
 import pytest
@@ -10,7 +11,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from audit.models import GENESIS_HASH, AuditEvent
-from audit.services import CHAIN_KEYED_ACTION, key_id_of, row_content
+from audit.services import CHAIN_KEYED_ACTION, ChainHasher, key_id_of, row_content
 from packs.canonical import canonical_json
 from tenants.principals import Principal
 from tenants.services import tenant_create, tenant_set_status
@@ -203,3 +204,12 @@ def test_verify_audit__plain_rows_without_seal__exit_1(chain):
     """All rows turned plain (the seal or keyed rows dropped): nothing vouches for them."""
     _rewrite_from(chain, 0, keep_key_id=False)
     assert "not keyed" in _verify_fails(1)
+
+
+@pytest.mark.parametrize("key", ["k" * 32, "a-longer-key-" * 8, "é-unicode-key-of-some-length-ü"])
+def test_chain_hasher__precomputed_pads__equal_to_the_standard_hmac(key):
+    content = {"summary": "s", "details": {"n": 1}, "prev_hash": "a" * 64}
+    expected = hmac.new(
+        key.encode(), b"a" * 64 + canonical_json({**content, "key_id": "id"}), hashlib.sha256
+    ).hexdigest()
+    assert ChainHasher({"id": key}).hash_content(dict(content), "id") == expected
