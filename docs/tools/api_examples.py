@@ -843,7 +843,9 @@ def build() -> str:
         "server). A process deregisters when it exits (SIGTERM included), so a recycled worker "
         "is never listed as behind. Each process "
         "is `{process_id, host, pid, revision, checksum, seen_at, current}`. Tenant-scoped like "
-        "every tenant read. Browsers get the panel of the tenant page.",
+        "every tenant read. Browsers get the panel of the tenant page. While a rollout's canary "
+        "runs on the tenant, the answer adds `candidate` `{rollout_id, checksum, converged}` and "
+        "each process `candidate_checksum` and `candidate_current` (docs/rollouts.md).",
         "404.",
     )
     r.call("GET", f"/admin/tenants/{t}/convergence")
