@@ -340,3 +340,15 @@ def test_convergence__tenant_in_canary__each_process_reports_both_arms(
     send(admin.client, "POST", f"{ROLLOUTS}/{rollout.pk}/abort", {})
     assert "candidate" not in send(admin.client, "GET", "/admin/tenants/T01/convergence").json()
     convergence.reset()
+
+
+@pytest.mark.parametrize(
+    ("exception_id", "code"),
+    [(5, "wrong_type"), (True, "wrong_type"), (["EXC-1"], "wrong_type"), ("x" * 201, "max_length")],
+)
+def test_evaluate__bad_exception_id__400_nothing_written(fleet, admin, exception_id, code):
+    body = {"tenant_id": "T01", "exception_type": "SETTLEMENT_FAIL", "exception_id": exception_id}
+    before = db_state()
+    problem = assert_problem(send(admin.client, "POST", EVALUATE, body), 400, code)
+    assert problem["errors"][0]["path"] == "/exception_id"
+    assert db_state() == before
