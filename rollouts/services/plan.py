@@ -292,7 +292,9 @@ def rollout_create(
     )
     needs_approval = _approval_applies(plan)
     if dry_run:
-        return RolloutOutcome(status="preview", preview=plan_preview(plan, needs_approval))
+        preview = plan_preview(plan, needs_approval)
+        preview["canary"] = _canary(canary)
+        return RolloutOutcome(status="preview", preview=preview)
     try:
         with transaction.atomic():
             return _create(

@@ -352,3 +352,12 @@ def test_evaluate__bad_exception_id__400_nothing_written(fleet, admin, exception
     problem = assert_problem(send(admin.client, "POST", EVALUATE, body), 400, code)
     assert problem["errors"][0]["path"] == "/exception_id"
     assert db_state() == before
+
+
+def test_rollout_create__dry_run_with_canary__answers_the_canary_writes_nothing(fleet, admin):
+    body = plan(fleet, waves=WAVES, canary={"percent": 5}, dry_run=True)
+    before = db_state()
+    response = send(admin.client, "POST", ROLLOUTS, body)
+    assert response.status_code == 200, response.content
+    assert response.json()["canary"] == {"percent": 5, "shadow": False}
+    assert db_state() == before
