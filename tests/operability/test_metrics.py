@@ -28,6 +28,7 @@ from tests.runtime_config.runtime_support import (
     store_domain,
     store_tenant,
 )
+from tests.waiting import holds
 from webhooks.services import webhook_create
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -129,6 +130,16 @@ def test_metrics__two_gunicorn_workers__counters_summed_and_every_metric_moves(s
     PlatformSettings.objects.filter(pk=1).update(require_activation_approval=False)
     rolled_back = Client(server.base, first.token).post(f"/admin/tenants/{FINANCE}/rollback", {})
     assert rolled_back.status == 200, rolled_back.body
+    # The pushes reach the serving processes first (a listener killed with a message still
+    # unread would lose that reload, and with it the lag it measures).
+    assert holds(
+        lambda: (
+            (value(samples(server, viewer.token), "onboarding_propagation_lag_seconds_count") or 0)
+            >= 1
+        ),
+        timeout=30,
+        interval=0.2,
+    ), "no serving process reloaded after the activation"
     # The listeners' connections dropped: each reconnects.
     with connection.cursor() as cursor:
         cursor.execute(

@@ -171,11 +171,19 @@ def test_worker_killed_mid_delivery__restarted__nothing_lost_the_interrupted_one
 def started(process: subprocess.Popen, timeout: float = 60) -> list[str]:
     """Wait until the worker says it started (LOG_LEVEL=INFO); its stderr lines so far."""
     deadline = time.monotonic() + timeout  # start-up is slow on a loaded machine
-    lines: list[str] = []
-    while time.monotonic() < deadline and not any("worker started" in line for line in lines):
-        ready, _, _ = select.select([process.stderr], [], [], 0.5)
+    # Raw reads of the pipe's descriptor: a buffered readline() after select() can pull several
+    # lines into Python's buffer and return one, and select() then waits on an idle pipe while
+    # the line we want sits in that buffer.
+    fd = process.stderr.fileno()
+    text = ""
+    while time.monotonic() < deadline and "worker started" not in text:
+        ready, _, _ = select.select([fd], [], [], 0.5)
         if ready:
-            lines.append(process.stderr.readline().decode())
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            text += chunk.decode(errors="replace")
+    lines = text.splitlines(keepends=True)
     assert any("worker started" in line for line in lines), lines
     return lines
 
