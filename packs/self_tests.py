@@ -53,9 +53,11 @@ def run_self_tests(content: dict[str, Any], compiled: list[tuple[int, Any, str]]
     if not isinstance(cases, list):
         return
     rules = _RuleIndex(compiled)
+    declared = content.get("playbooks")
+    # A wrong type is reported by the schema; the self-tests then run without playbooks.
     playbooks = {
         playbook.get("exceptionType"): playbook_id(playbook)
-        for playbook in reversed(content.get("playbooks") or [])
+        for playbook in reversed(declared if isinstance(declared, list) else [])
         if isinstance(playbook, dict) and _hashable(playbook.get("exceptionType"))
     }
     budget = Budget(SELF_TEST_BUDGET)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from onboarding.intake import IntakeError, load_json_object
@@ -392,6 +392,8 @@ pack_like = st.recursive(
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.one_of(json_values, st.dictionaries(pack_keys, pack_like, max_size=8)))
+# Found by this test: playbooks of the wrong type beside test suites raised TypeError (a 500).
+@example({"playbooks": 1.0, "testSuites": []})
 def test_validate__random_json__report_or_intake_error(value):
     data = json.dumps(value, ensure_ascii=False).encode("utf-8", "surrogatepass")
     try:
