@@ -4,6 +4,7 @@ sign-in is locked until its window ends. The first refusal of a window writes on
 audit row and webhook event; the following ones write nothing, so hammering a locked account
 cannot grow the audit trail."""
 
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import transaction
 
@@ -20,6 +21,10 @@ def login_lockout_record(*, username: str, client: str, retry_after: int) -> boo
     key = _SEEN.format(username=username[:150], client=client)
     if not cache.add(key, 1, timeout=max(1, retry_after)):
         return False
+    # People type passwords into the username field: only a name that is a user's reaches the
+    # audit trail and webhooks, any other text is recorded as "(unknown username)".
+    if not get_user_model().objects.filter(username=username[:150]).exists():
+        username = "(unknown username)"
     with transaction.atomic():
         send_event(
             signals.login_locked,

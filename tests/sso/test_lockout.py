@@ -6,6 +6,7 @@ import pytest
 from django.test import Client as DjangoClient
 
 from audit.models import AuditEvent
+from tests.conftest import make_actor
 from tests.db_state import db_state
 from webhooks.models import WebhookEvent
 
@@ -38,6 +39,7 @@ def test_login__locked_repeatedly__one_audit_row_and_one_event(tight_login, db):
     from tests.webhooks.conftest import subscribe
 
     subscribe("https://hooks.example.com/in")
+    make_actor("mallory", "VIEWER")
     client = DjangoClient()
     for _ in range(2):
         _attempt(client, "mallory", **HTML)
@@ -50,3 +52,12 @@ def test_login__locked_repeatedly__one_audit_row_and_one_event(tight_login, db):
     for _ in range(3):
         assert _attempt(client, "mallory", **HTML).status_code == 429
     assert db_state() == before
+
+
+def test_login__locked_with_a_non_user_name__the_text_typed_is_not_recorded(tight_login, db):
+    client = DjangoClient()
+    for _ in range(3):
+        _attempt(client, "hunter2-my-password", **HTML)
+    row = AuditEvent.objects.get(action="login.locked")
+    assert row.actor == row.object_id == "(unknown username)"
+    assert "hunter2" not in str(row.details)
