@@ -9,7 +9,6 @@ from django.core.cache import cache
 from django.db import transaction
 
 from onboarding.events import DomainEvent, send_event
-from onboarding.ratelimit import client_address
 from sso import signals
 from sso.models import OidcIdentity
 
@@ -39,7 +38,3 @@ def login_lockout_record(*, username: str, client: str, retry_after: int) -> boo
             ),
         )
     return True
-
-
-def lockout_client(request) -> str:
-    return client_address(request)

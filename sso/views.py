@@ -34,7 +34,7 @@ from sso.errors import (
     OidcUnavailable,
     SsoNotConfigured,
 )
-from sso.lockout import lockout_client, login_lockout_record
+from sso.lockout import login_lockout_record
 from sso.services import sso_login_complete
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ class _LoginView(LoginView):
     def _locked(self, request, username: str, exc) -> HttpResponse:
         retry_after = int(exc.headers["Retry-After"])
         login_lockout_record(
-            username=username, client=lockout_client(request), retry_after=retry_after
+            username=username, client=ratelimit.client_address(request), retry_after=retry_after
         )
         context = self.get_context_data(form=self.get_form_class()(request))
         context.update(locked=True, retry_after=retry_after)
