@@ -127,7 +127,7 @@ class UserListView(RoleApiView):
             OpenApiParameter("page", int),
             OpenApiParameter("page_size", int, description="At most 200."),
         ],
-        responses={200: UserPageOutput, **problems(400, 401, 403)},
+        responses={200: UserPageOutput, **problems(400, 401, 403, 404)},
     )
     def get(self, request):
         active = {"true": True, "false": False}.get(request.query_params.get("is_active", ""))
@@ -278,7 +278,7 @@ class TokenListView(RoleApiView):
             OpenApiParameter("page", int),
             OpenApiParameter("page_size", int, description="At most 200."),
         ],
-        responses={200: TokenPageOutput, **problems(400, 401, 403)},
+        responses={200: TokenPageOutput, **problems(400, 401, 403, 404)},
     )
     def get(self, request):
         active = {"true": True, "false": False}.get(request.query_params.get("active", ""))

@@ -19,6 +19,7 @@ from onboarding.api import (
     StrictSerializer,
     TenantIdField,
     filtered,
+    page_output,
     problems,
     valid_input,
 )
@@ -119,6 +120,9 @@ class RolloutOutput(serializers.Serializer):
     counts = serializers.DictField(help_text="Tenants per status")
 
 
+RolloutPageOutput = page_output("RolloutPageOutput", RolloutOutput)
+
+
 class RolloutDetailOutput(RolloutOutput):
     waves = WaveOutput(many=True)
 
@@ -156,7 +160,7 @@ class RolloutListView(RoleApiView):
             OpenApiParameter("page", int),
             OpenApiParameter("page_size", int, description="At most 200."),
         ],
-        responses={200: RolloutOutput(many=True), **problems(400, 401, 403)},
+        responses={200: RolloutPageOutput, **problems(400, 401, 403, 404)},
     )
     def get(self, request):
         queryset = filtered(
