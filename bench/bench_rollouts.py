@@ -4,12 +4,15 @@ runtime_config's batch apply (`apply_targets`), each tenant still with its own r
 row, audit row and webhook event — against the same number of tenants moved one activation at a
 time through the activation service (`config_activate`, one transaction each), in the same run.
 Figures: milliseconds per tenant, the ratio of the two, and the wave's wall time (target ≤ 2 s for
-1,000 tenants, and at least 5x faster than one activation per tenant).
+1,000 tenants, and at least 5x faster than one activation per tenant); then how long two other
+serving processes take to answer each of BENCH_ROLLOUT_VISIBLE_ROUNDS waves (default 20) of
+BENCH_ROLLOUT_VISIBLE_TENANTS tenants (default 1,000) after its commit (target p99 ≤ 100 ms).
 
 Inside `make bench` Django is already set up on the bench database; alone,
 `python -m bench.bench_rollouts` recreates `bench_rollouts` and sets it up (PostgreSQL)."""
 
 import os
+import statistics
 import sys
 import time
 
@@ -19,6 +22,9 @@ TENANTS = int(os.environ.get("BENCH_ROLLOUT_TENANTS", "1000"))
 DOMAIN = "RolloutBench"
 WAVE_TARGET_S = 2.0
 RATIO_TARGET = 5.0
+VISIBLE_TARGET_S = 0.1
+VISIBLE_ROUNDS = int(os.environ.get("BENCH_ROLLOUT_VISIBLE_ROUNDS", "20"))
+VISIBLE_SIZE = int(os.environ.get("BENCH_ROLLOUT_VISIBLE_TENANTS", "1000"))
 
 
 def _setup(count: int) -> tuple[list[str], list[str], str]:
@@ -50,6 +56,83 @@ def _setup(count: int) -> tuple[list[str], list[str], str]:
             kind="activate",
         )
     return ids[:count], ids[count:], f"{stamp}.2"
+
+
+def bench_visibility(rounds: int, size: int) -> dict:
+    """Seconds from the commit of a wave to the moment each of two other serving processes
+    answers the new revision, for the wave's first and last tenant, over `rounds` waves of
+    `size` tenants (each wave one rollout, to the next version)."""
+    from bench.bench_runtime import _child_env, _pct
+    from bench.common import reference_pack
+    from packs.services import domain_pack_create
+    from rollouts.services import rollout_create
+    from runtime_config.services import Target, apply_targets
+    from runtime_config.watch import Watcher
+    from tenants.models import Tenant
+    from tenants.principals import Principal
+
+    system = Principal.system("bench")
+    content = reference_pack("domain_capital_markets.json")
+    content["domainName"] = content_domain = f"{DOMAIN}Visible"
+    packs = [
+        domain_pack_create(
+            principal=system, domain=content_domain, version=f"1.{n}", content=content
+        )
+        for n in range(rounds + 1)
+    ]
+    ids = [f"RV-{index:05d}" for index in range(size)]
+    Tenant.objects.bulk_create([Tenant(tenant_id=i, name=i, created_by="bench") for i in ids])
+    with transaction.atomic():
+        apply_targets(
+            principal=system,
+            targets={i: Target(content_domain, packs[0], None) for i in ids},
+            comment="bench set-up",
+            kind="activate",
+        )
+    lags: list[float] = []
+    env = _child_env()
+    with Watcher(ids[0], env) as first, Watcher(ids[-1], env) as last:
+        for watcher in (first, last):
+            if watcher.wait_for("1.0/None/1", 10)["seen"] != "1.0/None/1":
+                raise RuntimeError("a serving process does not see the initial configuration")
+        for number in range(1, rounds + 1):
+            rollout = rollout_create(
+                principal=system,
+                domain=content_domain,
+                domain_pack_version=f"1.{number}",
+                tenants=ids,
+                waves=[{"tenants": ids}],
+                bake_seconds=0,
+            ).rollout
+            committed = _step_timed(str(rollout.pk))
+            want = f"1.{number}/None/{number + 1}"
+            for watcher in (first, last):
+                answer = watcher.wait_for(want, 5)
+                lags.append(answer["at"] - committed if answer["seen"] == want else 5.0)
+    p50, p99, worst = statistics.median(lags), _pct(lags, 0.99), max(lags)
+    return {
+        "group": "rollouts",
+        "name": f"a wave of {size:,} tenants seen by two other serving processes ({rounds} waves)",
+        "value": round(p99 * 1000, 1),
+        "unit": "ms (p99)",
+        "target": f"p99 <= {VISIBLE_TARGET_S * 1000:g} ms",
+        "pass": p99 <= VISIBLE_TARGET_S,
+        "note": f"from the wave's commit to the first get_effective_config in each of two other "
+        f"processes answering the new revision, for the wave's first and its last tenant; p50 "
+        f"{p50 * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms, max {worst * 1000:.1f} ms",
+    }
+
+
+def _step_timed(rollout_id: str) -> float:
+    """The wall-clock time right after the wave's commit (the step's transaction is a savepoint
+    of this one, whose first on-commit callback runs before the push's)."""
+    from rollouts.services import rollout_step
+
+    committed: list[float] = []
+    with transaction.atomic():
+        transaction.on_commit(lambda: committed.append(time.time()))
+        rollout_step(rollout_id=rollout_id)
+    return committed[0]
 
 
 def run() -> list[dict]:
@@ -107,6 +190,7 @@ def run() -> list[dict]:
             "target": f"<= {target_wave:g} s ({WAVE_TARGET_S:g} s per 1,000)",
             "pass": wave_s <= target_wave,
         },
+        bench_visibility(VISIBLE_ROUNDS, VISIBLE_SIZE),
     ]
 
 

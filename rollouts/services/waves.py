@@ -32,7 +32,7 @@ from rollouts.models import (
 from rollouts.selectors import shadow_readings
 from rollouts.services.records import rollout_event
 from runtime_config.models import TenantActiveConfig
-from runtime_config.services.batch import apply_targets
+from runtime_config.services.batch import apply_targets, attach_packs
 from runtime_config.services.canary import canaries_clear, canaries_set
 from runtime_config.services.targets import KIND_ROLLBACK, KIND_ROLLOUT, Target
 
@@ -126,10 +126,11 @@ def move_members(rollout: Rollout, wave: RolloutWave, members: list[RolloutTenan
     principal = acting_principal(rollout)
     configs = {
         config.tenant_id: config
-        for config in TenantActiveConfig.objects.select_related(
-            "domain_pack", "tenant_pack"
-        ).filter(tenant_id__in=[member.tenant_id for member in members])
+        for config in TenantActiveConfig.objects.filter(
+            tenant_id__in=[member.tenant_id for member in members]
+        )
     }
+    attach_packs(configs.values())
     targets, expected, gone = {}, {}, {}
     for member in members:
         config = configs.get(member.tenant_id)

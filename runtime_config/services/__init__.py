@@ -13,7 +13,7 @@ Modules, each importing only those listed before it:
 Callers import from this package; the names below are its public API."""
 
 from runtime_config.services.apply import apply_target, lock_config, locked_target
-from runtime_config.services.batch import BatchOutcome, apply_targets
+from runtime_config.services.batch import BatchOutcome, apply_targets, attach_packs
 from runtime_config.services.compatibility import (
     blocking_problems,
     compatibility_errors,
@@ -45,6 +45,7 @@ __all__ = [
     "Target",
     "apply_target",
     "apply_targets",
+    "attach_packs",
     "blocking_problems",
     "compatibility_errors",
     "config_snapshot",

@@ -5,7 +5,8 @@ their active-config rows are locked in one query each (in tenant id order, the o
 writer takes), the pack rows once, the configurations written by one bulk UPDATE and the history
 by one bulk INSERT. Every tenant still gets its own revision, its own `config.activated` event
 (audit row and webhook event, with `details` the caller adds, e.g. `rollout_id`) and its own push
-message. A tenant failing a check is skipped with its reason; nothing of it is written."""
+message; the audit rows and webhook events are written together (`batched_writes`). A tenant
+failing a check is skipped with its reason; nothing of it is written."""
 
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,8 +14,9 @@ from typing import Any
 from django.db.models import F
 from django.utils import timezone
 
+from onboarding.events import batched_writes
 from onboarding.principal import Principal
-from packs.models import PackStatus, PlaybookLink
+from packs.models import DomainPack, PackStatus, PlaybookLink, TenantPack
 from packs.services import send_pack_status_changed
 from runtime_config.models import (
     ActivationHistory,
@@ -64,11 +66,11 @@ def apply_targets(
     }
     configs = {
         config.tenant_id: config
-        for config in TenantActiveConfig.objects.select_for_update(of=("self",))
-        .select_related("domain_pack", "tenant_pack")
+        for config in TenantActiveConfig.objects.select_for_update()
         .filter(tenant_id__in=ids)
         .order_by("tenant_id")
     }
+    attach_packs(configs.values())
     pending = set()
     if refuse_pending:
         pending = set(
@@ -81,6 +83,7 @@ def apply_targets(
     linked = set(PlaybookLink.objects.filter(tenant_id__in=ids).values_list("tenant_id", flat=True))
     now = timezone.now()
     changed: list[TenantActiveConfig] = []
+    created: list[TenantActiveConfig] = []
     history: list[ActivationHistory] = []
     events = []
     tenant_pack_before: dict[str, int | None] = {}
@@ -106,10 +109,7 @@ def apply_targets(
         config.activated_at = now
         config.activated_by = principal.username
         config.revision += 1
-        if is_new:
-            config.save(force_insert=True)
-        else:
-            changed.append(config)
+        (created if is_new else changed).append(config)
         history.append(
             ActivationHistory(
                 tenant=tenant,
@@ -128,13 +128,27 @@ def apply_targets(
         outcome.applied[tenant_id] = (before["revision"], config.revision)
         outcome.before[tenant_id] = before
         events.append((config, before))
+    TenantActiveConfig.objects.bulk_create(created, batch_size=1000)
     _update_configs(changed, now, principal.username, tenant_pack_before)
     ActivationHistory.objects.bulk_create(history, batch_size=1000)
-    promoted = _promote_drafts(principal, events, kind)
-    for config, before in events:
-        send_activated(principal, config, before, kind, comment, None, promoted, details)
+    with batched_writes():
+        promoted = _promote_drafts(principal, events, kind)
+        for config, before in events:
+            send_activated(principal, config, before, kind, comment, None, promoted, details)
     bump_generation_on_commit_many([f"{c.tenant_id}:{c.revision}" for c, _ in events])
     return outcome
+
+
+def attach_packs(configs) -> None:
+    """Each distinct pack row read once: a wave's tenants mostly share their domain pack, whose
+    content a join would fetch and parse again for every tenant."""
+    for attribute, model in (("domain_pack", DomainPack), ("tenant_pack", TenantPack)):
+        ids = {getattr(config, f"{attribute}_id") for config in configs} - {None}
+        packs = model.objects.in_bulk(ids) if ids else {}
+        for config in configs:
+            pack_id = getattr(config, f"{attribute}_id")
+            if pack_id is not None:
+                setattr(config, attribute, packs[pack_id])
 
 
 def _update_configs(changed, now, username: str, tenant_pack_before) -> None:
