@@ -133,8 +133,14 @@ class RolloutDetailOutput(RolloutOutput):
     waves = WaveOutput(many=True)
 
 
-def rollout_data(rollout: Rollout, *, waves: bool = False) -> dict[str, Any]:
-    data = {**services.rollout_summary(rollout), "counts": selectors.rollout_counts(rollout)}
+def rollout_data(
+    rollout: Rollout, *, waves: bool = False, counts: dict[str, int] | None = None
+) -> dict[str, Any]:
+    """`counts`: the rollout's from selectors.rollouts_counts when a list has them for the whole
+    page; read here otherwise."""
+    if counts is None:
+        counts = selectors.rollout_counts(rollout)
+    data = {**services.rollout_summary(rollout), "counts": counts}
     if waves and rollout.canary:
         # While a canary runs: both arms and the live shadow readings (docs/rollouts.md).
         data["canary_arms"] = selectors.canary_arms(rollout)
@@ -174,7 +180,10 @@ class RolloutListView(RoleApiView):
         )
         paginator = Pagination()
         page = paginator.paginate_queryset(queryset, request, view=self)
-        return paginator.get_paginated_response([rollout_data(rollout) for rollout in page])
+        counts = selectors.rollouts_counts(page)
+        return paginator.get_paginated_response(
+            [rollout_data(rollout, counts=counts.get(rollout.pk, {})) for rollout in page]
+        )
 
     @extend_schema(
         operation_id="rollouts_create",
