@@ -1,11 +1,17 @@
 """REST operations on fleet rollouts (DESIGN §16): create (started, 202 awaiting approval, or a
 dry-run plan), list, detail, pause, resume, advance, abort, alarm."""
 
+from collections.abc import Callable
 from typing import Any
 
 import django_filters
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import serializers
 from rest_framework.response import Response
 
@@ -127,8 +133,14 @@ class RolloutDetailOutput(RolloutOutput):
     waves = WaveOutput(many=True)
 
 
-def rollout_data(rollout: Rollout, *, waves: bool = False) -> dict[str, Any]:
-    data = {**services.rollout_summary(rollout), "counts": selectors.rollout_counts(rollout)}
+def rollout_data(
+    rollout: Rollout, *, waves: bool = False, counts: dict[str, int] | None = None
+) -> dict[str, Any]:
+    """`counts`: the rollout's from selectors.rollouts_counts when a list has them for the whole
+    page; read here otherwise."""
+    if counts is None:
+        counts = selectors.rollout_counts(rollout)
+    data = {**services.rollout_summary(rollout), "counts": counts}
     if waves and rollout.canary:
         # While a canary runs: both arms and the live shadow readings (docs/rollouts.md).
         data["canary_arms"] = selectors.canary_arms(rollout)
@@ -168,7 +180,10 @@ class RolloutListView(RoleApiView):
         )
         paginator = Pagination()
         page = paginator.paginate_queryset(queryset, request, view=self)
-        return paginator.get_paginated_response([rollout_data(rollout) for rollout in page])
+        counts = selectors.rollouts_counts(page)
+        return paginator.get_paginated_response(
+            [rollout_data(rollout, counts=counts.get(rollout.pk, {})) for rollout in page]
+        )
 
     @extend_schema(
         operation_id="rollouts_create",
@@ -251,72 +266,71 @@ _CONTROL_RESPONSES = {
 }
 
 
-class _ControlView(RoleApiView):
-    service = None
-    body = None
-
-    def post(self, request, id):
-        data = valid_input(self.body, request.data if request.data else {})
-        rollout = type(self).service(principal=self.principal, rollout_id=id, **data)
-        return Response(rollout_data(rollout, waves=True))
-
-
 class EmptyInput(StrictSerializer):
     pass
 
 
-class RolloutPauseView(_ControlView):
-    service, body = services.rollout_pause, EmptyInput
+# The five controls differ only in these class attributes, which also make each subclass's
+# OpenAPI operation. No docstring on purpose: drf-spectacular publishes the nearest class
+# docstring as the description of an operation that gives none (pause's and resume's).
+class RolloutControlView(RoleApiView):
+    operation_id: str
+    service: Callable[..., Rollout]
+    body: type[StrictSerializer] | None = None
+    description: str | None = None
+    responses: dict[Any, Any] = _CONTROL_RESPONSES
 
-    @extend_schema(operation_id="rollouts_pause", request=None, responses=_CONTROL_RESPONSES)
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # extend_schema_view annotates a copy of the inherited post, so each operation keeps its
+        # own schema instead of the last subclass's overwriting the shared method's.
+        extend_schema_view(
+            post=extend_schema(
+                operation_id=cls.operation_id,
+                request=cls.body,
+                responses=cls.responses,
+                description=cls.description,
+            )
+        )(cls)
+
     def post(self, request, id):
-        return super().post(request, id)
+        # No body is an empty one, so an operation without input still refuses unknown fields.
+        data = valid_input(self.body or EmptyInput, request.data or {})
+        rollout = self.service(principal=self.principal, rollout_id=id, **data)
+        return Response(rollout_data(rollout, waves=True))
 
 
-class RolloutResumeView(_ControlView):
-    service, body = services.rollout_resume, EmptyInput
-
-    @extend_schema(operation_id="rollouts_resume", request=None, responses=_CONTROL_RESPONSES)
-    def post(self, request, id):
-        return super().post(request, id)
+class RolloutPauseView(RolloutControlView):
+    operation_id = "rollouts_pause"
+    service = staticmethod(services.rollout_pause)
 
 
-class RolloutAdvanceView(_ControlView):
-    service, body = services.rollout_advance, EmptyInput
+class RolloutResumeView(RolloutControlView):
+    operation_id = "rollouts_resume"
+    service = staticmethod(services.rollout_resume)
 
-    @extend_schema(
-        operation_id="rollouts_advance",
-        request=None,
-        responses=_CONTROL_RESPONSES,
-        description="Skip the rest of the bake time: the next wave is due now.",
+
+class RolloutAdvanceView(RolloutControlView):
+    operation_id = "rollouts_advance"
+    service = staticmethod(services.rollout_advance)
+    description = "Skip the rest of the bake time: the next wave is due now."
+
+
+class RolloutAbortView(RolloutControlView):
+    operation_id = "rollouts_abort"
+    service = staticmethod(services.rollout_abort)
+    body = AbortInput
+    description = (
+        "Stop for good: moved tenants go back to their previous revision "
+        "(ROLLED_BACK) unless the plan has auto_rollback false (CANCELLED)."
     )
-    def post(self, request, id):
-        return super().post(request, id)
 
 
-class RolloutAbortView(_ControlView):
-    service, body = services.rollout_abort, AbortInput
-
-    @extend_schema(
-        operation_id="rollouts_abort",
-        request=AbortInput,
-        responses=_CONTROL_RESPONSES,
-        description="Stop for good: moved tenants go back to their previous revision "
-        "(ROLLED_BACK) unless the plan has auto_rollback false (CANCELLED).",
+class RolloutAlarmView(RolloutControlView):
+    operation_id = "rollouts_alarm"
+    service = staticmethod(services.rollout_alarm)
+    body = AlarmInput
+    description = (
+        "A monitor's alarm: the rollout halts and (auto_rollback) restores every "
+        "moved tenant. 409 rollout_finished on a finished rollout."
     )
-    def post(self, request, id):
-        return super().post(request, id)
-
-
-class RolloutAlarmView(_ControlView):
-    service, body = services.rollout_alarm, AlarmInput
-
-    @extend_schema(
-        operation_id="rollouts_alarm",
-        request=AlarmInput,
-        responses=_CONTROL_RESPONSES,
-        description="A monitor's alarm: the rollout halts and (auto_rollback) restores every "
-        "moved tenant. 409 rollout_finished on a finished rollout.",
-    )
-    def post(self, request, id):
-        return super().post(request, id)

@@ -6,7 +6,7 @@ from onboarding.attention import AttentionItem
 from onboarding.errors import ServiceError
 from onboarding.principal import Principal
 from rollouts.models import RolloutStatus
-from rollouts.selectors import rollout_counts, rollout_list
+from rollouts.selectors import rollout_list, rollouts_counts
 
 SECTION = "Rollouts running or halted"
 _LEVELS = {
@@ -22,9 +22,10 @@ def rollouts_attention(sender, *, principal: Principal, **kwargs) -> list[Attent
         rows = list(rollout_list(principal=principal).filter(status__in=list(_LEVELS))[:50])
     except ServiceError:  # no role: nothing to show
         return []
+    counts_by_rollout = rollouts_counts(rows)
     items = []
     for rollout in rows:
-        counts = rollout_counts(rollout)
+        counts = counts_by_rollout.get(rollout.pk, {})
         parts = [rollout.status.lower()]
         tenants = ", ".join(f"{n} {state.lower()}" for state, n in counts.items() if n)
         parts += [tenants] if tenants else []

@@ -1,14 +1,23 @@
 """Reads of rollouts, scoped by the acting principal: a platform principal sees every rollout; a
 tenant-bound one sees the rollouts whose tenants are all its own (never another tenant's id)."""
 
+import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from onboarding.errors import Forbidden, NotFound
 from onboarding.principal import Principal, require_any_role
-from rollouts.models import OPEN_STATUSES, Rollout, RolloutTenant, RolloutWave, TenantStatus
+from rollouts.models import (
+    OPEN_STATUSES,
+    Rollout,
+    RolloutTenant,
+    RolloutWave,
+    TenantStatus,
+    WaveStatus,
+)
 from runtime_config.models import TenantActiveConfig
 from runtime_config.selectors import canary_convergence, shadow_counts
 
@@ -55,10 +64,39 @@ def rollout_waves(rollout: Rollout) -> list[tuple[RolloutWave, list[RolloutTenan
 
 
 def rollout_counts(rollout: Rollout) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for status in RolloutTenant.objects.filter(rollout=rollout).values_list("status", flat=True):
-        counts[status] = counts.get(status, 0) + 1
+    return rollouts_counts([rollout]).get(rollout.pk, {})
+
+
+def rollouts_counts(rollouts: Iterable[Rollout]) -> dict[uuid.UUID, dict[str, int]]:
+    """Tenants per status of each rollout, by rollout id (a rollout without tenants is absent),
+    in one grouped query whatever the number of rollouts, so a list page costs the same for 3
+    rows or 200. The statuses come in TenantStatus order, so a row reads the same in every
+    response."""
+    rows = (
+        RolloutTenant.objects.filter(rollout__in=[rollout.pk for rollout in rollouts])
+        .values_list("rollout_id", "status")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    order = {status: position for position, status in enumerate(TenantStatus.values)}
+    counts: dict[uuid.UUID, dict[str, int]] = {}
+    for rollout_id, status, n in sorted(rows, key=lambda row: order.get(row[1], len(order))):
+        counts.setdefault(rollout_id, {})[status] = n
     return counts
+
+
+def waves_applied(rollouts: Iterable[Rollout]) -> dict[uuid.UUID, tuple[int, int]]:
+    """(applied, total) waves of each rollout, by rollout id, in one grouped query."""
+    rows = (
+        RolloutWave.objects.filter(rollout__in=[rollout.pk for rollout in rollouts])
+        .values("rollout_id")
+        .annotate(
+            applied=Count("pk", filter=Q(status=WaveStatus.APPLIED)),
+            total=Count("pk"),
+        )
+        .order_by()
+    )
+    return {row["rollout_id"]: (row["applied"], row["total"]) for row in rows}
 
 
 def open_rollout_of_tenant(*, principal: Principal, tenant_id: str) -> Rollout | None:

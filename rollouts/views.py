@@ -7,7 +7,7 @@ from django.template.response import TemplateResponse
 
 from onboarding.ui import done, form_data, page_view, render_page, wants_write
 from rollouts import selectors, services
-from rollouts.models import ACTIVE_STATUSES, OPEN_STATUSES, RolloutStatus, WaveStatus
+from rollouts.models import ACTIVE_STATUSES, OPEN_STATUSES, RolloutStatus
 
 # Controls, each with a label that says what it does, offered only where it would succeed.
 CONTROLS = {
@@ -27,15 +27,17 @@ _SERVICES = {
 @page_view
 def rollout_list_page(request):
     rollouts = list(selectors.rollout_list(principal=request.principal)[:200])
+    counts = selectors.rollouts_counts(rollouts)
+    progress = selectors.waves_applied(rollouts)
     rows = []
     for rollout in rollouts:
-        waves = list(rollout.waves.order_by("index"))
+        applied, waves = progress.get(rollout.pk, (0, 0))
         rows.append(
             {
                 "rollout": rollout,
-                "applied": sum(wave.status == WaveStatus.APPLIED for wave in waves),
-                "waves": len(waves),
-                "counts": selectors.rollout_counts(rollout),
+                "applied": applied,
+                "waves": waves,
+                "counts": counts.get(rollout.pk, {}),
                 "open": rollout.status in OPEN_STATUSES,
             }
         )

@@ -5,7 +5,8 @@ the service answered it (long lists and documents shortened, marked with "…").
     python -m docs.tools.api_examples            # rewrite docs/api.md
     python -m docs.tools.api_examples --out F    # write elsewhere
 
-Tokens, timestamps, ids and request ids differ on every run; everything else is stable.
+Tokens, timestamps, durations, ids and request ids differ on every run; everything else is
+stable.
 """
 
 import json
@@ -13,6 +14,7 @@ import os
 import re
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,10 @@ PENDING_LOOKUP = (
     "| jq -r '.results[0].id'"
 )
 STRING_CHARS = 160
+# The /metrics families the example shows. The rest would make the example differ on every run:
+# the client library's process and GC families, the `_created` timestamps, the latency
+# histograms.
+METRICS_SHOWN = ("onboarding_http_requests_total", "onboarding_webhook_queue_depth")
 SCRATCH: list[str] = []  # the scratch database, removed when done
 
 # A domain pack small enough to show in full.
@@ -96,6 +102,17 @@ def _setup() -> None:
         call_command("seed_demo", stdout=sink)
 
 
+def _metrics_excerpt(text: str) -> str:
+    families: dict[str, list[str]] = {}
+    name = ""
+    for line in text.splitlines():
+        if line.startswith("# HELP "):
+            name = line.split(" ")[2]
+        families.setdefault(name, []).append(line)
+    shown = ["\n".join(families[name]) for name in METRICS_SHOWN if name in families]
+    return "\n…\n".join(shown)
+
+
 def _shorten(value: Any, depth: int = 0) -> Any:
     if isinstance(value, dict):
         if depth >= 2 and len(value) > 4:
@@ -153,6 +170,7 @@ class Recorder:
         raw: str | None = None,
         raw_type: str = "",
         raw_file: str | None = None,
+        excerpt: Callable[[str], str] | None = None,
     ) -> Any:
         extra = dict(headers or {})
         if user:
@@ -214,7 +232,8 @@ class Recorder:
                 shown = _shorten(payload) if shorten else payload
                 self.lines += ["```json", json.dumps(shown, indent=2, ensure_ascii=False), "```"]
             else:
-                text = raw.decode()[:600]
+                text = raw.decode()
+                text = (excerpt(text) if excerpt else text)[:600]
                 self.lines += ["```text", text.rstrip(), "```"]
         self.lines.append("")
         self.last = response
@@ -238,7 +257,7 @@ def build() -> str:
         "calling the service (a scratch SQLite database seeded with `manage.py seed_demo`). "
         "The OpenAPI 3 document at `/api/schema/` (Swagger UI at `/api/docs/`) is the reference "
         "for every field; this page shows the calls in use. Lists and long values are shortened "
-        "with `…`; tokens, timestamps and ids differ on your machine.",
+        "with `…`; tokens, timestamps, durations and ids differ on your machine.",
         "## Conventions",
         "- **Auth**: `Authorization: Token <key>` (`manage.py issue_token USER --role ADMIN` "
         "prints one; `make run` prints the demo ones). Set them once: "
@@ -298,7 +317,13 @@ def build() -> str:
         "processes. A token or session of a platform-wide role (VIEWER or ADMIN).",
         "401, 403 `platform_role_required`",
     )
-    r.call("GET", "/metrics", user="viewer", headers={"Accept": "text/plain"})
+    r.call(
+        "GET",
+        "/metrics",
+        user="viewer",
+        headers={"Accept": "text/plain"},
+        excerpt=_metrics_excerpt,
+    )
     r.endpoint(
         "GET",
         "/api/schema/",
@@ -541,7 +566,11 @@ def build() -> str:
         "and block lists) by the string; everything else (`severityRules`, playbook `steps`) by "
         "index. `path` is the pointer in the `to` version (in `from` for a removal); a matched "
         "item that moved carries `old_path`, its pointer in `from`; a move alone is no change. "
-        "The activation preview's `effective_config_diff` has the same shape.",
+        "An entry under an item matched by identity also carries `label`, its steps as people "
+        'read them (`["humanApprovalRules", "HIGH", "requireApproval"]` for '
+        "`/humanApprovalRules/1/requireApproval`), which the review page, the preview and the "
+        "audit trail show. The activation preview's `effective_config_diff` and a change "
+        "request's review `diff` have the same shape.",
         "400 when `from`/`to` is missing, 404 unknown version.",
     )
     r.call("GET", f"/admin/packs/domain/{d}/diff?from=v1.0&to=v1.1")
@@ -959,6 +988,8 @@ def build() -> str:
         PENDING_LOOKUP,
     )
     r.call("POST", f"/admin/config-changes/{cr}/cancel", {"comment": "changed my mind"})
+
+    _rollouts(r, t, d)
 
     r.text("## Platform settings")
     r.endpoint(
@@ -1425,6 +1456,183 @@ def build() -> str:
         table.append(f"| [{label}](#{anchor}) | {cell} |")
     r.lines[index_at:index_at] = [*table, ""]
     return "\n".join(r.lines).rstrip() + "\n"
+
+
+def _rollouts(r: Recorder, t: str, d: str) -> None:
+    """Two rollouts of DocsDomain's two tenants to v1.1, a wave each: four-eyes applies to the
+    docs tenant, so each rollout waits for another platform ADMIN's approval. The first is paused,
+    resumed, advanced and aborted, the second halted by an alarm; both restore the docs tenant, so
+    the sections after this one find it as the approvals left it."""
+    r.text(
+        "## Rollouts",
+        "Fleet rollouts in waves (DESIGN §16); the whole story, statuses, guards and events are "
+        "in [rollouts.md](rollouts.md).",
+    )
+    r.endpoint(
+        "POST",
+        "/admin/rollouts",
+        "Body `{domain, domain_pack_version, tenants? | all_on_domain?, waves: [{tenants} | "
+        "{percent}], bake_seconds, max_skipped?, auto_rollback?, guards?: {max_divergence_pct?, "
+        "max_eval_errors?}, canary?: {percent, shadow?}, comment?, dry_run?}`. 201 the rollout "
+        "with its waves; 202 `{change_request, rollout}` (kind `rollout`) when four-eyes "
+        "applies; 200 the plan with `dry_run`.",
+        "400 `unknown_domain`, `unknown_pack_version`, `tenant_not_on_domain`, `empty_waves`, "
+        "`empty_wave`, `mixed_waves`, `overlapping_waves`, `tenants_not_in_wave`, "
+        "`invalid_percent`, `percent_sum`, `invalid_bake_seconds`, `invalid_guard`, "
+        "`invalid_canary`; 403, 404; 409 `tenant_in_rollout`, `pack_deprecated`.",
+    )
+    second = "TENANT_DOCS_002"
+    r.call(
+        "POST",
+        "/admin/tenants",
+        {"tenant_id": second, "name": "Docs Tenant 2"},
+        title="(first, a second tenant on DocsDomain v1.0, with its own tenant pack)",
+    )
+    r.call(
+        "POST",
+        "/admin/packs/tenant/import",
+        {
+            "tenant_id": second,
+            "content": {**DOCS_TENANT, "tenantId": second},
+            "version": "v1.0",
+            "domain_pack_version": "v1.0",
+        },
+        content_file="docs/examples/docs-tenant-2.json",
+    )
+    r.call(
+        "POST",
+        "/admin/packs/activate",
+        {"tenant_id": second, "domain_pack_version": "v1.0", "tenant_pack_version": "v1.0"},
+    )
+    # Percent waves take the tenants by id: the docs tenant in the first, the second in the other.
+    plan = {
+        "domain": d,
+        "domain_pack_version": "v1.1",
+        "all_on_domain": True,
+        "waves": [{"percent": 50}, {"percent": 50}],
+        "bake_seconds": 3600,
+        "comment": "the escalate tool",
+    }
+    r.call("POST", "/admin/rollouts", plan, title="v1.1 was deprecated above → 409")
+    r.call(
+        "PATCH",
+        f"/admin/packs/domain/{d}/v1.1/status",
+        {"status": "ACTIVE"},
+        title="(make v1.1 ACTIVE again)",
+    )
+    r.call("POST", "/admin/rollouts", {**plan, "dry_run": True}, title="Dry run → 200, the plan")
+    r.call(
+        "POST",
+        "/admin/rollouts",
+        {**plan, "waves": [{"percent": 50}, {"percent": 40}]},
+        title="Percentages that do not add up to 100 → 400",
+    )
+    rollout_id = _started_rollout(r, plan, "Four-eyes applies to the docs tenant → 202")
+    r.call("POST", "/admin/rollouts", plan, title="Its tenants are in that rollout → 409")
+
+    r.endpoint(
+        "GET",
+        "/admin/rollouts",
+        "`?status=&domain=&page=&page_size=`: the rollouts the caller may see, newest first, "
+        "with `counts` (tenants per status).",
+        "400 `invalid_filter`.",
+    )
+    r.call("GET", f"/admin/rollouts?domain={d}", user="viewer")
+    r.endpoint(
+        "GET",
+        "/admin/rollouts/{id}",
+        "The rollout, its `readings` (guards), and per wave its status, `moved`, `skipped`, "
+        "`duration_ms` and tenants (`status`, `revision_before`, `revision_after`, "
+        "`restored_revision`, `skip_reason`).",
+        "404 `rollout_not_found`.",
+    )
+    r.call("GET", f"/admin/rollouts/{rollout_id}", user="viewer", shorten=False)
+
+    r.endpoint(
+        "POST",
+        "/admin/rollouts/{id}/pause",
+        "RUNNING or BAKING → PAUSED.",
+        "403 `admin_required`, 404, 409 `invalid_transition`, `rollout_finished`.",
+    )
+    r.call("POST", f"/admin/rollouts/{rollout_id}/pause", {}, title="BAKING → PAUSED")
+    r.call("POST", f"/admin/rollouts/{rollout_id}/pause", {}, title="Again → 409")
+    r.endpoint(
+        "POST",
+        "/admin/rollouts/{id}/resume",
+        "PAUSED → BAKING (or RUNNING when the bake is over).",
+        "as pause.",
+    )
+    r.call("POST", f"/admin/rollouts/{rollout_id}/resume", {})
+    r.endpoint("POST", "/admin/rollouts/{id}/advance", "The next wave is due now.", "as pause.")
+    r.call("POST", f"/admin/rollouts/{rollout_id}/advance", {})
+    r.endpoint(
+        "POST",
+        "/admin/rollouts/{id}/abort",
+        "`{reason?}`: ROLLED_BACK (moved tenants restored) or, with `auto_rollback: false`, "
+        "CANCELLED.",
+        "as pause; 409 `rollout_pending_approval`.",
+    )
+    r.call(
+        "POST",
+        f"/admin/rollouts/{rollout_id}/abort",
+        {"reason": "wrong wave plan"},
+        title="Before the worker applies the second wave: the docs tenant is restored",
+    )
+
+    r.endpoint(
+        "POST",
+        "/admin/rollouts/{id}/alarm",
+        "`{reason}` (a monitor): HALTED, then ROLLED_BACK with `auto_rollback`; 409 "
+        "`rollout_finished` on a finished rollout.",
+        "400 `missing_required` (reason); as pause.",
+    )
+    rollout_id = _started_rollout(r, plan, "(a second rollout, approved the same way)")
+    r.call(
+        "POST",
+        f"/admin/rollouts/{rollout_id}/alarm",
+        {"reason": "error rate above 2%"},
+        title="Halted and rolled back",
+    )
+    r.call(
+        "POST",
+        f"/admin/rollouts/{rollout_id}/alarm",
+        {"reason": "still failing"},
+        title="On a finished rollout → 409",
+    )
+    r.call("POST", f"/admin/rollouts/{rollout_id}/alarm", {}, title="Without a reason → 400")
+
+
+def _started_rollout(r: Recorder, plan: dict[str, Any], title: str) -> str:
+    """Create the rollout (202: it awaits approval), have admin2 approve its change request and
+    let the worker apply its first wave (the tenant moves; BAKING)."""
+    from onboarding.worker import drain
+
+    pending = r.call("POST", "/admin/rollouts", plan, title=title) or {}
+    rollout = pending.get("rollout", {})
+    rollout_id = rollout.get("id", "00000000-0000-0000-0000-000000000000")
+    r.alias(
+        rollout_id,
+        "ROLLOUT",
+        'curl -s -H "Authorization: Token $TOKEN" '
+        '"http://127.0.0.1:8000/admin/rollouts?status=PENDING_APPROVAL" '
+        "| jq -r '.results[0].id'",
+    )
+    cr = pending.get("change_request", {}).get("id", "00000000-0000-0000-0000-000000000000")
+    r.alias(
+        cr,
+        "CR",
+        'curl -s -H "Authorization: Token $TOKEN" '
+        '"http://127.0.0.1:8000/admin/rollouts/$ROLLOUT" | jq -r .change_request_id',
+    )
+    r.call(
+        "POST",
+        f"/admin/config-changes/{cr}/approve",
+        {"comment": "go"},
+        user="admin2",
+        title="Another platform ADMIN approves its change request: the rollout starts",
+    )
+    drain(queues=("rollouts",))  # the worker applies the first wave
+    return rollout_id
 
 
 def main(argv: list[str]) -> int:

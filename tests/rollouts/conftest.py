@@ -35,6 +35,11 @@ def fleet(db, finance_domain, finance_tenant) -> list[str]:
     return make_fleet(finance_domain, finance_tenant, 6)
 
 
+@pytest.fixture
+def small_fleet(db, finance_domain, finance_tenant) -> list[str]:
+    return make_fleet(finance_domain, finance_tenant, 3)
+
+
 def plan(tenants, waves=None, **extra) -> dict:
     tenants = tenants or []
     body = {

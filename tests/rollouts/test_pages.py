@@ -26,11 +26,6 @@ def _rollout(**extra) -> Rollout:
     ).rollout
 
 
-@pytest.fixture
-def small_fleet(db, finance_domain, finance_tenant):
-    return make_fleet(finance_domain, finance_tenant, 3)
-
-
 @pytest.mark.django_db(transaction=True)  # the worker's task loop commits
 def test_rollout_pages__admin__list_detail_and_tenant_link(small_fleet, admin):
     rollout = _rollout()
