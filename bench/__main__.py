@@ -2,7 +2,8 @@
 
 Environment: BENCH_DB (database name, default bench_onboarding), BENCH_PG_URL (server URL),
 BENCH_SKIP (comma-separated parts to skip: scale, import, http, validation, runtime,
-audit, audit_scale, webhooks, impact, review, rollouts, canary, metrics, console, identity)."""
+audit, audit_scale, webhooks, impact, review, rollouts, canary, metrics, console, identity,
+revocation)."""
 
 import importlib
 import os
@@ -89,6 +90,8 @@ def main() -> int:
     part("metrics", lambda: _other("bench.bench_metrics", notes))
     part("console", lambda: _other("bench.bench_console", notes))
     part("identity", lambda: _other("bench.bench_identity", notes))
+    # Revocation and deactivation lag to another serving process (BENCH_REVOCATION_TRIALS).
+    part("revocation", lambda: _other("bench.bench_revocation", notes))
 
     notes.append(f"total run time {time.monotonic() - started:.0f} s")
     report.print_table(rows)

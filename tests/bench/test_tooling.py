@@ -99,3 +99,16 @@ def test_scale_copy_columns__current_schema__every_required_column_written(table
         )
         required = {name for (name,) in cursor.fetchall()} - {"id"}
     assert required <= set(columns), sorted(required - set(columns))
+
+
+def test_bench_revocation_row__lags__p50_p99_and_a_miss_fails():
+    from bench import bench_revocation
+
+    lags = [0.002] * 98 + [0.05, 0.09]
+    row = bench_revocation._row("revocation", lags, "note")
+    assert (row["value"], row["p50"], row["p99"], row["unit"]) == (2.0, 2.0, 50.0, "ms")
+    assert row["pass"] is True
+    assert "max 90.0 ms" in row["note"]
+    missed = bench_revocation._row("revocation", [*lags[1:], bench_revocation.DEADLINE_S], "")
+    assert missed["pass"] is False
+    assert "1 not refused" in missed["note"]
