@@ -145,7 +145,10 @@ def _body(value) -> bytes:
 
 
 @pytest.fixture
-def world(admin, viewer, tenant_a):
+def world(admin, viewer, tenant_a, settings):
+    # Hundreds of examples run in one test, so in one rate-limit namespace (tests/conftest.py):
+    # what is fuzzed here is the content, not the limits (tests/operability/test_rate_limits.py).
+    settings.RATE_LIMITS = {scope: "off" for scope in settings.RATE_LIMITS}
     tenant = {**load_reference("tenant_finance_001.json"), "tenantId": "TENANT_A"}
     return admin, viewer, tenant
 
