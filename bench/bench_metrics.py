@@ -32,14 +32,14 @@ PATH = f"/runtime/tenants/{TENANT}/config"
 
 def _token() -> str:
     from django.contrib.auth import get_user_model
-    from rest_framework.authtoken.models import Token
 
+    from identity.services import token_mint
     from tenants.models import RoleBinding
 
     user, created = get_user_model().objects.get_or_create(username="bench-metrics")
     if created:
         RoleBinding.objects.create(user=user, role="VIEWER", tenant=None)
-    return Token.objects.get_or_create(user=user)[0].key
+    return token_mint(user=user, name="bench", created_by="bench")[1]
 
 
 def _load(wrk: str | None, base: str, token: str) -> dict:

@@ -126,8 +126,10 @@ class Gunicorn:
         app: str = "onboarding.wsgi:application",
         cwd: Path = ROOT,
         ready_path: str = "/healthz",
+        nice: int = 0,
     ):
         self.app, self.cwd, self.ready_path = app, cwd, ready_path
+        self.nice = nice
         self.env = env
         self.extra_args = extra_args
         self.workers = workers
@@ -140,6 +142,7 @@ class Gunicorn:
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         self.proc = subprocess.Popen(
             [
+                *(("nice", "-n", str(self.nice)) if self.nice else ()),
                 sys.executable,
                 "-m",
                 "gunicorn",
