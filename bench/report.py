@@ -161,6 +161,16 @@ RUNTIME_DESIGN = """\
   does not walk the objects every process holds from start-up.
 - **Revocation**: from the commit of a token's deletion until two other gunicorn processes
   (one worker each, both having answered with that token, poll interval 30 s) answer 401.
+- **Revocation and deactivation through the services** (part `revocation`): `token_revoke` and
+  `user_deactivate` against one other gunicorn process that has provably cached the token
+  (it still answered 200 after the token was marked revoked without a push message); from the
+  commit (its first on-commit callback) to the first refusal, one round trip included.
+- **A rollout's wave elsewhere** (part `rollouts`): from the commit of a wave to the first
+  `get_effective_config` in two other processes answering the new revision, one watching the
+  wave's first tenant and one its last.
+- **The runtime beside the console** (part `review`): the runtime loop's p99 while VIEWER
+  processes reload a review page, once with one gunicorn for both, once with the runtime on a
+  gunicorn of its own and the console's at `nice 10` (docs/deployment.md).
 """
 
 
