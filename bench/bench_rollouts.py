@@ -6,7 +6,9 @@ time through the activation service (`config_activate`, one transaction each), i
 Figures: milliseconds per tenant, the ratio of the two, and the wave's wall time (target ≤ 2 s for
 1,000 tenants, and at least 5x faster than one activation per tenant); then how long two other
 serving processes take to answer each of BENCH_ROLLOUT_VISIBLE_ROUNDS waves (default 20) of
-BENCH_ROLLOUT_VISIBLE_TENANTS tenants (default 1,000) after its commit (target p99 ≤ 100 ms).
+BENCH_ROLLOUT_VISIBLE_TENANTS tenants (default 1,000) after its commit (target p99 ≤ 100 ms);
+and a whole plan of BENCH_ROLLOUT_PLAN_TENANTS tenants (default 10,000) in ten waves, bake time 0,
+from its creation to its completion (target ≤ 20 s per 10,000, ≥ 5x one activation per tenant).
 
 Inside `make bench` Django is already set up on the bench database; alone,
 `python -m bench.bench_rollouts` recreates `bench_rollouts` and sets it up (PostgreSQL)."""
@@ -23,12 +25,16 @@ DOMAIN = "RolloutBench"
 WAVE_TARGET_S = 2.0
 RATIO_TARGET = 5.0
 VISIBLE_TARGET_S = 0.1
+PLAN_TARGET_S = 20.0
+PLAN_TENANTS = int(os.environ.get("BENCH_ROLLOUT_PLAN_TENANTS", "10000"))
+PLAN_WAVES = 10
 VISIBLE_ROUNDS = int(os.environ.get("BENCH_ROLLOUT_VISIBLE_ROUNDS", "20"))
 VISIBLE_SIZE = int(os.environ.get("BENCH_ROLLOUT_VISIBLE_TENANTS", "1000"))
 
 
-def _setup(count: int) -> tuple[list[str], list[str], str]:
-    """2 x `count` tenants on DOMAIN v1 (no tenant pack); v2 imported. Returns the two halves."""
+def _setup(count: int, domain: str = DOMAIN) -> tuple[list[str], list[str], str]:
+    """2 x `count` tenants on `domain` v1 (no tenant pack); v2 imported. Returns the two halves
+    and v2's version."""
     from bench.common import reference_pack
     from packs.services import domain_pack_create
     from runtime_config.services import Target, apply_targets
@@ -37,13 +43,14 @@ def _setup(count: int) -> tuple[list[str], list[str], str]:
 
     system = Principal.system("bench")
     content = reference_pack("domain_capital_markets.json")
-    content["domainName"] = DOMAIN
+    content["domainName"] = domain
     stamp = str(int(time.time()) % 1_000_000_000)
     first = domain_pack_create(
-        principal=system, domain=DOMAIN, version=f"{stamp}.1", content=content
+        principal=system, domain=domain, version=f"{stamp}.1", content=content
     )
-    domain_pack_create(principal=system, domain=DOMAIN, version=f"{stamp}.2", content=content)
-    ids = [f"RB{stamp}-{index:05d}" for index in range(2 * count)]
+    domain_pack_create(principal=system, domain=domain, version=f"{stamp}.2", content=content)
+    prefix = "RB" if domain == DOMAIN else "RP"
+    ids = [f"{prefix}{stamp}-{index:05d}" for index in range(2 * count)]
     Tenant.objects.bulk_create(
         [Tenant(tenant_id=tenant_id, name=tenant_id, created_by="bench") for tenant_id in ids],
         batch_size=1000,
@@ -51,7 +58,7 @@ def _setup(count: int) -> tuple[list[str], list[str], str]:
     with transaction.atomic():
         apply_targets(
             principal=system,
-            targets={tenant_id: Target(DOMAIN, first, None) for tenant_id in ids},
+            targets={tenant_id: Target(domain, first, None) for tenant_id in ids},
             comment="bench set-up",
             kind="activate",
         )
@@ -123,6 +130,52 @@ def bench_visibility(rounds: int, size: int) -> dict:
     }
 
 
+def bench_plan(count: int, waves: int, baseline_per_tenant_ms: float) -> dict:
+    """A whole plan: `count` tenants in `waves` waves, bake time 0, from `rollout_create` to the
+    step that completes it, against `count` single activations at the per-tenant cost measured
+    above in the same run."""
+    from rollouts.services import rollout_create, rollout_step
+    from runtime_config.models import ActivationHistory
+    from tenants.principals import Principal
+
+    first, second, version = _setup(count // 2, domain=f"{DOMAIN}Plan")
+    ids = first + second
+    size = -(-len(ids) // waves)
+    started = time.perf_counter()
+    rollout = rollout_create(
+        principal=Principal.system("bench"),
+        domain=f"{DOMAIN}Plan",
+        domain_pack_version=version,
+        tenants=ids,
+        waves=[{"tenants": ids[n : n + size]} for n in range(0, len(ids), size)],
+        bake_seconds=0,
+    ).rollout
+    outcome, steps = "", 0
+    while outcome not in ("completed", "halted", "idle") and steps <= waves + 1:
+        outcome = rollout_step(rollout_id=str(rollout.pk))
+        steps += 1
+    took = time.perf_counter() - started
+    moved = ActivationHistory.objects.filter(kind="rollout", tenant_id__in=ids).count()
+    baseline_s = baseline_per_tenant_ms * len(ids) / 1000
+    target_s = PLAN_TARGET_S * len(ids) / 10_000
+    return {
+        "group": "rollouts",
+        "name": f"rollout plan of {len(ids):,} tenants in {waves} waves, bake time 0",
+        "value": round(took, 2),
+        "unit": "s",
+        "baseline": round(baseline_s, 1),
+        "baseline_name": "one config_activate per tenant at the per-tenant cost measured above",
+        "ratio": round(baseline_s / took, 1),
+        "target": f"<= {target_s:g} s ({PLAN_TARGET_S:g} s per 10,000), >= {RATIO_TARGET:g}x",
+        "pass": took <= target_s
+        and baseline_s / took >= RATIO_TARGET
+        and outcome == "completed"
+        and moved == len(ids),
+        "note": f"from rollout_create (the plan checked in full) to the completing step; "
+        f"{steps} steps, outcome {outcome}, {moved} tenants moved",
+    }
+
+
 def _step_timed(rollout_id: str) -> float:
     """The wall-clock time right after the wave's commit (the step's transaction is a savepoint
     of this one, whose first on-commit callback runs before the push's)."""
@@ -190,6 +243,7 @@ def run() -> list[dict]:
             "target": f"<= {target_wave:g} s ({WAVE_TARGET_S:g} s per 1,000)",
             "pass": wave_s <= target_wave,
         },
+        bench_plan(PLAN_TENANTS, PLAN_WAVES, baseline_per_tenant),
         bench_visibility(VISIBLE_ROUNDS, VISIBLE_SIZE),
     ]
 

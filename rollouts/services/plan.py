@@ -19,14 +19,14 @@ from rollouts.models import OPEN_STATUSES, Rollout, RolloutStatus, RolloutTenant
 from rollouts.services.records import rollout_event
 from rollouts.services.waves import enqueue_step
 from runtime_config.models import ChangeRequestStatus, ConfigChangeRequest, TenantActiveConfig
+from runtime_config.services.batch import attach_packs
 from runtime_config.services.compatibility import blocking_problems
 from runtime_config.services.targets import KIND_ROLLOUT, Target
-from tenants.access import tenant_for_write
+from tenants.access import tenant_for_write, tenants_for_write
 from tenants.models import Tenant
-from tenants.policy import approval_applies, share_platform_settings
+from tenants.policy import approval_applies, global_approval_required, share_platform_settings
 
 MAX_BAKE_SECONDS = 7 * 24 * 3600
-_RELATED = ("tenant", "domain_pack", "tenant_pack")
 
 
 @dataclass(frozen=True)
@@ -79,24 +79,25 @@ def _fleet(principal: Principal, domain: str, tenants: list[str] | None, all_on_
     """The tenants of the plan, each writable by the principal and running `domain`."""
     if all_on_domain:
         visible = principal.visible_tenant_ids()
-        configs = TenantActiveConfig.objects.filter(domain=domain).select_related(*_RELATED)
+        configs = TenantActiveConfig.objects.filter(domain=domain).select_related("tenant")
         if visible is not None:
             configs = configs.filter(tenant_id__in=visible)
         found = {config.tenant_id: config for config in configs.order_by("tenant_id")}
+        attach_packs(found.values())
         for tenant_id in found:
             if not principal.can_write_tenant(tenant_id):
                 tenant_for_write(principal=principal, tenant_id=tenant_id)  # 403 admin_required
         if not found:
             raise _invalid("no_tenants", "/all_on_domain", f"No tenant runs domain {domain}.")
         return found
-    for tenant_id in tenants:
-        tenant_for_write(principal=principal, tenant_id=tenant_id)  # 404 / 403
+    tenants_for_write(principal=principal, tenant_ids=tenants)  # 404 / 403
     configs = {
         config.tenant_id: config
         for config in TenantActiveConfig.objects.filter(tenant_id__in=tenants).select_related(
-            *_RELATED
+            "tenant"
         )
     }
+    attach_packs(configs.values())  # each pack row read once, not once per tenant
     wrong = [
         finding(
             "tenant_not_on_domain",
@@ -317,8 +318,9 @@ def rollout_create(
 
 
 def _approval_applies(plan: Plan) -> bool:
+    global_required = global_approval_required()
     return any(
-        approval_applies(tenant)
+        approval_applies(tenant, global_required=global_required)
         for tenant in Tenant.objects.filter(pk__in=list(plan.configs)).only(
             "tenant_id", "require_activation_approval"
         )
@@ -333,7 +335,10 @@ def _create(principal, plan, bake_seconds, max_skipped, auto_rollback, guards, c
         .order_by("pk")
     )
     share_platform_settings()
-    needs_approval = any(approval_applies(tenant) for tenant in locked)
+    global_required = global_approval_required()
+    needs_approval = any(
+        approval_applies(tenant, global_required=global_required) for tenant in locked
+    )
     rollout = Rollout.objects.create(
         domain=plan.domain_pack.domain,
         domain_pack=plan.domain_pack,

@@ -9,7 +9,7 @@ from rollouts.models import Rollout
 from rollouts.selectors import rollout_counts
 from rollouts.services import rollout_abort, rollout_create, rollout_step
 from tests.api.conftest import send
-from tests.rollouts.conftest import DOMAIN, ROLLOUTS
+from tests.rollouts.conftest import DOMAIN, ROLLOUTS, make_fleet
 from tests.rollouts.test_pages import WAVES
 from tests.runtime_config.activation_helpers import SETUP
 from tests.ui.conftest import HTML, browser
@@ -65,3 +65,28 @@ def test_rollout_list_page__3_then_30_rollouts__same_number_of_queries(small_fle
     page = response.content.decode()
     assert page.count('aria-label="waves applied">1/2</progress>') == 30
     assert page.count("2 pending, 1 restored") == 30
+
+
+def _create_queries(tenants: list[str], all_on_domain: bool = False) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        rollout = rollout_create(
+            principal=SETUP,
+            domain=DOMAIN,
+            domain_pack_version="v3.3",
+            tenants=None if all_on_domain else tenants,
+            all_on_domain=all_on_domain,
+            waves=[{"tenants": tenants[:1]}, {"tenants": tenants[1:]}],
+            bake_seconds=3600,
+        ).rollout
+    rollout_abort(principal=SETUP, rollout_id=rollout.pk)
+    return len(queries)
+
+
+def test_rollout_create__more_tenants__same_number_of_queries(db, finance_domain, finance_tenant):
+    # Each tenant's access check, approval policy and packs come from queries for the whole plan
+    # (a plan of 10,000 tenants made 3 queries per tenant before).
+    fleet = make_fleet(finance_domain, finance_tenant, 12)
+    small, large = _create_queries(fleet[:3]), _create_queries(fleet)
+    assert small == large, (small, large)
+    # Every tenant on the domain: no access query per tenant either.
+    assert _create_queries(fleet, all_on_domain=True) <= small
