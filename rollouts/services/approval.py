@@ -11,6 +11,7 @@ from rollouts.services.plan import fleet_impact
 from rollouts.services.records import rollout_event
 from rollouts.services.waves import enqueue_step, finish
 from runtime_config.models import ConfigChangeRequest, TenantActiveConfig
+from runtime_config.services.batch import attach_packs
 
 
 def _locked_of(change_request: ConfigChangeRequest) -> Rollout | None:
@@ -55,8 +56,9 @@ def rollout_request_impact(*, change_request: ConfigChangeRequest, **kwargs: Any
         return None
     configs = {
         config.tenant_id: config
-        for config in TenantActiveConfig.objects.select_related("domain_pack", "tenant_pack")
-        .filter(tenant_id__in=rollout.tenants.values("tenant_id"))
-        .order_by("tenant_id")
+        for config in TenantActiveConfig.objects.filter(
+            tenant_id__in=rollout.tenants.values("tenant_id")
+        ).order_by("tenant_id")
     }
+    attach_packs(configs.values())  # each pack row read once, not once per tenant
     return fleet_impact(rollout.domain_pack, configs)
