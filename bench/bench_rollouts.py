@@ -193,9 +193,19 @@ def run() -> list[dict]:
     from rollouts.services import rollout_create, rollout_step
     from runtime_config.models import ActivationHistory
     from tenants.principals import Principal
+    from webhooks.services import webhook_create
 
     system = Principal.system("bench")
     baseline_ids, wave_ids, version = _setup(TENANTS)
+    # As most deployments have one: a receiver of every activation, so that each moved tenant
+    # also costs its webhook delivery (no worker runs here: the deliveries wait, unsent).
+    webhook_create(
+        principal=system,
+        url="https://hooks.example.com/activations",
+        events=["config.activated"],
+        tenant_id=None,
+        active=True,
+    )
 
     started = time.perf_counter()
     for tenant_id in baseline_ids:
@@ -233,7 +243,8 @@ def run() -> list[dict]:
             "target": f">= {RATIO_TARGET:g}x faster",
             "pass": ratio >= RATIO_TARGET and outcome == "completed" and moved == TENANTS,
             "note": f"step outcome {outcome}; {moved} tenants moved, each its own revision, "
-            "history, audit row and webhook event",
+            "history, audit row, webhook event and delivery (one platform subscription to "
+            "config.activated, for the baseline too)",
         },
         {
             "group": "rollouts",

@@ -55,10 +55,11 @@ def test_apply_targets__many_tenants__one_audit_row_each_in_order_chain_verifies
     assert "intact" in verify("--full")
 
 
-def test_apply_targets__statements__do_not_grow_with_tenants(db, finance_domain):
+def test_apply_targets__statements__do_not_grow_with_tenants(db, finance_domain, settings):
+    settings.WEBHOOK_ENDPOINT_MAX_IN_FLIGHT = 1
     pack = domain_pack(finance_domain, "v3.2")
-    subscribe("https://hooks.example.com/in", events=["pack.imported"])
-    _apply(_fleet(1, first=900), pack)  # the pack's promotion out of the way
+    subscribe("https://hooks.example.com/in", events=["config.activated"])
+    _apply(_fleet(1, first=900), pack)  # the pack's promotion, the endpoint's one slot taken
     counts = []
     for first, size in ((1, 3), (100, 30)):
         ids = _fleet(size, first=first)
@@ -67,6 +68,19 @@ def test_apply_targets__statements__do_not_grow_with_tenants(db, finance_domain)
         counts.append(len(queries))
     assert counts[0] == counts[1], counts
     assert TenantActiveConfig.objects.filter(domain_pack=pack).count() == 34
+    assert WebhookDelivery.objects.count() == 34
+
+
+def test_apply_targets__endpoint_cap__first_deliveries_get_tasks_the_rest_wait(
+    db, finance_domain, settings
+):
+    settings.WEBHOOK_ENDPOINT_MAX_IN_FLIGHT = 2
+    pack = domain_pack(finance_domain, "v3.2")
+    subscribe("https://hooks.example.com/in", events=["config.activated"])
+    _apply(_fleet(5), pack)
+    deliveries = WebhookDelivery.objects.order_by("pk")
+    assert [bool(d.task_id) for d in deliveries] == [True, True, False, False, False]
+    assert [d.waiting for d in deliveries][2:] == [Waiting.ENDPOINT] * 3
 
 
 def test_apply_targets__subscriptions__each_tenant_event_to_its_own_and_platform_ones(

@@ -11,7 +11,7 @@ from onboarding.events import DomainEvent, defer
 from onboarding.redaction import redact
 from webhooks.events import event_data, event_type_for
 from webhooks.models import WebhookEvent, WebhookSubscription
-from webhooks.services.delivery import new_delivery
+from webhooks.services.delivery import new_deliveries
 
 
 def outbox_record(event: DomainEvent) -> WebhookEvent | None:
@@ -59,7 +59,8 @@ def _record_events(events: list[DomainEvent]) -> list[WebhookEvent | None]:
         deliveries.append((outbox, wanted))
     with transaction.atomic(savepoint=False):
         WebhookEvent.objects.bulk_create([outbox for outbox, _ in deliveries], batch_size=1000)
-        for outbox, wanted in deliveries:
-            for subscription in wanted:
-                new_delivery(outbox, subscription, now)
+        new_deliveries(
+            [(outbox, subscription) for outbox, wanted in deliveries for subscription in wanted],
+            now,
+        )
     return written
