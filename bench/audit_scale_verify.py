@@ -77,7 +77,8 @@ def verify_rows(size: int, span: timedelta, grow, log=print) -> list[dict]:
         old_rates.append(_old_walk_rate(sample))
         new_rates.append(_new_walk_rate(sample))
     old_rate, new_rate = statistics.median(old_rates), statistics.median(new_rates)
-    grow(size + NEW_ROWS, span * (size + NEW_ROWS) / size, size + NEW_ROWS)
+    # The ratio first: span times 10,010,000 is past what a timedelta holds.
+    grow(size + NEW_ROWS, span * ((size + NEW_ROWS) / size), size + NEW_ROWS)
     samples = []
     for _ in range(5):
         seconds, out = _verify_s("--no-checkpoint")

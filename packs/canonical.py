@@ -63,9 +63,14 @@ def _normalise(value: Any) -> Any:
     return value
 
 
+def may_hold_integral_float(text: bytes) -> bool:
+    """False when orjson's `text` certainly holds no integral float (nothing to normalise)."""
+    return bool(_FLOAT_FRACTION.search(text) or _FLOAT_EXPONENT.search(text))
+
+
 def canonical_json(value: Any) -> bytes:
     text = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
-    if _FLOAT_FRACTION.search(text) or _FLOAT_EXPONENT.search(text):
+    if may_hold_integral_float(text):
         return orjson.dumps(_normalise(value), option=orjson.OPT_SORT_KEYS)
     return text
 

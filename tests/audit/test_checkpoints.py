@@ -130,6 +130,19 @@ def test_verify_audit__committed_rows_outside_a_transaction__same_verdicts(admin
         _raw("UPDATE audit_events SET summary = %s WHERE id = %s", [rows[2].summary, rows[2].pk])
 
 
+@pytest.mark.parametrize("where", ["first chunk", "middle chunk", "last row"])
+def test_verify_audit__rows_in_many_chunks__tampering_anywhere_caught(admin, where, monkeypatch):
+    # Chunks of two rows: on PostgreSQL a reading thread runs chunks ahead of the walk, and must
+    # stop cleanly when the walk stops at a broken row, leaving the connection usable.
+    monkeypatch.setattr("audit.verification.CHUNK", 2)
+    rows = _more_rows(admin, 9)
+    assert f"intact: {len(rows)} events verified" in verify("--full", "--no-checkpoint")
+    changed = rows[{"first chunk": 0, "middle chunk": len(rows) // 2, "last row": -1}[where]]
+    _tamper(changed)
+    assert f"id={changed.pk}" in _fails("--full")
+    assert AuditEvent.objects.count() == len(rows)  # the connection still answers
+
+
 @pytest.mark.parametrize(
     "details",
     [
@@ -137,9 +150,10 @@ def test_verify_audit__committed_rows_outside_a_transaction__same_verdicts(admin
         {"version": "v1.0", "n": 2},
         {"text": "re-run e+1 .0,"},
         {"nested": [{"x": 2.0}, 3.25, -0.0]},
+        {"deep": {"b": [1e300, 12345678901234567890.0]}, "a": "x.0,"},
         {},
     ],
-    ids=["floats", "dotted-string", "marker-text", "nested", "empty"],
+    ids=["floats", "dotted-string", "marker-text", "nested", "large-floats", "empty"],
 )
 def test_verify_audit__fast_serialisation__same_bytes_as_canonical_json(details):
     content = {"summary": "s", "details": details, "prev_hash": "0" * 64}
