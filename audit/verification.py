@@ -31,6 +31,7 @@ from audit.services import (
 from packs.canonical import canonical_json, may_hold_integral_float
 
 CHUNK = 5000
+FIRST_CHUNK = 500
 # `details` as text: orjson parses it faster than the driver's json.loads. On PostgreSQL the
 # time comes as the very text `iso_utc` writes (parsing a timestamp and printing it back was a
 # third of the walk's time).
@@ -192,20 +193,20 @@ class Walk:
         )
 
 
-def _rows(*, after: int) -> Iterator[tuple]:
-    """The rows after id `after`, in id order. On PostgreSQL through a server-side cursor read by
-    a second thread on the same connection, a few chunks ahead: the server formats the next
-    chunk (a third of the walk's time) while this thread hashes the current one. (Reading ahead on
-    a second connection was tried before and was no faster; this reader shares the connection
-    and its transaction.)"""
+def _rows(*, after: int, limit: int | None = None) -> Iterator[tuple]:
+    """The rows after id `after` (the first `limit` of them), in id order. On PostgreSQL through
+    a server-side cursor read by a second thread on the same connection, a few chunks ahead: the
+    server formats the next chunk (a third of the walk's time) while this thread hashes the
+    current one. (Reading ahead on a second connection was tried before and was no faster; this
+    reader shares the connection and its transaction.)"""
     if connection.vendor != "postgresql":
-        rows = _query(after).iterator(chunk_size=CHUNK)
+        rows = _query(after)[:limit].iterator(chunk_size=CHUNK)
         with closing(rows):
             yield from rows
         return
     with streaming_read():
         connection.ensure_connection()
-        sql, params = _query(after).query.sql_with_params()
+        sql, params = _query(after)[:limit].query.sql_with_params()
         reader = _ChunkReader(connection.connection, sql, params)
         try:
             while chunk := reader.next_chunk():
@@ -233,8 +234,10 @@ class _ChunkReader:
     def _read(self, sql: str, params) -> None:
         try:
             self._cursor.execute(sql, params)
+            size = FIRST_CHUNK  # small, so that hashing starts early
             while not self._stopping.is_set():
-                chunk = self._cursor.fetchmany(CHUNK)
+                chunk = self._cursor.fetchmany(size)
+                size = CHUNK
                 self._chunks.put(chunk)
                 if not chunk:
                     return
