@@ -22,6 +22,7 @@ BENCH_AUDIT_10M=1 for the 10 M step."""
 
 import argparse
 import itertools
+import json
 import os
 import random
 import statistics
@@ -406,6 +407,7 @@ def main() -> int:
     parser.add_argument("--rows", default="100000,1000000", help="sizes, comma-separated")
     parser.add_argument("--ten-million", action="store_true", help="add a 10,000,000-row step")
     parser.add_argument("--db", default=os.environ.get("BENCH_AUDIT_DB", "bench_audit_scale"))
+    parser.add_argument("--json", action="store_true", help="one JSON row per line (make bench)")
     args = parser.parse_args()
     sizes = [int(part) for part in args.rows.split(",") if part]
     if args.ten_million:
@@ -416,6 +418,9 @@ def main() -> int:
 
     call_command("migrate", verbosity=0)
     for row in run(sizes, log=lambda message: print(message, file=sys.stderr, flush=True)):
+        if args.json:
+            print(json.dumps(row, default=str), flush=True)
+            continue
         median = row.get("median_ms")
         timing = f"{median:10.1f} ms" if median is not None else " " * 13
         ratio = f"ratio {row['ratio']:.2f}" if row.get("ratio") is not None else ""

@@ -380,9 +380,9 @@ def run() -> list[dict]:
 def propagation_json() -> None:
     """`python -m bench.bench_runtime --propagation-json`: one propagation row as JSON, on the
     database and channel of this environment (a throwaway SQLite file without DATABASE_URL)."""
-    from runtime_config import push
-
     folder = _setup_alone()
+    from runtime_config import push  # after Django is set up: it imports models
+
     try:
         tenant_id, versions = _prepare()
         target = TARGET_PROPAGATION_S if push.mode() == "poll" else TARGET_PUSH_S
