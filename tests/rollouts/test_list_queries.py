@@ -10,7 +10,7 @@ from rollouts.selectors import rollout_counts
 from rollouts.services import rollout_abort, rollout_create, rollout_step
 from tests.api.conftest import send
 from tests.rollouts.conftest import DOMAIN, ROLLOUTS, make_fleet
-from tests.rollouts.test_pages import WAVES
+from tests.rollouts.test_pages import rollout_of_three
 from tests.runtime_config.activation_helpers import SETUP
 from tests.ui.conftest import HTML, browser
 
@@ -19,14 +19,7 @@ def _ended_rollouts(count: int) -> None:
     """Rollouts of T01..T03 that each moved T01 in wave 1 and were then aborted (T01 restored),
     so every row has more than one status to count; ended, they free the tenants for the next."""
     for _ in range(count):
-        rollout = rollout_create(
-            principal=SETUP,
-            domain=DOMAIN,
-            domain_pack_version="v3.3",
-            tenants=["T01", "T02", "T03"],
-            waves=WAVES,
-            bake_seconds=3600,
-        ).rollout
+        rollout = rollout_of_three()
         assert rollout_step(rollout_id=str(rollout.pk)) == "applied"
         rollout_abort(principal=SETUP, rollout_id=rollout.pk)
 

@@ -14,7 +14,7 @@ from tests.ui.conftest import HTML, browser, console_failures, shot
 WAVES = [{"tenants": ["T01"]}, {"tenants": ["T02", "T03"]}]
 
 
-def _rollout(**extra) -> Rollout:
+def rollout_of_three(**extra) -> Rollout:
     return rollout_create(
         principal=SETUP,
         domain=DOMAIN,
@@ -28,7 +28,7 @@ def _rollout(**extra) -> Rollout:
 
 @pytest.mark.django_db(transaction=True)  # the worker's task loop commits
 def test_rollout_pages__admin__list_detail_and_tenant_link(small_fleet, admin):
-    rollout = _rollout()
+    rollout = rollout_of_three()
     drain(queues=("rollouts",))
     client = browser(admin)
     listed = client.get("/admin/rollouts", **HTML)
@@ -42,13 +42,13 @@ def test_rollout_pages__admin__list_detail_and_tenant_link(small_fleet, admin):
 
 
 def test_rollout_pages__viewer__no_controls(small_fleet, viewer):
-    rollout = _rollout()
+    rollout = rollout_of_three()
     detail = browser(viewer).get(f"/admin/rollouts/{rollout.pk}", **HTML).content.decode()
     assert "Controls" not in detail and "Raise alarm" not in detail
 
 
 def test_rollout_page__pause_form__pauses(small_fleet, admin):
-    rollout = _rollout()
+    rollout = rollout_of_three()
     response = browser(admin).post(f"/admin/rollouts/{rollout.pk}/pause", {}, **HTML)
     assert response.status_code == 303
     rollout.refresh_from_db()
@@ -62,7 +62,7 @@ def test_rollout_pages__chromium_desktop_and_phone__advance_button_completes(
     open_page, admin, finance_domain, finance_tenant, phone
 ):
     make_fleet(finance_domain, finance_tenant, 3)
-    rollout = _rollout()
+    rollout = rollout_of_three()
     drain(queues=("rollouts",))
     page = open_page(admin, phone=phone)
     page.goto("/admin/rollouts")
